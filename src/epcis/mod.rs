@@ -1,0 +1,1 @@
+//! EPCIS model and streaming readers/writers. Pure: no storage, no web code.

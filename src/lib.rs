@@ -1,0 +1,8 @@
+//! dscsa-exchange: a GS1 EPCIS / DSCSA compliance data-exchange server.
+//!
+//! Module map (dependencies point one way): `gs1` (pure identifiers) <- `epcis` (model,
+//! streaming XML) <- `store` (diesel, PostgreSQL) <- use cases <- `http`, `cli`.
+//! See `docs/ARCHITECTURE.md`.
+
+pub mod epcis;
+pub mod gs1;
