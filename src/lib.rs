@@ -4,5 +4,9 @@
 //! streaming XML) <- `store` (diesel, PostgreSQL) <- use cases <- `http`, `cli`.
 //! See `docs/ARCHITECTURE.md`.
 
+pub mod cli;
+pub mod config;
 pub mod epcis;
 pub mod gs1;
+pub mod http;
+pub mod store;

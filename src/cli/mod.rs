@@ -1,0 +1,119 @@
+//! Command-line interface: one binary, subcommands. Each subcommand parses its arguments, calls
+//! the same use-case functions as the HTTP API, and maps the outcome to an exit status:
+//! 0 success, 1 failure (the message says what and how to fix), 2 usage error, 78 configuration
+//! error (sysexits' EX_CONFIG).
+
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::store::{self, Database};
+
+pub const EXIT_FAILURE: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_CONFIG: u8 = 78;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dscsa-exchange",
+    version,
+    about = "GS1 EPCIS / DSCSA data-exchange server"
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: $DSCSA_CONFIG, else ./dscsa-exchange.toml if present.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (on its private PostgreSQL under ./data unless DATABASE_URL is set).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the effective configuration (secrets masked).
+    Config,
+}
+
+/// A failure a shell user can act on: printed as one `error: …` line.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn failure(message: impl std::fmt::Display) -> Self {
+        CliError {
+            code: EXIT_FAILURE,
+            message: message.to_string(),
+        }
+    }
+    pub fn config(message: impl std::fmt::Display) -> Self {
+        CliError {
+            code: EXIT_CONFIG,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<store::StoreError> for CliError {
+    fn from(e: store::StoreError) -> Self {
+        CliError::failure(e)
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+fn init_logging() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_target(false)
+        .init();
+}
+
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let settings = Settings::load(cli.config.as_deref()).map_err(CliError::config)?;
+    match cli.command {
+        Command::Serve => serve::run(settings),
+        Command::Migrate => migrate(&settings),
+        Command::Config => {
+            print!("{}", settings.to_masked_toml());
+            Ok(())
+        }
+    }
+}
+
+fn migrate(settings: &Settings) -> Result<(), CliError> {
+    let mut db = Database::open(settings)?;
+    let applied = store::connect(db.url()).and_then(|mut c| store::migrate(&mut c));
+    // Stop a private instance this command started, whatever the outcome.
+    db.shutdown()?;
+    let applied = applied?;
+    if applied.is_empty() {
+        println!("database {} is up to date", db.display_url());
+    } else {
+        println!(
+            "applied {} migration(s) to {}: {}",
+            applied.len(),
+            db.display_url(),
+            applied.join(", ")
+        );
+    }
+    Ok(())
+}

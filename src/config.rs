@@ -1,0 +1,412 @@
+//! Configuration, parsed in two stages: a TOML file and `DSCSA_…` environment variables are read
+//! into [`RawSettings`] (everything optional, strings as given), then [`RawSettings::validate`]
+//! turns them into [`Settings`], rejecting bad values with the name of the key that holds them.
+//!
+//! Precedence, lowest first: built-in defaults, the config file, environment variables.
+//! The config file is `--config FILE`, else `$DSCSA_CONFIG`, else `./dscsa-exchange.toml` if it
+//! exists. Every key is documented in `README.md` ("Configuration").
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Name of the config file looked for in the working directory when none is given.
+pub const DEFAULT_CONFIG_FILE: &str = "dscsa-exchange.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("invalid value for `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+impl ConfigError {
+    fn invalid(key: &str, message: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A value that must never be printed or logged as is (database passwords, key passphrases).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The real value: call only where it is handed to the library that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The file and environment as read, before any checks.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    pub data_dir: Option<String>,
+    #[serde(default)]
+    pub http: RawHttp,
+    #[serde(default)]
+    pub database: RawDatabase,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub listen: Option<String>,
+    pub shutdown_timeout_secs: Option<u64>,
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    pub url: Option<String>,
+    pub pool_size: Option<u32>,
+    pub connect_timeout_secs: Option<u64>,
+}
+
+/// Validated settings: every value here is usable as is.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the private PostgreSQL instance and other local state live.
+    pub data_dir: PathBuf,
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    /// The config file that was read, if any.
+    pub source_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Plain-HTTP listener for health, readiness and (later) metrics.
+    pub listen: SocketAddr,
+    pub shutdown_timeout_secs: u64,
+    /// Worker threads; `None` = one per core.
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `None` = run the private PostgreSQL instance under `data_dir/postgres`.
+    pub url: Option<Secret>,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+}
+
+impl Settings {
+    /// Reads the config file (see module docs) and the process environment.
+    pub fn load(explicit_file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(explicit_file, &env)
+    }
+
+    /// As [`Settings::load`], with the environment given (for tests).
+    pub fn load_from(
+        explicit_file: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Settings, ConfigError> {
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let file = match explicit_file {
+            Some(p) => Some(p.to_path_buf()),
+            None => match get("DSCSA_CONFIG") {
+                Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+                _ => {
+                    let default = PathBuf::from(DEFAULT_CONFIG_FILE);
+                    default.exists().then_some(default)
+                }
+            },
+        };
+        let mut raw = match &file {
+            Some(path) => RawSettings::from_file(path)?,
+            None => RawSettings::default(),
+        };
+        raw.apply_env(&get)?;
+        let mut settings = raw.validate()?;
+        settings.source_file = file;
+        Ok(settings)
+    }
+
+    /// The effective configuration as TOML, secrets masked (for `dscsa-exchange config`).
+    pub fn to_masked_toml(&self) -> String {
+        let url = match &self.database.url {
+            Some(u) => format!("{:?}", mask_url(u.expose())),
+            None => "\"\" # none: private PostgreSQL under data_dir/postgres".to_string(),
+        };
+        let workers = match self.http.workers {
+            Some(n) => n.to_string(),
+            None => "0 # one per core".to_string(),
+        };
+        format!(
+            "# config file: {}\n\
+             data_dir = {:?}\n\n\
+             [http]\nlisten = \"{}\"\nshutdown_timeout_secs = {}\nworkers = {}\n\n\
+             [database]\nurl = {}\npool_size = {}\nconnect_timeout_secs = {}\n",
+            self.source_file
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "(none)".into()),
+            self.data_dir.display().to_string(),
+            self.http.listen,
+            self.http.shutdown_timeout_secs,
+            workers,
+            url,
+            self.database.pool_size,
+            self.database.connect_timeout_secs,
+        )
+    }
+}
+
+impl RawSettings {
+    pub fn from_file(path: &Path) -> Result<RawSettings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            // toml's message spans several lines; one line is what a shell user wants.
+            message: e
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
+    }
+
+    /// Environment variables override the file. Numbers are checked here, with the variable name.
+    fn apply_env(&mut self, get: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn num<T: std::str::FromStr>(key: &str, v: String) -> Result<T, ConfigError> {
+            v.trim()
+                .parse()
+                .map_err(|_| ConfigError::invalid(key, format!("`{v}` is not a whole number")))
+        }
+        if let Some(v) = get("DSCSA_DATA_DIR") {
+            self.data_dir = Some(v);
+        }
+        if let Some(v) = get("DSCSA_HTTP_LISTEN") {
+            self.http.listen = Some(v);
+        }
+        if let Some(v) = get("DSCSA_HTTP_WORKERS") {
+            self.http.workers = Some(num("DSCSA_HTTP_WORKERS", v)?);
+        }
+        if let Some(v) = get("DSCSA_HTTP_SHUTDOWN_TIMEOUT_SECS") {
+            self.http.shutdown_timeout_secs = Some(num("DSCSA_HTTP_SHUTDOWN_TIMEOUT_SECS", v)?);
+        }
+        // DATABASE_URL is the name every PostgreSQL tool knows; DSCSA_DATABASE_URL wins if both.
+        if let Some(v) = get("DSCSA_DATABASE_URL").or_else(|| get("DATABASE_URL")) {
+            self.database.url = Some(v);
+        }
+        if let Some(v) = get("DSCSA_DATABASE_POOL_SIZE") {
+            self.database.pool_size = Some(num("DSCSA_DATABASE_POOL_SIZE", v)?);
+        }
+        if let Some(v) = get("DSCSA_DATABASE_CONNECT_TIMEOUT_SECS") {
+            self.database.connect_timeout_secs =
+                Some(num("DSCSA_DATABASE_CONNECT_TIMEOUT_SECS", v)?);
+        }
+        Ok(())
+    }
+
+    pub fn validate(self) -> Result<Settings, ConfigError> {
+        let data_dir = PathBuf::from(self.data_dir.unwrap_or_else(|| "./data".into()));
+        if data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::invalid("data_dir", "must not be empty"));
+        }
+        let listen_text = self.http.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            ConfigError::invalid(
+                "http.listen",
+                format!("`{listen_text}` is not an address:port such as 127.0.0.1:8080"),
+            )
+        })?;
+        let workers = match self.http.workers {
+            None | Some(0) => None,
+            Some(n) if n > 1024 => {
+                return Err(ConfigError::invalid("http.workers", "at most 1024"))
+            }
+            Some(n) => Some(n),
+        };
+        let url = match self.database.url {
+            None => None,
+            Some(u) if u.trim().is_empty() => None,
+            Some(u) => {
+                let u = u.trim().to_string();
+                if !(u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+                    return Err(ConfigError::invalid(
+                        "database.url",
+                        format!(
+                            "`{}` is not a PostgreSQL URL; expected postgres://user:password@host:port/database",
+                            mask_url(&u)
+                        ),
+                    ));
+                }
+                Some(Secret::new(u))
+            }
+        };
+        let pool_size = self.database.pool_size.unwrap_or(10);
+        if !(1..=1000).contains(&pool_size) {
+            return Err(ConfigError::invalid(
+                "database.pool_size",
+                format!("{pool_size} is outside 1..=1000"),
+            ));
+        }
+        let connect_timeout_secs = self.database.connect_timeout_secs.unwrap_or(5);
+        if !(1..=600).contains(&connect_timeout_secs) {
+            return Err(ConfigError::invalid(
+                "database.connect_timeout_secs",
+                format!("{connect_timeout_secs} is outside 1..=600"),
+            ));
+        }
+        Ok(Settings {
+            data_dir,
+            http: HttpSettings {
+                listen,
+                shutdown_timeout_secs: self.http.shutdown_timeout_secs.unwrap_or(10),
+                workers,
+            },
+            database: DatabaseSettings {
+                url,
+                pool_size,
+                connect_timeout_secs,
+            },
+            source_file: None,
+        })
+    }
+}
+
+/// Hides the password of a connection URL (`postgres://user:***@host/db`), and any `password=`
+/// query parameter, so URLs can be printed and logged.
+pub fn mask_url(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..]
+            .find(['/', '?'])
+            .map(|i| rest_start + i)
+            .unwrap_or(out.len());
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                let start = rest_start + colon + 1;
+                out.replace_range(start..rest_start + at, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find("password=") {
+        let end = out[q..].find('&').map(|i| q + i).unwrap_or(out.len());
+        out.replace_range(q + "password=".len()..end, "***");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let s = Settings::load_from(None, &env(&[("DSCSA_CONFIG", "")])).unwrap();
+        assert!(s.database.url.is_none());
+        assert_eq!(s.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = std::env::temp_dir().join(format!("dscsa-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(
+            &file,
+            "[http]\nlisten = \"0.0.0.0:9000\"\n[database]\npool_size = 3\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(
+            Some(&file),
+            &env(&[
+                ("DSCSA_DATABASE_POOL_SIZE", "7"),
+                ("DATABASE_URL", "postgres://a:b@h/d"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.http.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(s.database.pool_size, 7);
+        assert_eq!(s.database.url.unwrap().expose(), "postgres://a:b@h/d");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = Settings::load_from(None, &env(&[("DSCSA_HTTP_LISTEN", "localhost")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http.listen"), "{err}");
+        let err = Settings::load_from(None, &env(&[("DATABASE_URL", "mysql://x@y/z")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("database.url"), "{err}");
+        let err = Settings::load_from(None, &env(&[("DSCSA_DATABASE_POOL_SIZE", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("DSCSA_DATABASE_POOL_SIZE"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_rejected() {
+        let dir = std::env::temp_dir().join(format!("dscsa-config-u-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, "[database]\npoolsize = 3\n").unwrap();
+        let err = Settings::load_from(Some(&file), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("poolsize"), "{err}");
+        assert!(!err.contains('\n'), "one line: {err}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn masking_hides_passwords_and_nothing_else() {
+        assert_eq!(
+            mask_url("postgres://app:s3cret@db.example:5432/dscsa"),
+            "postgres://app:***@db.example:5432/dscsa"
+        );
+        assert_eq!(mask_url("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(
+            mask_url("postgresql:///d?host=/tmp&password=pw&user=u"),
+            "postgresql:///d?host=/tmp&password=***&user=u"
+        );
+        let s = Settings::load_from(
+            None,
+            &env(&[("DATABASE_URL", "postgres://a:topsecret@h/d")]),
+        )
+        .unwrap();
+        assert!(!s.to_masked_toml().contains("topsecret"));
+        assert!(!format!("{s:?}").contains("topsecret"));
+    }
+}

@@ -1,0 +1,513 @@
+//! The private PostgreSQL instance: what the server runs on when no `DATABASE_URL` is set.
+//!
+//! Layout under the root folder (by default `./data/postgres`):
+//! `pgdata/` (the cluster), `run/` (the Unix socket; no TCP port is opened, so it never collides
+//! with a system server), `postgres.log`.
+//!
+//! Lifecycle: [`PrivatePostgres::ensure_running`] initialises the cluster if needed, then either
+//! attaches to an instance that is already running (started by `serve`, say) or starts one. An
+//! instance this process started is stopped when the handle is dropped or [`PrivatePostgres::stop`]
+//! is called; one it merely attached to is left running for its owner.
+//!
+//! `initdb` and `postgres` refuse to run as root. As root we run them as the `postgres` system
+//! user (created by the Debian packages) and give it the folder; as anyone else, as that user.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Superuser and database names inside the private cluster.
+pub const SUPERUSER: &str = "dscsa";
+pub const DATABASE: &str = "dscsa";
+/// The socket file is `.s.PGSQL.<port>`; the port number only names it, no TCP port is opened.
+const SOCKET_PORT: u16 = 5432;
+/// Unix socket paths are limited to 107 bytes on Linux.
+const MAX_SOCKET_PATH: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrivatePgError {
+    #[error(
+        "no PostgreSQL server binaries found (looked for `initdb` and `postgres` via pg_config, \
+         PATH and /usr/lib/postgresql/*/bin). Install them (Debian/Ubuntu: \
+         `apt-get install postgresql`) or point the server at an existing database with \
+         DATABASE_URL=postgres://user:password@host:5432/dbname"
+    )]
+    BinariesNotFound,
+    #[error(
+        "running as root, but there is no `postgres` system user to run PostgreSQL as \
+         (initdb refuses to run as root). Create it (`useradd --system postgres`), run as an \
+         ordinary user, or set DATABASE_URL"
+    )]
+    NoPostgresUser,
+    #[error("cannot prepare {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({status}): {output}")]
+    CommandFailed {
+        command: String,
+        status: String,
+        output: String,
+    },
+    #[error("private PostgreSQL did not become ready within {0:?}; see {1}")]
+    NotReady(Duration, PathBuf),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PrivatePgError + '_ {
+    move |source| PrivatePgError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Who runs the PostgreSQL processes.
+#[derive(Debug, Clone, Copy)]
+struct RunAs {
+    uid: u32,
+    gid: u32,
+    /// Whether we must switch to that user (we are root).
+    switch: bool,
+}
+
+#[derive(Debug)]
+enum Lifecycle {
+    /// Found running; someone else stops it.
+    Attached,
+    /// Started with `pg_ctl`; stopped by us.
+    Started,
+    /// Runs under a watchdog that stops it (and deletes the folder) when this process exits,
+    /// however it exits: used by the test harness.
+    Ephemeral(Child),
+    Stopped,
+}
+
+#[derive(Debug)]
+pub struct PrivatePostgres {
+    root: PathBuf,
+    bin_dir: PathBuf,
+    run_as: RunAs,
+    lifecycle: Lifecycle,
+}
+
+impl PrivatePostgres {
+    /// Initialises (first time) and starts the instance under `root`, or attaches to it if it is
+    /// already running.
+    pub fn ensure_running(root: &Path) -> Result<PrivatePostgres, PrivatePgError> {
+        let mut pg = Self::prepare(root)?;
+        if pg.is_running()? {
+            log::info!(
+                "attached to the private PostgreSQL already running in {}",
+                pg.pgdata().display()
+            );
+            pg.lifecycle = Lifecycle::Attached;
+        } else {
+            match pg.start_with_pg_ctl() {
+                Ok(()) => pg.lifecycle = Lifecycle::Started,
+                // Another process may have started it in the meantime.
+                Err(e) if pg.is_running().unwrap_or(false) => {
+                    log::debug!("start raced with another process: {e}");
+                    pg.lifecycle = Lifecycle::Attached;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        pg.ensure_database(DATABASE)?;
+        Ok(pg)
+    }
+
+    /// A throw-away instance for a test run: initialised in `root` (which must not exist or be
+    /// empty), tuned for speed (no fsync), and stopped and deleted when this process exits.
+    pub fn start_ephemeral(root: &Path) -> Result<PrivatePostgres, PrivatePgError> {
+        let mut pg = Self::prepare(root)?;
+        let script = r#"
+            "$1/postgres" -D "$2" -k "$3" -p "$4" -c listen_addresses= -c fsync=off \
+                -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
+                -c shared_buffers=128MB >>"$5" 2>&1 &
+            pg=$!
+            # Our stdin is a pipe from the test process: EOF means it has exited.
+            while read -r _; do :; done
+            kill -INT "$pg" 2>/dev/null
+            wait "$pg"
+            rm -rf "$6"
+        "#;
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(script)
+            .arg("sh")
+            .arg(&pg.bin_dir)
+            .arg(pg.pgdata())
+            .arg(pg.socket_dir())
+            .arg(SOCKET_PORT.to_string())
+            .arg(pg.log_file())
+            .arg(&pg.root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        pg.apply_user(&mut cmd);
+        let child = cmd.spawn().map_err(io_err(Path::new("sh")))?;
+        pg.lifecycle = Lifecycle::Ephemeral(child);
+        pg.wait_until_ready(Duration::from_secs(60))?;
+        Ok(pg)
+    }
+
+    /// Finds the binaries, the user, and initialises the cluster if there is none yet.
+    fn prepare(root: &Path) -> Result<PrivatePostgres, PrivatePgError> {
+        let bin_dir = find_bin_dir().ok_or(PrivatePgError::BinariesNotFound)?;
+        let run_as = run_as()?;
+        std::fs::create_dir_all(root).map_err(io_err(root))?;
+        let root = root.canonicalize().map_err(io_err(root))?;
+        let pg = PrivatePostgres {
+            root,
+            bin_dir,
+            run_as,
+            lifecycle: Lifecycle::Stopped,
+        };
+        let socket_dir = pg.socket_dir();
+        std::fs::create_dir_all(&socket_dir).map_err(io_err(&socket_dir))?;
+        // Only the owner may reach the socket: trust authentication is safe behind it.
+        for dir in [&pg.root, &socket_dir] {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(io_err(dir))?;
+            if pg.run_as.switch {
+                std::os::unix::fs::chown(dir, Some(pg.run_as.uid), Some(pg.run_as.gid))
+                    .map_err(io_err(dir))?;
+            }
+        }
+        if !pg.pgdata().join("PG_VERSION").exists() {
+            pg.initdb()?;
+        }
+        Ok(pg)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn pgdata(&self) -> PathBuf {
+        self.root.join("pgdata")
+    }
+
+    fn log_file(&self) -> PathBuf {
+        self.root.join("postgres.log")
+    }
+
+    /// The folder holding the socket: inside the root when the path is short enough, otherwise
+    /// a folder under /tmp named after the root (socket paths are limited to 107 bytes).
+    pub fn socket_dir(&self) -> PathBuf {
+        let inside = self.root.join("run");
+        if inside.as_os_str().len() + ".s.PGSQL.5432".len() < MAX_SOCKET_PATH {
+            inside
+        } else {
+            let digest = openssl::sha::sha256(self.root.as_os_str().as_encoded_bytes());
+            let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            std::env::temp_dir().join(format!("dscsa-pg-{short}"))
+        }
+    }
+
+    /// libpq connection URL for a database of this instance.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgresql://{SUPERUSER}@/{database}?host={}&port={SOCKET_PORT}",
+            percent_encode(&self.socket_dir().to_string_lossy())
+        )
+    }
+
+    pub fn is_running(&self) -> Result<bool, PrivatePgError> {
+        if !self.pgdata().join("postmaster.pid").exists() {
+            return Ok(false);
+        }
+        let out = self.pg_ctl(&["status"])?;
+        // pg_ctl status: 0 running, 3 not running, 4 no data directory.
+        Ok(out.status.success())
+    }
+
+    fn initdb(&self) -> Result<(), PrivatePgError> {
+        log::info!(
+            "initialising a private PostgreSQL cluster in {}",
+            self.pgdata().display()
+        );
+        let mut cmd = Command::new(self.bin_dir.join("initdb"));
+        cmd.arg("-D")
+            .arg(self.pgdata())
+            .args([
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+            ])
+            .arg("--no-instructions");
+        self.run(cmd, "initdb")
+    }
+
+    fn start_with_pg_ctl(&self) -> Result<(), PrivatePgError> {
+        let options = format!(
+            "-k '{}' -p {SOCKET_PORT} -c listen_addresses=''",
+            self.socket_dir().display()
+        );
+        let mut cmd = Command::new(self.bin_dir.join("pg_ctl"));
+        cmd.arg("-D")
+            .arg(self.pgdata())
+            .arg("-l")
+            .arg(self.log_file())
+            .args(["-w", "-t", "60", "-o", &options, "start"]);
+        self.run(cmd, "pg_ctl start")?;
+        self.wait_until_ready(Duration::from_secs(60))
+    }
+
+    /// Stops the instance if this process started it; leaves it running otherwise.
+    pub fn stop(&mut self) -> Result<(), PrivatePgError> {
+        match std::mem::replace(&mut self.lifecycle, Lifecycle::Stopped) {
+            Lifecycle::Started => {
+                let mut cmd = Command::new(self.bin_dir.join("pg_ctl"));
+                cmd.arg("-D")
+                    .arg(self.pgdata())
+                    .args(["-m", "fast", "-w", "-t", "60", "stop"]);
+                self.run(cmd, "pg_ctl stop")?;
+                log::info!(
+                    "stopped the private PostgreSQL in {}",
+                    self.pgdata().display()
+                );
+            }
+            Lifecycle::Ephemeral(mut child) => {
+                drop(child.stdin.take());
+                let _ = child.wait();
+            }
+            Lifecycle::Attached | Lifecycle::Stopped => {}
+        }
+        Ok(())
+    }
+
+    /// Whether this handle will stop the instance.
+    pub fn owns_instance(&self) -> bool {
+        matches!(self.lifecycle, Lifecycle::Started | Lifecycle::Ephemeral(_))
+    }
+
+    fn wait_until_ready(&self, limit: Duration) -> Result<(), PrivatePgError> {
+        let start = Instant::now();
+        loop {
+            let mut cmd = Command::new(self.bin_dir.join("pg_isready"));
+            cmd.arg("-q").arg("-h").arg(self.socket_dir()).args([
+                "-p",
+                &SOCKET_PORT.to_string(),
+                "-U",
+                SUPERUSER,
+                "-d",
+                "postgres",
+            ]);
+            if cmd.status().map(|s| s.success()).unwrap_or(false) {
+                return Ok(());
+            }
+            if start.elapsed() > limit {
+                return Err(PrivatePgError::NotReady(limit, self.log_file()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Creates `name` if it does not exist (the maintenance database `postgres` always does).
+    pub fn ensure_database(&self, name: &str) -> Result<(), PrivatePgError> {
+        let exists = self.psql(&format!(
+            "SELECT 1 FROM pg_database WHERE datname = '{}'",
+            name.replace('\'', "''")
+        ))?;
+        if exists.trim() != "1" {
+            self.psql(&format!(
+                "CREATE DATABASE \"{}\"",
+                name.replace('"', "\"\"")
+            ))?;
+        }
+        Ok(())
+    }
+
+    fn psql(&self, sql: &str) -> Result<String, PrivatePgError> {
+        let mut cmd = Command::new(self.bin_dir.join("psql"));
+        cmd.arg("-X")
+            .arg("-qAt")
+            .arg("-v")
+            .arg("ON_ERROR_STOP=1")
+            .arg("-h")
+            .arg(self.socket_dir())
+            .args([
+                "-p",
+                &SOCKET_PORT.to_string(),
+                "-U",
+                SUPERUSER,
+                "-d",
+                "postgres",
+                "-c",
+                sql,
+            ]);
+        let out = cmd.output().map_err(io_err(&self.bin_dir))?;
+        if !out.status.success() {
+            return Err(PrivatePgError::CommandFailed {
+                command: "psql".into(),
+                status: out.status.to_string(),
+                output: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Result<std::process::Output, PrivatePgError> {
+        let mut cmd = Command::new(self.bin_dir.join("pg_ctl"));
+        cmd.arg("-D").arg(self.pgdata()).args(args);
+        self.apply_user(&mut cmd);
+        cmd.output().map_err(io_err(&self.bin_dir))
+    }
+
+    fn apply_user(&self, cmd: &mut Command) {
+        cmd.current_dir(&self.root);
+        if self.run_as.switch {
+            cmd.uid(self.run_as.uid).gid(self.run_as.gid);
+            // HOME=/root would be unreadable for the postgres user.
+            cmd.env("HOME", &self.root);
+        }
+    }
+
+    fn run(&self, mut cmd: Command, what: &str) -> Result<(), PrivatePgError> {
+        self.apply_user(&mut cmd);
+        // pg_ctl start leaves the server holding our stdout/stderr; give it nothing to hold.
+        cmd.stdin(Stdio::null());
+        let out = cmd.output().map_err(io_err(&self.bin_dir))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let mut output = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        if output.is_empty() {
+            output = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        }
+        if what == "pg_ctl start" {
+            output.push_str(&format!(" (server log: {})", self.log_file().display()));
+        }
+        Err(PrivatePgError::CommandFailed {
+            command: what.to_string(),
+            status: out.status.to_string(),
+            output,
+        })
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            let _ = writeln!(std::io::stderr(), "warning: {e}");
+        }
+    }
+}
+
+/// Looks for a folder with `initdb`, `postgres` and `pg_ctl`: `pg_config --bindir`, PATH, then the
+/// newest `/usr/lib/postgresql/<version>/bin` (Debian does not put the server binaries on PATH).
+pub fn find_bin_dir() -> Option<PathBuf> {
+    let complete = |dir: &Path| {
+        ["initdb", "postgres", "pg_ctl", "pg_isready", "psql"]
+            .iter()
+            .all(|b| dir.join(b).is_file())
+    };
+    if let Some(dir) = std::env::var_os("DSCSA_PG_BIN_DIR").map(PathBuf::from) {
+        if complete(&dir) {
+            return Some(dir);
+        }
+    }
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        if out.status.success() {
+            let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            if complete(&dir) {
+                return Some(dir);
+            }
+        }
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        if complete(&dir) {
+            // Resolve symlinks so that the sibling binaries come from the same installation.
+            let real = dir.join("initdb").canonicalize().ok();
+            if let Some(parent) = real.as_deref().and_then(Path::parent) {
+                if complete(parent) {
+                    return Some(parent.to_path_buf());
+                }
+            }
+            return Some(dir);
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            Some((v, e.path().join("bin")))
+        })
+        .filter(|(_, dir)| complete(dir))
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, dir)| dir)
+}
+
+fn run_as() -> Result<RunAs, PrivatePgError> {
+    // SAFETY: geteuid/getegid have no preconditions and cannot fail.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    if uid != 0 {
+        return Ok(RunAs {
+            uid,
+            gid,
+            switch: false,
+        });
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 3 && f[0] == "postgres")
+        .and_then(|f| {
+            Some(RunAs {
+                uid: f[2].parse().ok()?,
+                gid: f[3].parse().ok()?,
+                switch: true,
+            })
+        })
+        .ok_or(PrivatePgError::NoPostgresUser)
+}
+
+/// Percent-encodes a value for a libpq URL query parameter.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_urls_encode_the_path() {
+        assert_eq!(percent_encode("/a b/run"), "%2Fa%20b%2Frun");
+    }
+
+    #[test]
+    fn long_roots_put_the_socket_in_a_short_folder() {
+        let pg = PrivatePostgres {
+            root: PathBuf::from(format!("/{}", "x".repeat(120))),
+            bin_dir: PathBuf::new(),
+            run_as: RunAs {
+                uid: 0,
+                gid: 0,
+                switch: false,
+            },
+            lifecycle: Lifecycle::Stopped,
+        };
+        let dir = pg.socket_dir();
+        assert!(dir.as_os_str().len() < MAX_SOCKET_PATH, "{}", dir.display());
+        assert!(dir.starts_with(std::env::temp_dir()));
+    }
+}

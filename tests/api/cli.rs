@@ -1,0 +1,302 @@
+//! The binary as a shell user runs it: no configuration, its own private PostgreSQL, clear
+//! one-line errors with non-zero exit codes.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use dscsa_exchange::store;
+
+const BIN: &str = env!("CARGO_BIN_EXE_dscsa-exchange");
+
+/// The binary with a clean environment: no DATABASE_URL, no config file.
+fn command(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("DSCSA_DATABASE_URL")
+        .env("DSCSA_CONFIG", "")
+        .env("DSCSA_HTTP_LISTEN", "127.0.0.1:0")
+        .env("DSCSA_HTTP_SHUTDOWN_TIMEOUT_SECS", "1")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dscsa-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+struct Served {
+    child: Child,
+    address: String,
+    stdout: Vec<String>,
+}
+
+/// Starts `serve` and reads its banner (it ends with the line that says how to stop it).
+fn serve(dir: &Path) -> Served {
+    let log = std::fs::File::create(dir.join("serve.stderr")).unwrap();
+    let mut child = command(dir)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stdout = Vec::new();
+    let mut address = None;
+    loop {
+        let Some(Ok(line)) = lines.next() else {
+            let log = std::fs::read_to_string(dir.join("serve.stderr")).unwrap_or_default();
+            panic!("serve exited before its banner ended: {stdout:?}\n{log}");
+        };
+        stdout.push(line.clone());
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            address = Some(rest.trim().to_string());
+        }
+        if line.contains("stop with ctrl-c") {
+            break;
+        }
+    }
+    let address = address.expect("banner says where it listens");
+    // Keep draining so that the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Served {
+        child,
+        address,
+        stdout,
+    }
+}
+
+fn interrupt_and_wait(mut served: Served) {
+    // SAFETY: plain kill(2) on a child we own.
+    unsafe { libc::kill(served.child.id() as i32, libc::SIGINT) };
+    let status = served.child.wait().unwrap();
+    assert!(status.success(), "serve exited with {status} after ctrl-c");
+}
+
+impl Drop for Served {
+    /// A failing test must not leave a server (and its PostgreSQL) behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // SAFETY: as above.
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The status code of a plain HTTP GET (a synchronous test needs no client library).
+fn get(url: &str) -> u16 {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn private_url(data_dir: &Path) -> String {
+    let socket = data_dir.join("postgres").join("run");
+    format!(
+        "postgresql://dscsa@/dscsa?host={}",
+        socket.display().to_string().replace('/', "%2F")
+    )
+}
+
+#[test]
+fn serve_runs_on_its_private_postgres_stops_it_on_ctrl_c_and_reuses_the_data() {
+    let dir = scratch("serve");
+    let data = dir.join("data");
+
+    let first = serve(&dir);
+    assert!(
+        first
+            .stdout
+            .iter()
+            .any(|l| l.contains("private PostgreSQL")),
+        "banner names the private database: {:?}",
+        first.stdout
+    );
+    assert_eq!(get(&format!("{}/health", first.address)), 200);
+    assert_eq!(get(&format!("{}/ready", first.address)), 200);
+    let pid_file = data.join("postgres/pgdata/postmaster.pid");
+    assert!(
+        pid_file.exists(),
+        "private PostgreSQL runs under ./data/postgres"
+    );
+
+    // Another command finds the running instance, uses it, and leaves it running.
+    let migrate = command(&dir).arg("migrate").output().unwrap();
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    assert!(String::from_utf8_lossy(&migrate.stdout).contains("up to date"));
+    assert!(
+        pid_file.exists(),
+        "migrate stopped an instance it did not start"
+    );
+
+    let mut conn = store::connect(&private_url(&data)).unwrap();
+    conn.batch_execute("INSERT INTO audit_log (actor, action) VALUES ('test', 'marker')")
+        .unwrap();
+    drop(conn);
+
+    interrupt_and_wait(first);
+    assert!(
+        !pid_file.exists(),
+        "ctrl-c left the private PostgreSQL running"
+    );
+
+    let second = serve(&dir);
+    assert!(
+        second
+            .stdout
+            .iter()
+            .any(|l| l.contains("migrations: up to date")),
+        "second start re-initialised: {:?}",
+        second.stdout
+    );
+    assert_eq!(get(&format!("{}/ready", second.address)), 200);
+    let mut conn = store::connect(&private_url(&data)).unwrap();
+    let markers: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "SELECT count(*) FROM audit_log WHERE action = 'marker'",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(markers, 1, "the data of the first run is gone");
+    drop(conn);
+    interrupt_and_wait(second);
+    assert!(!pid_file.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn migrate_starts_the_private_instance_for_its_run_and_stops_it_after() {
+    let dir = scratch("migrate");
+    let out = command(&dir).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applied 1 migration"));
+    assert!(dir.join("data/postgres/pgdata/PG_VERSION").exists());
+    assert!(!dir.join("data/postgres/pgdata/postmaster.pid").exists());
+    let again = command(&dir).arg("migrate").output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("up to date"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// stderr of a failed command: exactly one line, `error: …`.
+fn one_line_error(out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line on stderr, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    lines[0].to_string()
+}
+
+#[test]
+fn an_unreachable_database_url_gives_one_line_and_exit_1() {
+    let dir = scratch("unreachable");
+    let out = command(&dir)
+        .arg("migrate")
+        .env(
+            "DATABASE_URL",
+            "postgres://nobody:hunter2@127.0.0.1:1/nothing",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_line_error(&out);
+    assert!(
+        line.contains("cannot connect to PostgreSQL at postgres://nobody:***@127.0.0.1:1/nothing"),
+        "{line}"
+    );
+    assert!(!line.contains("hunter2"), "password leaked: {line}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_database_url_that_is_not_postgres_is_a_configuration_error() {
+    let dir = scratch("notpg");
+    let out = command(&dir)
+        .arg("serve")
+        .env("DATABASE_URL", "mysql://root@localhost/db")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    assert!(one_line_error(&out).contains("database.url"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_unreadable_config_file_gives_one_line_and_exit_78() {
+    let dir = scratch("config");
+    let missing = command(&dir)
+        .args(["--config", "nowhere.toml", "serve"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(78));
+    assert!(one_line_error(&missing).contains("cannot read config file nowhere.toml"));
+
+    // A folder where the file should be: unreadable even for root.
+    std::fs::create_dir_all(dir.join("folder.toml")).unwrap();
+    let unreadable = command(&dir)
+        .args(["--config", "folder.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(unreadable.status.code(), Some(78));
+    assert!(one_line_error(&unreadable).contains("folder.toml"));
+
+    std::fs::write(dir.join("bad.toml"), "[http]\nlisten = 8080\n").unwrap();
+    let bad = command(&dir)
+        .args(["--config", "bad.toml", "serve"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(78));
+    assert!(one_line_error(&bad).contains("bad.toml"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn config_prints_the_effective_settings_with_the_password_masked() {
+    let dir = scratch("print");
+    let out = command(&dir)
+        .arg("config")
+        .env("DATABASE_URL", "postgres://app:s3cret@db.example/dscsa")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("postgres://app:***@db.example/dscsa"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"));
+    assert!(text.contains("listen = \"127.0.0.1:0\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = Command::new(BIN).arg("no-such-command").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

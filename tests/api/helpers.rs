@@ -1,0 +1,215 @@
+//! Test harness: a real PostgreSQL and a real server for every test.
+//!
+//! The database server is `TEST_DATABASE_URL` when set (any database on it; the harness uses
+//! the `postgres` maintenance database to create others), otherwise a private PostgreSQL
+//! instance started for this test run under the system temp folder and stopped and deleted
+//! when the run ends. Migrations run once per run into a template database; every test gets
+//! a fresh copy of it (CREATE DATABASE … TEMPLATE, which is fast) and drops it afterwards, so
+//! tests share nothing and run in parallel.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use dscsa_exchange::config::{RawSettings, Settings};
+use dscsa_exchange::http::Application;
+use dscsa_exchange::store::private_pg::PrivatePostgres;
+use dscsa_exchange::store::{self};
+
+pub struct TestCluster {
+    /// URL of the maintenance database (`postgres`).
+    admin_url: String,
+    template: String,
+    _private: Option<PrivatePostgres>,
+}
+
+static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+pub fn cluster() -> &'static TestCluster {
+    CLUSTER.get_or_init(|| {
+        let pid = std::process::id();
+        let (server_url, private) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => (url, None),
+            _ => {
+                let dir = std::env::temp_dir().join(format!("dscsa-test-pg-{pid}"));
+                let _ = std::fs::remove_dir_all(&dir);
+                let pg = PrivatePostgres::start_ephemeral(&dir)
+                    .unwrap_or_else(|e| panic!("cannot start the test PostgreSQL: {e}"));
+                (pg.url("postgres"), Some(pg))
+            }
+        };
+        let admin_url = with_database(&server_url, "postgres");
+        let mut admin = store::connect(&admin_url).expect("connect to the test PostgreSQL");
+        drop_stale_databases(&mut admin);
+        let template = format!("dscsa_tpl_{pid}");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {template}"))
+            .expect("create template database");
+        let mut conn = store::connect(&with_database(&server_url, &template)).unwrap();
+        store::migrate(&mut conn).expect("migrate the template database");
+        // CREATE DATABASE … TEMPLATE refuses while anyone is connected to the template.
+        drop(conn);
+        TestCluster {
+            admin_url,
+            template,
+            _private: private,
+        }
+    })
+}
+
+/// Databases left by runs that died (their process no longer exists).
+fn drop_stale_databases(admin: &mut PgConnection) {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let names: Vec<Name> = diesel::sql_query(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'dscsa\\_tpl\\_%' OR datname LIKE 'dscsa\\_test\\_%'",
+    )
+    .load(admin)
+    .unwrap_or_default();
+    for Name { datname } in names {
+        let pid = datname
+            .split('_')
+            .nth(2)
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// Replaces the database name in a libpq URL (`postgres://u@h:p/db?x` or `postgresql://u@/db?host=…`).
+pub fn with_database(url: &str, database: &str) -> String {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let query_start = url[after_scheme..]
+        .find('?')
+        .map(|i| after_scheme + i)
+        .unwrap_or(url.len());
+    let path_start = url[after_scheme..query_start]
+        .find('/')
+        .map(|i| after_scheme + i)
+        .unwrap_or(query_start);
+    format!("{}/{}{}", &url[..path_start], database, &url[query_start..])
+}
+
+/// A fresh, migrated database of its own, dropped when this value is.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub fn create() -> TestDb {
+        let cluster = cluster();
+        let name = format!(
+            "dscsa_test_{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = store::connect(&cluster.admin_url).unwrap();
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {name} TEMPLATE {}",
+                cluster.template
+            ))
+            .expect("create test database from template");
+        TestDb {
+            url: with_database(&cluster.admin_url, &name),
+            name,
+        }
+    }
+
+    pub fn conn(&self) -> PgConnection {
+        store::connect(&self.url).unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = store::connect(&cluster().admin_url) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// Settings for a test server: port 0 on loopback, the given database, short timeouts.
+pub fn test_settings(database_url: &str) -> Settings {
+    let mut raw = RawSettings::default();
+    raw.http.listen = Some("127.0.0.1:0".into());
+    raw.http.shutdown_timeout_secs = Some(1);
+    raw.http.workers = Some(1);
+    raw.database.url = Some(database_url.into());
+    raw.database.pool_size = Some(4);
+    raw.database.connect_timeout_secs = Some(2);
+    raw.data_dir = Some(
+        std::env::temp_dir()
+            .join("dscsa-test-data")
+            .display()
+            .to_string(),
+    );
+    raw.validate().unwrap()
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    #[allow(dead_code)] // kept alive for the server; tests that inspect rows read it
+    pub db: TestDb,
+    handle: actix_web::dev::ServerHandle,
+}
+
+/// A real server on port 0 with its own fresh database.
+pub async fn spawn_app() -> TestApp {
+    let db = tokio::task::spawn_blocking(TestDb::create).await.unwrap();
+    let settings = test_settings(&db.url);
+    spawn_with(db, &settings).await
+}
+
+pub async fn spawn_with(db: TestDb, settings: &Settings) -> TestApp {
+    let pool = store::pool(
+        settings.database.url.as_ref().unwrap().expose(),
+        settings.database.pool_size,
+        Duration::from_secs(settings.database.connect_timeout_secs),
+    );
+    let app = Application::build(settings, pool).expect("build application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        db,
+        handle,
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{}", self.address, path))
+            .send()
+            .await
+            .expect("request failed")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting; the database is dropped (connections forced closed) right after.
+        drop(self.handle.stop(false));
+    }
+}
