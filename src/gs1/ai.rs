@@ -78,7 +78,7 @@ pub struct Component {
 pub struct AiDef {
     /// The AI digits, e.g. "01", "3103", "7003".
     pub ai: &'static str,
-    /// Label for messages: "AI (17)".
+    /// Label for messages: "USE BY or EXPIRY (AI 17)".
     pub label: &'static str,
     /// Title from the dictionary, e.g. "USE BY or EXPIRY".
     pub title: &'static str,
@@ -251,7 +251,11 @@ fn parse_dictionary(text: &str) -> Result<AiTable, String> {
             let ai = leak(format!("{n:0width$}"));
             defs.push(AiDef {
                 ai,
-                label: leak(format!("AI ({ai})")),
+                label: leak(if title.is_empty() {
+                    format!("AI ({ai})")
+                } else {
+                    format!("{title} (AI {ai})")
+                }),
                 title,
                 predefined,
                 dl_attribute,

@@ -623,7 +623,7 @@ mod tests {
         // overflow is detected.
         let e = p("010031234567890610ABCDEFGHIJKLMNOPQRSTU21X").unwrap_err();
         assert_eq!(e.code(), "gs1.length");
-        assert!(e.to_string().contains("AI (10)"), "{e}");
+        assert!(e.to_string().contains("(AI 10)"), "{e}");
     }
 
     #[test]
