@@ -21,6 +21,8 @@ mod error;
 mod gcp;
 mod keys;
 mod ndc;
+#[cfg(test)]
+mod proptests;
 
 pub use ai::{table as ai_table, AiDef, AiTable, Cset, Linter};
 pub use chars::mod10_check_digit;
