@@ -1,0 +1,279 @@
+//! `dscsa-exchange gs1 …`: parse GS1 identifiers in any form, compute check digits.
+//!
+//! The logic lives in `crate::gs1::describe`; this file only reads arguments/stdin and prints.
+
+use std::io::{BufRead, Write};
+
+use crate::gs1::{self, Description, GcpResolver};
+
+/// Exit status: every input valid.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: at least one input invalid (errors on stderr).
+pub const EXIT_INVALID: u8 = 1;
+/// Exit status: usage error (unreadable GCP table, bad option values).
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum Gs1Command {
+    /// Detect the form of each input (EPC URI, Digital Link URI, bracketed element string,
+    /// raw scan data with or without symbology identifier) and print every representation.
+    Parse {
+        /// Inputs; `^` stands for FNC1/GS in scan data; `-` reads one input per line from stdin.
+        #[arg(required = true)]
+        inputs: Vec<String>,
+        /// One JSON object per input and line.
+        #[arg(long)]
+        json: bool,
+        /// GCP length table in GS1 GCPPrefixFormatList format (XML or JSON file).
+        #[arg(long, value_name = "FILE")]
+        gcp_table: Option<std::path::PathBuf>,
+        /// A known GS1 Company Prefix (repeatable), used before the table.
+        #[arg(long = "gcp", value_name = "PREFIX")]
+        gcps: Vec<String>,
+    },
+    /// Compute the GS1 mod-10 check digit of the data digits (e.g. 13 digits for a GTIN-14).
+    CheckDigit {
+        /// Data digits without the check digit.
+        digits: String,
+    },
+}
+
+/// Run a `gs1` subcommand; returns the process exit status.
+pub fn run(
+    cmd: Gs1Command,
+    stdin: &mut dyn BufRead,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    match cmd {
+        Gs1Command::Parse {
+            inputs,
+            json,
+            gcp_table,
+            gcps,
+        } => {
+            let mut resolver = GcpResolver::new();
+            for g in &gcps {
+                if let Err(e) = resolver.learn(g) {
+                    let _ = writeln!(err, "error: --gcp {g}: {e}");
+                    return EXIT_USAGE;
+                }
+            }
+            if let Some(path) = gcp_table {
+                let text = match std::fs::read_to_string(&path) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        let _ = writeln!(err, "error: --gcp-table {}: {e}", path.display());
+                        return EXIT_USAGE;
+                    }
+                };
+                if let Err(e) = resolver.load_table(&text) {
+                    let _ = writeln!(err, "error: --gcp-table {}: {e}", path.display());
+                    return EXIT_USAGE;
+                }
+            }
+            parse_inputs(&inputs, json, &resolver, stdin, out, err)
+        }
+        Gs1Command::CheckDigit { digits } => check_digit(&digits, out, err),
+    }
+}
+
+fn parse_inputs(
+    inputs: &[String],
+    json: bool,
+    resolver: &GcpResolver,
+    stdin: &mut dyn BufRead,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let mut status = EXIT_OK;
+    let mut one = |input: &str, out: &mut dyn Write, err: &mut dyn Write| {
+        match gs1::describe_with(input, resolver) {
+            Ok(d) => {
+                let r = if json {
+                    serde_json::to_string(&d)
+                        .map_err(std::io::Error::other)
+                        .and_then(|s| writeln!(out, "{s}"))
+                } else {
+                    write_text(&d, out)
+                };
+                if r.is_err() {
+                    status = EXIT_INVALID;
+                }
+            }
+            Err(e) => {
+                status = EXIT_INVALID;
+                let _ = writeln!(err, "error: {}: [{}] {e}", input.replace('\u{1d}', "^"), e.code());
+                if json {
+                    let o = serde_json::json!({"input": input, "error": {"code": e.code(), "message": e.to_string()}});
+                    let _ = writeln!(out, "{o}");
+                }
+            }
+        }
+    };
+    for input in inputs {
+        if input == "-" {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match stdin.read_line(&mut line) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        let l = line.trim_end_matches(['\n', '\r']);
+                        if !l.trim().is_empty() {
+                            one(l, out, err);
+                        }
+                    }
+                    Err(e) => {
+                        let _ = writeln!(err, "error: reading stdin: {e}");
+                        return EXIT_USAGE;
+                    }
+                }
+            }
+        } else {
+            one(input, out, err);
+        }
+    }
+    status
+}
+
+fn write_text(d: &Description, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "input: {}", d.input.replace('\u{1d}', "^"))?;
+    let form = serde_json::to_value(d.form).ok();
+    writeln!(out, "  form: {}", form.as_ref().and_then(|v| v.as_str()).unwrap_or("?"))?;
+    if let Some(s) = &d.symbology_identifier {
+        writeln!(out, "  symbology identifier: {s}")?;
+    }
+    for e in &d.elements {
+        writeln!(out, "  ({}) {}: {}", e.ai, e.title, e.value)?;
+    }
+    let opt = |out: &mut dyn Write, label: &str, v: &Option<String>| -> std::io::Result<()> {
+        if let Some(v) = v {
+            writeln!(out, "  {label}: {v}")?;
+        }
+        Ok(())
+    };
+    if let Some(s) = d.epc_scheme {
+        writeln!(out, "  EPC scheme: {s}")?;
+    }
+    writeln!(out, "  element string: {}", d.element_string)?;
+    writeln!(out, "  scan data: {}", d.scan_data)?;
+    opt(out, "digital link", &d.digital_link)?;
+    opt(out, "canonical digital link", &d.canonical_digital_link)?;
+    opt(out, "EPC URI", &d.epc_uri)?;
+    opt(out, "EPC URI unavailable", &d.epc_uri_error)?;
+    opt(out, "key", &d.key)?;
+    if let (Some(n), Some(src)) = (d.gcp_length, d.gcp_source) {
+        writeln!(out, "  GCP length: {n} ({src})")?;
+    }
+    opt(out, "GTIN", &d.gtin)?;
+    opt(out, "NDC", &d.ndc)?;
+    opt(out, "serial", &d.serial)?;
+    opt(out, "lot", &d.lot)?;
+    opt(out, "expiry", &d.expiry)?;
+    for (k, v) in &d.parameters {
+        writeln!(out, "  parameter {k}: {v}")?;
+    }
+    Ok(())
+}
+
+fn check_digit(digits: &str, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    if digits.is_empty() || digits.len() > 40 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        let _ = writeln!(
+            err,
+            "error: {digits:?}: expected 1 to 40 digits (the data digits without check digit)"
+        );
+        return EXIT_INVALID;
+    }
+    let c = gs1::mod10_check_digit(digits.as_bytes()) as char;
+    if writeln!(out, "{c} ({digits}{c})").is_err() {
+        return EXIT_INVALID;
+    }
+    EXIT_OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_parse(inputs: &[&str], json: bool, stdin: &str) -> (u8, String, String) {
+        let cmd = Gs1Command::Parse {
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            json,
+            gcp_table: None,
+            gcps: vec![],
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(cmd, &mut stdin.as_bytes(), &mut out, &mut err);
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn parse_prints_every_representation_of_a_scan() {
+        let (code, out, err) = run_parse(&["]d2010031234567890617271200^10LOT42^21SN1"], false, "");
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("EPC URI: urn:epc:id:sgtin:0312345.067890.SN1"), "{out}");
+        assert!(out.contains("canonical digital link: https://id.gs1.org/01/00312345678906/21/SN1"), "{out}");
+        assert!(out.contains("element string: (01)00312345678906(17)271200(10)LOT42(21)SN1"), "{out}");
+    }
+
+    #[test]
+    fn parse_exit_status_is_1_when_any_input_is_invalid() {
+        let (code, out, err) = run_parse(&["(01)00312345678906", "(01)00312345678907"], false, "");
+        assert_eq!(code, 1);
+        assert!(out.contains("00312345678906"));
+        assert!(
+            err.contains("[gs1.check_digit] GTIN (AI 01) 00312345678907: check digit is 7, expected 6"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn parse_reads_stdin_lines_and_prints_json() {
+        let (code, out, _) = run_parse(
+            &["-"],
+            true,
+            "urn:epc:id:sscc:0312345.1000000001\n\nhttps://id.gs1.org/414/0312345000011\n",
+        );
+        assert_eq!(code, 0);
+        let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["key"], "00103123450000000018");
+        assert_eq!(lines[1]["epc_scheme"], "sgln");
+    }
+
+    #[test]
+    fn check_digit_computes_and_refuses_non_digits() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(
+            Gs1Command::CheckDigit { digits: "0031234567890".into() },
+            &mut "".as_bytes(),
+            &mut out,
+            &mut err,
+        );
+        assert_eq!(code, 0);
+        assert_eq!(String::from_utf8(out).unwrap(), "6 (00312345678906)\n");
+        let code = run(
+            Gs1Command::CheckDigit { digits: "12a".into() },
+            &mut "".as_bytes(),
+            &mut Vec::new(),
+            &mut err,
+        );
+        assert_eq!(code, 1);
+    }
+
+    #[test]
+    fn unreadable_gcp_table_is_a_usage_error() {
+        let cmd = Gs1Command::Parse {
+            inputs: vec!["(01)00312345678906".into()],
+            json: false,
+            gcp_table: Some("/nonexistent/gcp.xml".into()),
+            gcps: vec![],
+        };
+        assert_eq!(run(cmd, &mut "".as_bytes(), &mut Vec::new(), &mut Vec::new()), 2);
+    }
+}
