@@ -66,6 +66,31 @@ pub struct RawSettings {
     pub http: RawHttp,
     #[serde(default)]
     pub database: RawDatabase,
+    #[serde(default)]
+    pub tls: RawTls,
+    #[serde(default)]
+    pub verification: RawVerification,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    pub enabled: Option<bool>,
+    pub listen: Option<String>,
+    pub cert: Option<String>,
+    pub key: Option<String>,
+    pub client_ca: Option<Vec<String>>,
+    pub crl: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVerification {
+    pub responder_gln: Option<String>,
+    pub forward_timeout_ms: Option<u64>,
+    pub forward_cert: Option<String>,
+    pub forward_key: Option<String>,
+    pub forward_ca: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,6 +116,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub http: HttpSettings,
     pub database: DatabaseSettings,
+    pub tls: TlsSettings,
+    pub verification: VerificationSettings,
     /// The config file that was read, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -102,6 +129,27 @@ pub struct HttpSettings {
     pub shutdown_timeout_secs: u64,
     /// Worker threads; `None` = one per core.
     pub workers: Option<usize>,
+}
+
+/// The partner-facing HTTPS listener (mutual TLS).
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    pub enabled: bool,
+    pub listen: SocketAddr,
+    /// `None`: a development PKI under `data_dir/tls`, created on first start.
+    pub files: Option<crate::tls::TlsFiles>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerificationSettings {
+    /// The GLN this responder answers as (`responderGLN`).
+    pub responder_gln: Option<crate::gs1::Gln>,
+    pub forward_timeout_ms: u64,
+    /// Our client identity towards other responders (PEM files), and the CA bundle we trust
+    /// for them (default: the system's).
+    pub forward_cert: Option<PathBuf>,
+    pub forward_key: Option<PathBuf>,
+    pub forward_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -159,7 +207,9 @@ impl Settings {
             "# config file: {}\n\
              data_dir = {:?}\n\n\
              [http]\nlisten = \"{}\"\nshutdown_timeout_secs = {}\nworkers = {}\n\n\
-             [database]\nurl = {}\npool_size = {}\nconnect_timeout_secs = {}\n",
+             [database]\nurl = {}\npool_size = {}\nconnect_timeout_secs = {}\n\n\
+             [tls]\nenabled = {}\nlisten = \"{}\"\n{}\n\n\
+             [verification]\nresponder_gln = {:?}\nforward_timeout_ms = {}\n",
             self.source_file
                 .as_deref()
                 .map(|p| p.display().to_string())
@@ -171,6 +221,24 @@ impl Settings {
             url,
             self.database.pool_size,
             self.database.connect_timeout_secs,
+            self.tls.enabled,
+            self.tls.listen,
+            match &self.tls.files {
+                None => "# cert/key: development PKI under data_dir/tls".to_string(),
+                Some(f) => format!(
+                    "cert = {:?}\nkey = {:?}\nclient_ca = {:?}\ncrl = {:?}",
+                    f.cert.display().to_string(),
+                    f.key.display().to_string(),
+                    f.client_ca.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+                    f.crl.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                ),
+            },
+            self.verification
+                .responder_gln
+                .as_ref()
+                .map(|g| g.as_str().to_string())
+                .unwrap_or_default(),
+            self.verification.forward_timeout_ms,
         )
     }
 }
@@ -217,6 +285,39 @@ impl RawSettings {
         }
         if let Some(v) = get("DSCSA_DATABASE_POOL_SIZE") {
             self.database.pool_size = Some(num("DSCSA_DATABASE_POOL_SIZE", v)?);
+        }
+        if let Some(v) = get("DSCSA_TLS_ENABLED") {
+            self.tls.enabled = Some(match v.trim() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(ConfigError::invalid(
+                        "DSCSA_TLS_ENABLED",
+                        format!("`{v}` is not true or false"),
+                    ))
+                }
+            });
+        }
+        for (var, slot) in [
+            ("DSCSA_TLS_LISTEN", &mut self.tls.listen),
+            ("DSCSA_TLS_CERT", &mut self.tls.cert),
+            ("DSCSA_TLS_KEY", &mut self.tls.key),
+            ("DSCSA_TLS_CRL", &mut self.tls.crl),
+            ("DSCSA_VERIFICATION_RESPONDER_GLN", &mut self.verification.responder_gln),
+            ("DSCSA_VERIFICATION_FORWARD_CERT", &mut self.verification.forward_cert),
+            ("DSCSA_VERIFICATION_FORWARD_KEY", &mut self.verification.forward_key),
+            ("DSCSA_VERIFICATION_FORWARD_CA", &mut self.verification.forward_ca),
+        ] {
+            if let Some(v) = get(var) {
+                *slot = Some(v);
+            }
+        }
+        if let Some(v) = get("DSCSA_TLS_CLIENT_CA") {
+            self.tls.client_ca = Some(v.split(',').map(|p| p.trim().to_string()).collect());
+        }
+        if let Some(v) = get("DSCSA_VERIFICATION_FORWARD_TIMEOUT_MS") {
+            self.verification.forward_timeout_ms =
+                Some(num("DSCSA_VERIFICATION_FORWARD_TIMEOUT_MS", v)?);
         }
         if let Some(v) = get("DSCSA_DATABASE_CONNECT_TIMEOUT_SECS") {
             self.database.connect_timeout_secs =
@@ -275,7 +376,11 @@ impl RawSettings {
                 format!("{connect_timeout_secs} is outside 1..=600"),
             ));
         }
+        let tls = validate_tls(self.tls)?;
+        let verification = validate_verification(self.verification)?;
         Ok(Settings {
+            tls,
+            verification,
             data_dir,
             http: HttpSettings {
                 listen,
@@ -290,6 +395,93 @@ impl RawSettings {
             source_file: None,
         })
     }
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn validate_tls(raw: RawTls) -> Result<TlsSettings, ConfigError> {
+    let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8443".into());
+    let listen: SocketAddr = listen_text.parse().map_err(|_| {
+        ConfigError::invalid(
+            "tls.listen",
+            format!("`{listen_text}` is not an address:port such as 0.0.0.0:8443"),
+        )
+    })?;
+    let cert = non_empty(raw.cert);
+    let key = non_empty(raw.key);
+    let client_ca: Vec<PathBuf> = raw
+        .client_ca
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(PathBuf::from)
+        .collect();
+    let crl = non_empty(raw.crl).map(PathBuf::from);
+    let files = match (cert, key) {
+        (None, None) => {
+            if !client_ca.is_empty() || crl.is_some() {
+                return Err(ConfigError::invalid(
+                    "tls.cert",
+                    "tls.client_ca/tls.crl are set but tls.cert and tls.key are not",
+                ));
+            }
+            None
+        }
+        (Some(_), None) => return Err(ConfigError::invalid("tls.key", "required with tls.cert")),
+        (None, Some(_)) => return Err(ConfigError::invalid("tls.cert", "required with tls.key")),
+        (Some(cert), Some(key)) => {
+            if client_ca.is_empty() {
+                return Err(ConfigError::invalid(
+                    "tls.client_ca",
+                    "mutual TLS needs at least one CA bundle for client certificates",
+                ));
+            }
+            Some(crate::tls::TlsFiles {
+                cert: cert.into(),
+                key: key.into(),
+                client_ca,
+                crl,
+            })
+        }
+    };
+    Ok(TlsSettings {
+        enabled: raw.enabled.unwrap_or(true),
+        listen,
+        files,
+    })
+}
+
+fn validate_verification(raw: RawVerification) -> Result<VerificationSettings, ConfigError> {
+    let responder_gln = match non_empty(raw.responder_gln) {
+        None => None,
+        Some(g) => Some(g.parse::<crate::gs1::Gln>().map_err(|e| {
+            ConfigError::invalid("verification.responder_gln", e.to_string())
+        })?),
+    };
+    let forward_timeout_ms = raw.forward_timeout_ms.unwrap_or(5000);
+    if !(100..=60_000).contains(&forward_timeout_ms) {
+        return Err(ConfigError::invalid(
+            "verification.forward_timeout_ms",
+            format!("{forward_timeout_ms} is outside 100..=60000"),
+        ));
+    }
+    let forward_cert = non_empty(raw.forward_cert).map(PathBuf::from);
+    let forward_key = non_empty(raw.forward_key).map(PathBuf::from);
+    if forward_cert.is_some() != forward_key.is_some() {
+        return Err(ConfigError::invalid(
+            "verification.forward_key",
+            "forward_cert and forward_key go together",
+        ));
+    }
+    Ok(VerificationSettings {
+        responder_gln,
+        forward_timeout_ms,
+        forward_cert,
+        forward_key,
+        forward_ca: non_empty(raw.forward_ca).map(PathBuf::from),
+    })
 }
 
 /// Hides the password of a connection URL (`postgres://user:***@host/db`), and any `password=`

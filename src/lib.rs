@@ -7,6 +7,10 @@
 pub mod cli;
 pub mod config;
 pub mod epcis;
+pub mod flags;
 pub mod gs1;
 pub mod http;
+pub mod partners;
+pub mod verification;
 pub mod store;
+pub mod tls;

@@ -3,7 +3,13 @@
 //! 0 success, 1 failure (the message says what and how to fix), 2 usage error, 78 configuration
 //! error (sysexits' EX_CONFIG).
 
+mod certs;
+mod db;
+mod flags;
+pub mod gs1_cmd;
+mod partners;
 mod serve;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +45,33 @@ pub enum Command {
     Migrate,
     /// Print the effective configuration (secrets masked).
     Config,
+    /// Manage trading partners, regulators, compliance officers and admins.
+    Partners {
+        #[command(subcommand)]
+        cmd: partners::PartnersCommand,
+    },
+    /// Development PKI: CA, server and client certificates, CRLs.
+    Certs {
+        #[command(subcommand)]
+        cmd: certs::CertsCommand,
+    },
+    /// Recall / suspect / illegitimate flags.
+    Flags {
+        #[command(subcommand)]
+        cmd: flags::FlagsCommand,
+    },
+    /// The verification lookup directory (where to forward other GTINs).
+    Directory {
+        #[command(subcommand)]
+        cmd: flags::DirectoryCommand,
+    },
+    /// Ask a verification responder whether a package is genuine.
+    Verify(verify::VerifyArgs),
+    /// Parse and convert GS1 identifiers (offline).
+    Gs1 {
+        #[command(subcommand)]
+        cmd: gs1_cmd::Gs1Command,
+    },
 }
 
 /// A failure a shell user can act on: printed as one `error: …` line.
@@ -52,6 +85,12 @@ impl CliError {
     pub fn failure(message: impl std::fmt::Display) -> Self {
         CliError {
             code: EXIT_FAILURE,
+            message: message.to_string(),
+        }
+    }
+    pub fn usage(message: impl std::fmt::Display) -> Self {
+        CliError {
+            code: EXIT_USAGE,
             message: message.to_string(),
         }
     }
@@ -75,7 +114,9 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.message);
+            if !e.message.is_empty() {
+                eprintln!("error: {}", e.message);
+            }
             ExitCode::from(e.code)
         }
     }
@@ -88,8 +129,32 @@ fn init_logging() {
 }
 
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    // Commands that need no configuration.
+    let command = match cli.command {
+        Command::Gs1 { cmd } => {
+            let stdin = std::io::stdin();
+            let code = gs1_cmd::run(
+                cmd,
+                &mut stdin.lock(),
+                &mut std::io::stdout(),
+                &mut std::io::stderr(),
+            );
+            return match code {
+                0 => Ok(()),
+                // gs1_cmd has printed its own precise errors.
+                c => Err(CliError { code: c, message: String::new() }),
+            };
+        }
+        Command::Verify(args) => return verify::run(args),
+        other => other,
+    };
     let settings = Settings::load(cli.config.as_deref()).map_err(CliError::config)?;
-    match cli.command {
+    match command {
+        Command::Partners { cmd } => partners::run(&settings, cmd),
+        Command::Certs { cmd } => certs::run(&settings, cmd),
+        Command::Flags { cmd } => flags::run(&settings, cmd),
+        Command::Directory { cmd } => flags::run_directory(&settings, cmd),
+        Command::Gs1 { .. } | Command::Verify(_) => unreachable!("handled above"),
         Command::Serve => serve::run(settings),
         Command::Migrate => migrate(&settings),
         Command::Config => {

@@ -5,17 +5,74 @@ use std::time::Duration;
 use super::CliError;
 use crate::config::Settings;
 use crate::http::Application;
+use crate::partners::{self, AtpStatus, NewPartner, Role};
 use crate::store::{self, Database};
+use crate::tls::pki::PkiPaths;
+use crate::tls::TlsFiles;
 
-pub fn run(settings: Settings) -> Result<(), CliError> {
+pub fn run(mut settings: Settings) -> Result<(), CliError> {
     let mut db = Database::open(&settings)?;
-    let result = serve(&settings, &db);
+    let result = dev_pki(&mut settings, &db).and_then(|curl| serve(&settings, &db, curl));
     // The private instance stops only after the server has drained its requests.
     db.shutdown()?;
     result
 }
 
-fn serve(settings: &Settings, db: &Database) -> Result<(), CliError> {
+/// With no certificates configured, the partner listener runs on a development PKI under
+/// `data_dir/tls`, created on first start together with a registered admin client certificate.
+/// Returns a `curl` line that works against it.
+fn dev_pki(settings: &mut Settings, db: &Database) -> Result<Option<String>, CliError> {
+    if !settings.tls.enabled || settings.tls.files.is_some() {
+        return Ok(None);
+    }
+    let pki = PkiPaths::new(&settings.data_dir.join("tls"));
+    const LABEL: &str = "dev-admin";
+    if !pki.exists() {
+        pki.init(&[]).map_err(CliError::failure)?;
+        log::warn!(
+            "created a development PKI in {} (not for production: configure tls.cert, tls.key, tls.client_ca)",
+            pki.dir.display()
+        );
+    }
+    if !pki.client_cert(LABEL).exists() {
+        let mut password = [0u8; 12];
+        openssl::rand::rand_bytes(&mut password).map_err(CliError::failure)?;
+        let password: String = password.iter().map(|b| format!("{b:02x}")).collect();
+        let cert = pki
+            .issue_client(LABEL, LABEL, "Development admin", "admin", &password)
+            .map_err(CliError::failure)?;
+        let mut conn = store::connect(db.url())?;
+        store::migrate(&mut conn)?;
+        partners::register(
+            &mut conn,
+            NewPartner {
+                gln: None,
+                name: "Development admin".into(),
+                role: Role::Admin,
+                atp_status: AtpStatus::Unknown,
+                licence_number: None,
+                licence_expires: None,
+                certificate: Some(cert),
+            },
+            "serve:dev-pki",
+        )
+        .map_err(CliError::failure)?;
+    }
+    settings.tls.files = Some(TlsFiles {
+        cert: pki.server_cert(),
+        key: pki.server_key(),
+        client_ca: vec![pki.ca_cert()],
+        crl: None,
+    });
+    Ok(Some(format!(
+        "curl --cacert {} --cert {} --key {} https://localhost:{{port}}/whoami",
+        pki.ca_cert().display(),
+        pki.client_cert(LABEL).display(),
+        pki.client_key(LABEL).display()
+    )))
+}
+
+fn serve(settings: &Settings, db: &Database, curl: Option<String>) -> Result<(), CliError> {
     let applied = store::connect(db.url()).and_then(|mut c| store::migrate(&mut c))?;
     let pool = store::pool(
         db.url(),
@@ -23,10 +80,8 @@ fn serve(settings: &Settings, db: &Database) -> Result<(), CliError> {
         Duration::from_secs(settings.database.connect_timeout_secs),
     );
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(settings, pool).map_err(|e| {
-            CliError::failure(format!("cannot listen on {}: {e}", settings.http.listen))
-        })?;
-        print_banner(settings, db, app.port(), &applied);
+        let app = Application::build(settings, pool).map_err(CliError::failure)?;
+        print_banner(settings, db, &app, &applied, curl.as_deref());
         app.stop_on_signals();
         app.run_until_stopped()
             .await
@@ -36,13 +91,25 @@ fn serve(settings: &Settings, db: &Database) -> Result<(), CliError> {
     Ok(())
 }
 
-fn print_banner(settings: &Settings, db: &Database, port: u16, applied: &[String]) {
-    let http = format!("http://{}:{port}", settings.http.listen.ip());
-    println!(
-        "dscsa-exchange {} listening on {http}",
-        env!("CARGO_PKG_VERSION")
-    );
+fn print_banner(
+    settings: &Settings,
+    db: &Database,
+    app: &Application,
+    applied: &[String],
+    curl: Option<&str>,
+) {
+    let http = format!("http://{}:{}", settings.http.listen.ip(), app.port());
+    println!("dscsa-exchange {} listening on {http}", env!("CARGO_PKG_VERSION"));
     println!("  health:     {http}/health   readiness: {http}/ready");
+    if let Some(port) = app.tls_port() {
+        println!(
+            "  partners:   https://{}:{port} (mutual TLS: client certificate required)",
+            settings.tls.listen.ip()
+        );
+        if let Some(curl) = curl {
+            println!("  try:        {}", curl.replace("{port}", &port.to_string()));
+        }
+    }
     match db.private_instance() {
         Some(pg) => {
             println!(

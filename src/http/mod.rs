@@ -1,7 +1,13 @@
-//! The HTTP API: one route table, thin handlers that call the use-case functions.
+//! The HTTP API: one route table per listener, thin handlers that call the use-case functions.
+//!
+//! Two listeners: plain HTTP (health, readiness; loopback by default) and the partner-facing
+//! HTTPS listener, which requires a client certificate (mutual TLS) for every route.
 
+mod admin;
+mod caller;
 mod health;
 pub mod problem;
+mod verify;
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -10,46 +16,119 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{middleware, web, App, HttpServer};
 
 use crate::config::Settings;
+use crate::gs1::Gln;
+use crate::store::verification::VerificationLog;
 use crate::store::PgPool;
+use crate::tls::TlsError;
 
 /// Shared state handed to every handler.
 pub struct AppState {
     pub pool: PgPool,
+    pub verification_log: VerificationLog,
+    pub responder_gln: Option<Gln>,
+    /// Client for forwarding verification requests, with our own client certificate.
+    pub forwarder: reqwest::Client,
 }
 
-/// A built, bound, not yet running server; `port()` tells where it listens (port 0 in tests).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {0}: {1}")]
+    Listen(std::net::SocketAddr, std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("forwarding client: {0}")]
+    Forwarder(String),
+    #[error("tls.enabled is true but no certificate files were given (tls.cert, tls.key, tls.client_ca)")]
+    NoTlsFiles,
+}
+
+/// Built, bound, not yet running servers. `port()`/`tls_port()` tell where they listen (port 0
+/// in tests).
 pub struct Application {
     port: u16,
-    server: Server,
+    tls_port: Option<u16>,
+    servers: Vec<Server>,
+    log_writer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Application {
-    pub fn build(settings: &Settings, pool: PgPool) -> std::io::Result<Application> {
-        let listener = TcpListener::bind(settings.http.listen)?;
-        let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState { pool });
-        let mut server = HttpServer::new(move || {
+    pub fn build(settings: &Settings, pool: PgPool) -> Result<Application, StartError> {
+        let (verification_log, log_writer) = VerificationLog::start(pool.clone());
+        let state = web::Data::new(AppState {
+            pool,
+            verification_log,
+            responder_gln: settings.verification.responder_gln.clone(),
+            forwarder: forwarder(settings)?,
+        });
+
+        let listener = TcpListener::bind(settings.http.listen)
+            .map_err(|e| StartError::Listen(settings.http.listen, e))?;
+        let port = listener.local_addr().map_err(|e| StartError::Listen(settings.http.listen, e))?.port();
+        let plain_state = state.clone();
+        let plain = HttpServer::new(move || {
             App::new()
                 .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
-                .app_data(state.clone())
-                .configure(routes)
+                .app_data(plain_state.clone())
+                .configure(plain_routes)
                 .default_service(web::to(problem::no_route))
-        })
-        .shutdown_timeout(settings.http.shutdown_timeout_secs)
-        .client_request_timeout(Duration::from_secs(30))
-        // actix stops *forcibly* on SIGINT; we want ctrl-c and SIGTERM both graceful.
-        .disable_signals();
-        if let Some(workers) = settings.http.workers {
-            server = server.workers(workers);
+        });
+        let mut servers = vec![configure!(plain, settings)
+            .listen(listener)
+            .map_err(|e| StartError::Listen(settings.http.listen, e))?
+            .run()];
+
+        let mut tls_port = None;
+        if settings.tls.enabled {
+            let files = settings.tls.files.as_ref().ok_or(StartError::NoTlsFiles)?;
+            let acceptor = crate::tls::acceptor(files)?;
+            let listener = TcpListener::bind(settings.tls.listen)
+                .map_err(|e| StartError::Listen(settings.tls.listen, e))?;
+            tls_port = Some(listener.local_addr().map_err(|e| StartError::Listen(settings.tls.listen, e))?.port());
+            let tls_state = state.clone();
+            let partner = HttpServer::new(move || {
+                App::new()
+                    .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+                    .app_data(tls_state.clone())
+                    .app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(|e, _| {
+                        problem::Problem::bad_request("invalid-request", format!("request body: {e}")).into()
+                    }))
+                    .configure(partner_routes)
+                    .default_service(web::to(problem::no_route))
+            })
+            // Must come before listen: actix ignores on_connect registered after it.
+            .on_connect(caller::on_connect);
+            servers.push(
+                configure!(partner, settings)
+                    .listen_openssl(listener, acceptor)
+                    .map_err(|e| StartError::Listen(settings.tls.listen, e))?
+                    .run(),
+            );
         }
-        let server = server.listen(listener)?.run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            tls_port,
+            servers,
+            log_writer: Some(log_writer),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The partner-facing (mutual TLS) port, when that listener is enabled.
+    pub fn tls_port(&self) -> Option<u16> {
+        self.tls_port
+    }
+
+    pub fn handles(&self) -> Vec<ServerHandle> {
+        self.servers.iter().map(|s| s.handle()).collect()
     }
 
     /// Stops gracefully on SIGINT (ctrl-c) or SIGTERM: no new connections, in-flight requests
     /// finish (up to `http.shutdown_timeout_secs`). Call from the runtime that runs the server.
     pub fn stop_on_signals(&self) {
-        let handle = self.server.handle();
+        let handles = self.handles();
         actix_web::rt::spawn(async move {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -59,26 +138,91 @@ impl Application {
                 _ = term.recv() => "SIGTERM",
             };
             log::info!("{name} received: finishing in-flight requests, then stopping");
-            handle.stop(true).await;
+            for h in handles {
+                h.stop(true).await;
+            }
         });
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    pub fn handle(&self) -> ServerHandle {
-        self.server.handle()
-    }
-
-    /// Runs until stopped: SIGINT/SIGTERM (graceful) or [`ServerHandle::stop`].
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// Runs until every server has stopped, then flushes the verification log.
+    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
+        let handles = self.handles();
+        let results = futures_join(std::mem::take(&mut self.servers)).await;
+        // One listener stopping (or failing) stops the other.
+        for h in handles {
+            h.stop(true).await;
+        }
+        // Dropping the state's log sender happens when the servers' apps are dropped; the
+        // writer then drains what is left.
+        if let Some(writer) = self.log_writer.take() {
+            let _ = actix_web::web::block(move || writer.join()).await;
+        }
+        results.into_iter().collect()
     }
 }
 
-/// The route table: every path the server answers, in one place.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// Awaits all servers.
+async fn futures_join(servers: Vec<Server>) -> Vec<std::io::Result<()>> {
+    let tasks: Vec<_> = servers.into_iter().map(actix_web::rt::spawn).collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap_or_else(|e| Err(std::io::Error::other(e.to_string()))));
+    }
+    out
+}
+
+/// Settings both servers share. A macro: `HttpServer`'s type parameters are not nameable here.
+macro_rules! configure {
+    ($server:expr, $settings:expr) => {{
+        let server = $server
+            .shutdown_timeout($settings.http.shutdown_timeout_secs)
+            .client_request_timeout(Duration::from_secs(30))
+            // actix stops *forcibly* on SIGINT; we want ctrl-c and SIGTERM both graceful.
+            .disable_signals();
+        match $settings.http.workers {
+            Some(workers) => server.workers(workers),
+            None => server,
+        }
+    }};
+}
+use configure;
+
+fn forwarder(settings: &Settings) -> Result<reqwest::Client, StartError> {
+    let v = &settings.verification;
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| StartError::Tls(TlsError::file(p, e)));
+    let mut b = reqwest::Client::builder()
+        .timeout(Duration::from_millis(v.forward_timeout_ms))
+        .connect_timeout(Duration::from_millis(v.forward_timeout_ms.min(3000)))
+        .redirect(reqwest::redirect::Policy::none());
+    if let (Some(cert), Some(key)) = (&v.forward_cert, &v.forward_key) {
+        let identity = reqwest::Identity::from_pkcs8_pem(&read(cert)?, &read(key)?)
+            .map_err(|e| StartError::Forwarder(format!("{}: {e}", cert.display())))?;
+        b = b.identity(identity);
+    }
+    if let Some(ca) = &v.forward_ca {
+        let certs = reqwest::Certificate::from_pem_bundle(&read(ca)?)
+            .map_err(|e| StartError::Forwarder(format!("{}: {e}", ca.display())))?;
+        b = b.tls_certs_only(certs);
+    }
+    b.build().map_err(|e| StartError::Forwarder(e.to_string()))
+}
+
+/// Plain HTTP: for load balancers and operators, never partner data.
+pub fn plain_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health::health))
         .route("/ready", web::get().to(health::ready));
+}
+
+/// Mutual TLS: everything partners, regulators and compliance officers call.
+pub fn partner_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health::health))
+        .route("/whoami", web::get().to(admin::whoami))
+        .route("/verify/checkConnectivity", web::get().to(verify::check_connectivity))
+        .route("/verify/scan", web::post().to(verify::verify_scan))
+        .route("/verify/{tail:.*}", web::get().to(verify::verify_path))
+        .route("/verification-requests", web::get().to(admin::verification_requests))
+        .route("/admin/partners", web::get().to(admin::list_partners))
+        .route("/admin/partners", web::post().to(admin::add_partner))
+        .route("/admin/partners/{selector}/{action}", web::post().to(admin::set_enabled))
+        .route("/admin/flags", web::post().to(admin::set_flag));
 }

@@ -89,3 +89,35 @@ impl ResponseError for Problem {
 pub async fn no_route(req: actix_web::HttpRequest) -> HttpResponse {
     Problem::not_found(format!("no resource at {} {}", req.method(), req.path())).error_response()
 }
+
+impl Problem {
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, "Bad request", detail)
+    }
+}
+
+/// Runs blocking database work off the executor; pool and join failures become problems.
+pub async fn blocking<T, F>(f: F) -> Result<T, Problem>
+where
+    F: FnOnce() -> Result<T, Problem> + Send + 'static,
+    T: Send + 'static,
+{
+    actix_web::web::block(f).await.map_err(|e| {
+        log::error!("blocking task failed: {e}");
+        Problem::internal()
+    })?
+}
+
+impl From<diesel::result::Error> for Problem {
+    fn from(e: diesel::result::Error) -> Self {
+        log::error!("database error: {e}");
+        Problem::internal()
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for Problem {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        log::warn!("no database connection: {e}");
+        Problem::database_unavailable()
+    }
+}

@@ -4,7 +4,10 @@
 //! Blocking diesel work never runs on the async executor: HTTP handlers call it through
 //! `web::block`, and the CLI calls it directly.
 
+pub mod audit;
+pub mod partners;
 pub mod private_pg;
+pub mod verification;
 pub mod schema;
 
 use std::time::Duration;

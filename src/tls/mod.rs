@@ -11,8 +11,10 @@ pub mod pki;
 use std::path::{Path, PathBuf};
 
 use openssl::hash::MessageDigest;
-use openssl::ssl::{SslAcceptor, SslAcceptorBuilder, SslMethod, SslVerifyMode, SslVersion};
-use openssl::x509::store::X509StoreBuilder;
+use openssl::ssl::{
+    SslAcceptor, SslAcceptorBuilder, SslFiletype, SslMethod, SslVerifyMode, SslVersion,
+};
+use openssl::x509::store::{X509Lookup, X509StoreBuilder};
 use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::{X509Crl, X509};
 
@@ -88,7 +90,7 @@ pub fn subject_line(cert: &X509) -> String {
         .entries()
         .filter_map(|e| {
             let key = e.object().nid().short_name().ok()?;
-            let value = e.data().as_utf8().ok()?;
+            let value = e.data().to_string().ok()?;
             Some(format!("{key}={value}"))
         })
         .collect::<Vec<_>>()
@@ -148,9 +150,13 @@ pub fn acceptor(files: &TlsFiles) -> Result<SslAcceptorBuilder, TlsError> {
         }
     }
     if let Some(path) = &files.crl {
+        // Parse first, so that a bad file gets a message naming it.
         let pem = read(path)?;
-        let crl = X509Crl::from_pem(&pem).map_err(|e| pem_error(path, "CRL", e))?;
-        store.add_crl(crl)?;
+        X509Crl::from_pem(&pem).map_err(|e| pem_error(path, "CRL", e))?;
+        store
+            .add_lookup(X509Lookup::file())?
+            .load_crl_file(path, SslFiletype::PEM)
+            .map_err(|e| pem_error(path, "CRL", e))?;
         store.set_flags(X509VerifyFlags::CRL_CHECK)?;
     }
     b.set_verify_cert_store(store.build())?;

@@ -67,13 +67,15 @@ fn builder(
     let name = name(subject)?;
     let mut b = X509Builder::new()?;
     b.set_version(2)?;
-    b.set_serial_number(&random_serial()?)?;
+    let serial = random_serial()?;
+    b.set_serial_number(&serial)?;
     b.set_subject_name(&name)?;
     b.set_pubkey(key)?;
     // Backdated a little so that clocks that lag do not reject a fresh certificate.
     let not_before = Asn1Time::from_unix(chrono::Utc::now().timestamp() - 3600)?;
     b.set_not_before(&not_before)?;
-    b.set_not_after(&Asn1Time::days_from_now(days)?)?;
+    let not_after = Asn1Time::days_from_now(days)?;
+    b.set_not_after(&not_after)?;
     Ok(b)
 }
 
@@ -85,7 +87,8 @@ pub fn new_ca(common_name: &str) -> Result<Issued, TlsError> {
         (Nid::COMMONNAME, common_name),
     ];
     let mut b = builder(&subject, &key, 3650)?;
-    b.set_issuer_name(&name(&subject)?)?;
+    let issuer = name(&subject)?;
+    b.set_issuer_name(&issuer)?;
     b.append_extension(BasicConstraints::new().critical().ca().build()?)?;
     b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build()?)?;
     let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(None, None))?;
@@ -149,7 +152,8 @@ pub fn issue(
     })
 }
 
-/// A client certificate naming a trading partner: O = name, CN = GLN, OU = role.
+/// A client certificate naming a trading partner: O = name, CN = its GLN (or another label
+/// for parties without one), OU = role.
 pub fn issue_client(ca: &Issued, gln: &str, name: &str, role: &str) -> Result<Issued, TlsError> {
     issue(
         ca,
@@ -168,12 +172,14 @@ pub fn crl(ca: &Issued, revoked: &[&X509], days: u32) -> Result<X509Crl, TlsErro
     let mut b = X509CrlBuilder::new()?;
     b.set_issuer_name(ca.cert.subject_name())?;
     let now = chrono::Utc::now().timestamp();
-    b.set_last_update(&Asn1Time::from_unix(now - 60)?)?;
-    b.set_next_update(&Asn1Time::days_from_now(days)?)?;
+    let this_update = Asn1Time::from_unix(now - 60)?;
+    let next_update = Asn1Time::days_from_now(days)?;
+    b.set_last_update(&this_update)?;
+    b.set_next_update(&next_update)?;
     for cert in revoked {
         let mut r = X509RevokedBuilder::new()?;
         r.set_serial_number(cert.serial_number())?;
-        r.set_revocation_date(&Asn1Time::from_unix(now - 60)?)?;
+        r.set_revocation_date(&this_update)?;
         b.add_revoked(r.build())?;
     }
     // The crate builds these two extensions only for certificates, so their DER is written
@@ -187,19 +193,15 @@ pub fn crl(ca: &Issued, revoked: &[&X509], days: u32) -> Result<X509Crl, TlsErro
     aki.extend(&key_id);
     let mut aki_seq = vec![0x30, aki.len() as u8];
     aki_seq.extend(aki);
-    b.append_extension(X509Extension::new_from_der(
-        &Asn1Object::from_str("2.5.29.35")?,
-        false,
-        &Asn1OctetString::new_from_bytes(&aki_seq)?,
-    )?)?;
+    let aki_oid = Asn1Object::from_str("2.5.29.35")?;
+    let aki_value = Asn1OctetString::new_from_bytes(&aki_seq)?;
+    b.append_extension(X509Extension::new_from_der(&aki_oid, false, &aki_value)?)?;
     let number = (now as u64).to_be_bytes();
     let mut crl_number = vec![0x02, 9, 0];
     crl_number.extend(number);
-    b.append_extension(X509Extension::new_from_der(
-        &Asn1Object::from_str("2.5.29.20")?,
-        false,
-        &Asn1OctetString::new_from_bytes(&crl_number)?,
-    )?)?;
+    let number_oid = Asn1Object::from_str("2.5.29.20")?;
+    let number_value = Asn1OctetString::new_from_bytes(&crl_number)?;
+    b.append_extension(X509Extension::new_from_der(&number_oid, false, &number_value)?)?;
     b.sort()?;
     b.sign(&ca.key, MessageDigest::sha256())?;
     Ok(b.build()?)

@@ -166,7 +166,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     #[allow(dead_code)] // kept alive for the server; tests that inspect rows read it
     pub db: TestDb,
-    handle: actix_web::dev::ServerHandle,
+    handles: Vec<actix_web::dev::ServerHandle>,
+    /// The partner-facing (mutual TLS) port, when enabled.
+    pub tls_port: Option<u16>,
 }
 
 /// A real server on port 0 with its own fresh database.
@@ -184,7 +186,8 @@ pub async fn spawn_with(db: TestDb, settings: &Settings) -> TestApp {
     );
     let app = Application::build(settings, pool).expect("build application");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let handle = app.handle();
+    let handles = app.handles();
+    let tls_port = app.tls_port();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -193,7 +196,8 @@ pub async fn spawn_with(db: TestDb, settings: &Settings) -> TestApp {
             .build()
             .unwrap(),
         db,
-        handle,
+        handles,
+        tls_port,
     }
 }
 
@@ -210,6 +214,8 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop accepting; the database is dropped (connections forced closed) right after.
-        drop(self.handle.stop(false));
+        for h in &self.handles {
+            drop(h.stop(false));
+        }
     }
 }

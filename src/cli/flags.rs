@@ -1,0 +1,67 @@
+//! `dscsa-exchange flags set` and `dscsa-exchange directory set`: compliance flags and the
+//! verification lookup directory.
+
+use clap::Subcommand;
+
+use super::db::with_db;
+use super::CliError;
+use crate::config::Settings;
+use crate::flags::{self, Flag, Target};
+
+#[derive(Debug, Subcommand)]
+pub enum FlagsCommand {
+    /// Flag a serial, a lot or a whole product as recalled, suspect or illegitimate.
+    Set {
+        #[arg(long)]
+        gtin: String,
+        #[arg(long)]
+        lot: Option<String>,
+        #[arg(long)]
+        serial: Option<String>,
+        /// recalled, suspect or illegitimate.
+        #[arg(long)]
+        flag: String,
+        /// Why (kept in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+pub fn run(settings: &Settings, cmd: FlagsCommand) -> Result<(), CliError> {
+    let FlagsCommand::Set { gtin, lot, serial, flag, reason } = cmd;
+    let bad = |what: &str, e: crate::gs1::Gs1Error| CliError::usage(format!("--{what}: {e}"));
+    let gtin = gtin.parse().map_err(|e| bad("gtin", e))?;
+    let target = match (serial, lot) {
+        (Some(s), _) => Target::Serial(gtin, s.parse().map_err(|e| bad("serial", e))?),
+        (None, Some(l)) => Target::Lot(gtin, l.parse().map_err(|e| bad("lot", e))?),
+        (None, None) => Target::Product(gtin),
+    };
+    let flag: Flag = flag.parse().map_err(CliError::usage)?;
+    with_db(settings, |conn| {
+        flags::set(conn, &target, flag, &reason, "cli", None).map_err(CliError::failure)
+    })?;
+    println!("{} flag set on {target:?}", flag.as_str());
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// Forward verification requests for GTINs starting with PREFIX (a GTIN-14 or a company
+    /// prefix) to the responder at URL (its base, e.g. https://vrs.example.com/verify).
+    Set { prefix: String, url: String },
+}
+
+pub fn run_directory(settings: &Settings, cmd: DirectoryCommand) -> Result<(), CliError> {
+    let DirectoryCommand::Set { prefix, url } = cmd;
+    if !(4..=14).contains(&prefix.len()) || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CliError::usage("PREFIX must be 4 to 14 digits"));
+    }
+    if !url.starts_with("https://") {
+        return Err(CliError::usage("URL must start with https:// (responders use mutual TLS)"));
+    }
+    with_db(settings, |conn| {
+        crate::store::verification::set_responder(conn, &prefix, &url).map_err(CliError::failure)
+    })?;
+    println!("verification requests for {prefix}… are forwarded to {url}");
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! Queries behind product verification, and the batched verification log.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, SmallInt, Text};
+
+use super::schema::{lookup_directory, product_flags, verification_requests};
+use super::PgPool;
+
+/// What verification needs to know about one serial, in one round trip.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct SerialFacts {
+    #[diesel(sql_type = Nullable<Text>)]
+    pub lot: Option<String>,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub expiry: Option<NaiveDate>,
+    #[diesel(sql_type = SmallInt)]
+    pub status: i16,
+    #[diesel(sql_type = Bool)]
+    pub suspect: bool,
+    #[diesel(sql_type = Bool)]
+    pub recalled: bool,
+    #[diesel(sql_type = Bool)]
+    pub illegitimate: bool,
+    #[diesel(sql_type = Bool)]
+    pub duplicate: bool,
+    /// Active flags set on the serial's product or lot.
+    #[diesel(sql_type = Array<Text>)]
+    pub product_flags: Vec<String>,
+}
+
+pub fn serial_facts(
+    conn: &mut PgConnection,
+    epc_key: &str,
+    gtin: &str,
+) -> QueryResult<Option<SerialFacts>> {
+    diesel::sql_query(
+        "SELECT s.lot, s.expiry, s.status, s.suspect, s.recalled, s.illegitimate, s.duplicate, \
+                ARRAY(SELECT DISTINCT f.flag FROM product_flags f \
+                      WHERE f.gtin = $2 AND f.cleared_at IS NULL \
+                        AND (f.lot IS NULL OR f.lot = s.lot)) AS product_flags \
+         FROM serials s WHERE s.epc_key = $1",
+    )
+    .bind::<Text, _>(epc_key)
+    .bind::<Text, _>(gtin)
+    .get_result(conn)
+    .optional()
+}
+
+#[derive(QueryableByName)]
+struct Served {
+    #[diesel(sql_type = Bool)]
+    served: bool,
+}
+
+/// Whether this server is the responder for a GTIN: it has its master data or any of its serials.
+pub fn gtin_served(conn: &mut PgConnection, gtin: &str) -> QueryResult<bool> {
+    diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM trade_items WHERE gtin = $1) \
+             OR EXISTS (SELECT 1 FROM serials WHERE gtin = $1) AS served",
+    )
+    .bind::<Text, _>(gtin)
+    .get_result::<Served>(conn)
+    .map(|s| s.served)
+}
+
+/// The responder registered for the longest prefix of `gtin` (a GTIN-14 or company prefix).
+pub fn responder_for(conn: &mut PgConnection, gtin: &str) -> QueryResult<Option<String>> {
+    let prefixes: Vec<String> = (4..=gtin.len()).map(|n| gtin[..n].to_string()).collect();
+    // GTIN-14 starts with the indicator digit; company prefixes are registered without it.
+    let without_indicator: Vec<String> = (5..=gtin.len()).map(|n| gtin[1..n].to_string()).collect();
+    lookup_directory::table
+        .filter(
+            lookup_directory::prefix
+                .eq_any(&prefixes)
+                .or(lookup_directory::prefix.eq_any(&without_indicator)),
+        )
+        .order(diesel::dsl::sql::<BigInt>("length(prefix)").desc())
+        .select(lookup_directory::responder_url)
+        .first(conn)
+        .optional()
+}
+
+pub fn set_responder(conn: &mut PgConnection, prefix: &str, url: &str) -> QueryResult<()> {
+    diesel::insert_into(lookup_directory::table)
+        .values((
+            lookup_directory::prefix.eq(prefix),
+            lookup_directory::responder_url.eq(url),
+        ))
+        .on_conflict(lookup_directory::prefix)
+        .do_update()
+        .set((
+            lookup_directory::responder_url.eq(url),
+            lookup_directory::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Sets a recall/suspect/illegitimate flag on a product or one of its lots.
+pub fn flag_product(
+    conn: &mut PgConnection,
+    gtin: &str,
+    lot: Option<&str>,
+    flag: &str,
+    reason: &str,
+    set_by: Option<i64>,
+) -> QueryResult<i64> {
+    diesel::insert_into(product_flags::table)
+        .values((
+            product_flags::gtin.eq(gtin),
+            product_flags::lot.eq(lot),
+            product_flags::flag.eq(flag),
+            product_flags::reason.eq(reason),
+            product_flags::set_by.eq(set_by),
+        ))
+        .returning(product_flags::id)
+        .get_result(conn)
+}
+
+/// Sets a flag on one serial; false when the serial is unknown.
+pub fn flag_serial(conn: &mut PgConnection, epc_key: &str, flag: &str) -> QueryResult<bool> {
+    use super::schema::serials::dsl as s;
+    let target = s::serials.filter(s::epc_key.eq(epc_key));
+    let now = s::updated_at.eq(diesel::dsl::now);
+    let n = match flag {
+        "suspect" => diesel::update(target).set((s::suspect.eq(true), now)).execute(conn)?,
+        "recalled" => diesel::update(target).set((s::recalled.eq(true), now)).execute(conn)?,
+        "illegitimate" => diesel::update(target)
+            .set((s::illegitimate.eq(true), now))
+            .execute(conn)?,
+        _ => 0,
+    };
+    Ok(n == 1)
+}
+
+/// One verification request and its answer, as kept for the 6-year retention.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = verification_requests)]
+pub struct VerificationRecord {
+    pub received_at: DateTime<Utc>,
+    pub partner_id: Option<i64>,
+    pub requester_gln: Option<String>,
+    pub corr_uuid: Option<String>,
+    pub context: Option<String>,
+    pub gtin: Option<String>,
+    pub serial_number: Option<String>,
+    pub lot: Option<String>,
+    pub expiry: Option<String>,
+    pub verified: Option<bool>,
+    pub failure_reason: Option<String>,
+    pub additional_info: Option<Vec<Option<String>>>,
+    pub http_status: i16,
+    pub forwarded_to: Option<String>,
+    pub duration_us: Option<i32>,
+}
+
+/// Writes verification records in batches on a thread of its own, so that answering a request
+/// never waits for its log row. The channel is bounded: when the database falls behind,
+/// requests wait rather than records being dropped (the log is a legal record).
+#[derive(Clone)]
+pub struct VerificationLog {
+    tx: SyncSender<VerificationRecord>,
+}
+
+impl VerificationLog {
+    pub fn start(pool: PgPool) -> (VerificationLog, std::thread::JoinHandle<()>) {
+        let (tx, rx) = std::sync::mpsc::sync_channel(10_000);
+        let handle = std::thread::Builder::new()
+            .name("verification-log".into())
+            .spawn(move || write_loop(&pool, rx))
+            .expect("spawn verification log writer");
+        (VerificationLog { tx }, handle)
+    }
+
+    pub fn record(&self, record: VerificationRecord) {
+        if self.tx.send(record).is_err() {
+            log::error!("verification log writer has stopped; a record was not kept");
+        }
+    }
+}
+
+fn write_loop(pool: &PgPool, rx: Receiver<VerificationRecord>) {
+    const BATCH: usize = 500;
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(r) => batch.push(r),
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        write_batch(pool, &mut batch);
+    }
+    // Senders are gone (shutdown): whatever is left is written before the thread ends.
+    while let Ok(r) = rx.try_recv() {
+        batch.push(r);
+        if batch.len() == BATCH {
+            write_batch(pool, &mut batch);
+        }
+    }
+    write_batch(pool, &mut batch);
+}
+
+fn write_batch(pool: &PgPool, batch: &mut Vec<VerificationRecord>) {
+    if batch.is_empty() {
+        return;
+    }
+    for attempt in 0..30 {
+        let result = pool
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| {
+                diesel::insert_into(verification_requests::table)
+                    .values(&*batch)
+                    .execute(&mut c)
+                    .map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(_) => {
+                batch.clear();
+                return;
+            }
+            Err(e) => {
+                log::warn!("verification log write failed (attempt {}): {e}", attempt + 1);
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+    log::error!(
+        "verification log: {} records could not be written after 30 attempts",
+        batch.len()
+    );
+    batch.clear();
+}
