@@ -229,8 +229,14 @@ impl Settings {
                     "cert = {:?}\nkey = {:?}\nclient_ca = {:?}\ncrl = {:?}",
                     f.cert.display().to_string(),
                     f.key.display().to_string(),
-                    f.client_ca.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-                    f.crl.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                    f.client_ca
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>(),
+                    f.crl
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
                 ),
             },
             self.verification
@@ -303,10 +309,22 @@ impl RawSettings {
             ("DSCSA_TLS_CERT", &mut self.tls.cert),
             ("DSCSA_TLS_KEY", &mut self.tls.key),
             ("DSCSA_TLS_CRL", &mut self.tls.crl),
-            ("DSCSA_VERIFICATION_RESPONDER_GLN", &mut self.verification.responder_gln),
-            ("DSCSA_VERIFICATION_FORWARD_CERT", &mut self.verification.forward_cert),
-            ("DSCSA_VERIFICATION_FORWARD_KEY", &mut self.verification.forward_key),
-            ("DSCSA_VERIFICATION_FORWARD_CA", &mut self.verification.forward_ca),
+            (
+                "DSCSA_VERIFICATION_RESPONDER_GLN",
+                &mut self.verification.responder_gln,
+            ),
+            (
+                "DSCSA_VERIFICATION_FORWARD_CERT",
+                &mut self.verification.forward_cert,
+            ),
+            (
+                "DSCSA_VERIFICATION_FORWARD_KEY",
+                &mut self.verification.forward_key,
+            ),
+            (
+                "DSCSA_VERIFICATION_FORWARD_CA",
+                &mut self.verification.forward_ca,
+            ),
         ] {
             if let Some(v) = get(var) {
                 *slot = Some(v);
@@ -456,9 +474,10 @@ fn validate_tls(raw: RawTls) -> Result<TlsSettings, ConfigError> {
 fn validate_verification(raw: RawVerification) -> Result<VerificationSettings, ConfigError> {
     let responder_gln = match non_empty(raw.responder_gln) {
         None => None,
-        Some(g) => Some(g.parse::<crate::gs1::Gln>().map_err(|e| {
-            ConfigError::invalid("verification.responder_gln", e.to_string())
-        })?),
+        Some(g) => Some(
+            g.parse::<crate::gs1::Gln>()
+                .map_err(|e| ConfigError::invalid("verification.responder_gln", e.to_string()))?,
+        ),
     };
     let forward_timeout_ms = raw.forward_timeout_ms.unwrap_or(5000);
     if !(100..=60_000).contains(&forward_timeout_ms) {

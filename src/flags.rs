@@ -83,11 +83,25 @@ pub fn set(
                 format!("serial:{key}")
             }
             Target::Lot(gtin, lot) => {
-                q::flag_product(conn, gtin.as_str(), Some(lot.as_str()), flag.as_str(), reason, actor_partner)?;
+                q::flag_product(
+                    conn,
+                    gtin.as_str(),
+                    Some(lot.as_str()),
+                    flag.as_str(),
+                    reason,
+                    actor_partner,
+                )?;
                 format!("lot:{}/{}", gtin.as_str(), lot.as_str())
             }
             Target::Product(gtin) => {
-                q::flag_product(conn, gtin.as_str(), None, flag.as_str(), reason, actor_partner)?;
+                q::flag_product(
+                    conn,
+                    gtin.as_str(),
+                    None,
+                    flag.as_str(),
+                    reason,
+                    actor_partner,
+                )?;
                 format!("product:{}", gtin.as_str())
             }
         };

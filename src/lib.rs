@@ -11,6 +11,6 @@ pub mod flags;
 pub mod gs1;
 pub mod http;
 pub mod partners;
-pub mod verification;
 pub mod store;
 pub mod tls;
+pub mod verification;

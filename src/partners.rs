@@ -183,8 +183,11 @@ pub struct NewPartner {
 
 fn certificate_row(partner_id: i64, cert: &X509) -> Result<CertificateRow, PartnerError> {
     let time = |t: &openssl::asn1::Asn1TimeRef| -> Result<DateTime<Utc>, PartnerError> {
-        let epoch = openssl::asn1::Asn1Time::from_unix(0).map_err(|e| PartnerError::Invalid(e.to_string()))?;
-        let diff = epoch.diff(t).map_err(|e| PartnerError::Invalid(e.to_string()))?;
+        let epoch = openssl::asn1::Asn1Time::from_unix(0)
+            .map_err(|e| PartnerError::Invalid(e.to_string()))?;
+        let diff = epoch
+            .diff(t)
+            .map_err(|e| PartnerError::Invalid(e.to_string()))?;
         let secs = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
         DateTime::from_timestamp(secs, 0)
             .ok_or_else(|| PartnerError::Invalid("certificate validity out of range".into()))
@@ -197,7 +200,13 @@ fn certificate_row(partner_id: i64, cert: &X509) -> Result<CertificateRow, Partn
     let issuer = cert
         .issuer_name()
         .entries()
-        .filter_map(|e| Some(format!("{}={}", e.object().nid().short_name().ok()?, e.data().to_string().ok()?)))
+        .filter_map(|e| {
+            Some(format!(
+                "{}={}",
+                e.object().nid().short_name().ok()?,
+                e.data().to_string().ok()?
+            ))
+        })
         .collect::<Vec<_>>()
         .join(", ");
     Ok(CertificateRow {
@@ -223,10 +232,16 @@ fn unique_violation(e: &diesel::result::Error) -> Option<String> {
 }
 
 /// Registers a partner (and its certificate, if given).
-pub fn register(conn: &mut PgConnection, new: NewPartner, actor: &str) -> Result<Partner, PartnerError> {
+pub fn register(
+    conn: &mut PgConnection,
+    new: NewPartner,
+    actor: &str,
+) -> Result<Partner, PartnerError> {
     let name = new.name.trim();
     if name.is_empty() || name.len() > 200 {
-        return Err(PartnerError::Invalid("name must be 1 to 200 characters".into()));
+        return Err(PartnerError::Invalid(
+            "name must be 1 to 200 characters".into(),
+        ));
     }
     let gln = new.gln.as_ref().map(|g| g.as_str().to_string());
     conn.transaction(|conn| {
@@ -283,12 +298,17 @@ pub fn set_enabled(
     actor: &str,
 ) -> Result<Partner, PartnerError> {
     conn.transaction(|conn| {
-        let found = q::find(conn, selector)?.ok_or_else(|| PartnerError::NotFound(selector.into()))?;
+        let found =
+            q::find(conn, selector)?.ok_or_else(|| PartnerError::NotFound(selector.into()))?;
         let row = q::set_enabled(conn, found.id, enabled)?;
         audit::record(
             conn,
             actor,
-            if enabled { "partner.enable" } else { "partner.disable" },
+            if enabled {
+                "partner.enable"
+            } else {
+                "partner.disable"
+            },
             &format!("partner:{}", row.id),
             serde_json::json!({ "gln": row.gln }),
         )?;
@@ -331,7 +351,9 @@ pub fn authenticate(conn: &mut PgConnection, fingerprint: &[u8]) -> Result<Calle
     match found {
         None => Err(AuthError::UnknownCertificate(hex())),
         Some((_, Some(_revoked))) => Err(AuthError::RevokedCertificate(hex())),
-        Some((p, None)) if !p.enabled => Err(AuthError::Disabled(p.gln.unwrap_or_else(|| p.id.to_string()))),
+        Some((p, None)) if !p.enabled => Err(AuthError::Disabled(
+            p.gln.unwrap_or_else(|| p.id.to_string()),
+        )),
         Some((p, None)) => Ok(Caller {
             partner_id: p.id,
             gln: p.gln,

@@ -97,9 +97,10 @@ fn build(
     let get = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
     let req_gln = match get("reqGLN").filter(|v| !v.is_empty()) {
         None => None,
-        Some(v) => Some(v.parse::<Gln>().map_err(|e| {
-            RequestError::Parameter(format!("reqGLN: {e}"))
-        })?),
+        Some(v) => Some(
+            v.parse::<Gln>()
+                .map_err(|e| RequestError::Parameter(format!("reqGLN: {e}")))?,
+        ),
     };
     let corr_uuid = match get("corrUUID").filter(|v| !v.is_empty()) {
         Some(v) if v.len() <= 100 && v.chars().all(|c| c.is_ascii_graphic()) => v.to_string(),
@@ -214,7 +215,9 @@ pub struct Response {
 pub enum Outcome {
     Answer(Response),
     /// Not a product of ours, but the lookup directory names its responder.
-    Forward { responder_base: String },
+    Forward {
+        responder_base: String,
+    },
     /// Neither ours nor in the lookup directory (404).
     NotServed,
 }
@@ -297,7 +300,10 @@ mod tests {
     fn a_wrong_link_type_or_a_bad_requestor_gln_is_refused() {
         let lt = parse_request("/verify/gtin/00361414123458/lot/L/ser/S", "linkType=pip");
         assert!(matches!(lt, Err(RequestError::LinkType(_))));
-        let gln = parse_request("/verify/gtin/00361414123458/lot/L/ser/S", "reqGLN=0361414000019");
+        let gln = parse_request(
+            "/verify/gtin/00361414123458/lot/L/ser/S",
+            "reqGLN=0361414000019",
+        );
         assert!(matches!(gln, Err(RequestError::Parameter(_))), "{gln:?}");
         let gtin = parse_request("/verify/gtin/00361414123459/lot/L/ser/S", "");
         assert!(matches!(gtin, Err(RequestError::Identifier(_))));
@@ -325,7 +331,10 @@ mod tests {
             assert_eq!(v.verification_failure_reason, Some(reason), "{lot} {exp}");
         }
         let unknown = decide(None, &request("LOT42", "281231"), today());
-        assert_eq!(unknown.verification_failure_reason, Some("No_match_GTIN_Serial"));
+        assert_eq!(
+            unknown.verification_failure_reason,
+            Some("No_match_GTIN_Serial")
+        );
     }
 
     #[test]
@@ -338,14 +347,23 @@ mod tests {
     fn flags_and_expiry_become_additional_info_by_severity() {
         let mut f = facts("LOT42", (2025, 1, 31), 4);
         let r = request("LOT42", "250131");
-        assert_eq!(decide(Some(&f), &r, today()).additional_info, Some("Expired"));
+        assert_eq!(
+            decide(Some(&f), &r, today()).additional_info,
+            Some("Expired")
+        );
         f.duplicate = true;
-        assert_eq!(decide(Some(&f), &r, today()).additional_info, Some("Suspect"));
+        assert_eq!(
+            decide(Some(&f), &r, today()).additional_info,
+            Some("Suspect")
+        );
         f.product_flags = vec!["recalled".into()];
         let v = decide(Some(&f), &r, today());
         assert_eq!((v.verified, v.additional_info), (true, Some("Recalled")));
         f.illegitimate = true;
-        assert_eq!(decide(Some(&f), &r, today()).additional_info, Some("Illegitimate"));
+        assert_eq!(
+            decide(Some(&f), &r, today()).additional_info,
+            Some("Illegitimate")
+        );
     }
 
     #[test]
@@ -354,7 +372,10 @@ mod tests {
             let f = facts("LOT42", (2028, 12, 31), status);
             let v = decide(Some(&f), &request("LOT42", "281231"), today());
             assert!(!v.verified);
-            assert_eq!(v.verification_failure_reason, Some("Not_for_re-distribution"));
+            assert_eq!(
+                v.verification_failure_reason,
+                Some("Not_for_re-distribution")
+            );
         }
         let seen_only = facts("LOT42", (2028, 12, 31), status::UNKNOWN);
         let v = decide(Some(&seen_only), &request("LOT42", "281231"), today());

@@ -110,7 +110,10 @@ pub fn run(settings: &Settings, cmd: CertsCommand) -> Result<(), CliError> {
                 .map_err(CliError::failure)?;
             println!("client certificate: {}", p.client_cert(&label).display());
             println!("private key:        {}", p.client_key(&label).display());
-            println!("PKCS#12 bundle:     {} (password {password})", p.client_p12(&label).display());
+            println!(
+                "PKCS#12 bundle:     {} (password {password})",
+                p.client_p12(&label).display()
+            );
             println!(
                 "SHA-256 fingerprint: {}",
                 crate::tls::fingerprint_hex(&crate::tls::fingerprint(&cert))
@@ -141,8 +144,9 @@ pub fn run(settings: &Settings, cmd: CertsCommand) -> Result<(), CliError> {
             let ca = p.load_ca().map_err(CliError::failure)?;
             let mut loaded = Vec::new();
             for path in &certs {
-                let pem = std::fs::read(path)
-                    .map_err(|e| CliError::failure(format!("cannot read {}: {e}", path.display())))?;
+                let pem = std::fs::read(path).map_err(|e| {
+                    CliError::failure(format!("cannot read {}: {e}", path.display()))
+                })?;
                 loaded.push(openssl::x509::X509::from_pem(&pem).map_err(|_| {
                     CliError::failure(format!("{}: not a PEM certificate", path.display()))
                 })?);
@@ -150,9 +154,15 @@ pub fn run(settings: &Settings, cmd: CertsCommand) -> Result<(), CliError> {
             let refs: Vec<&openssl::x509::X509> = loaded.iter().collect();
             let crl = pki::crl(&ca, &refs, 30).map_err(CliError::failure)?;
             let out = p.dir.join("crl.pem");
-            std::fs::write(&out, crl.to_pem().map_err(|e| CliError::failure(e.to_string()))?)
-                .map_err(|e| CliError::failure(format!("cannot write {}: {e}", out.display())))?;
-            println!("CRL written to {} (set tls.crl to it and restart)", out.display());
+            std::fs::write(
+                &out,
+                crl.to_pem().map_err(|e| CliError::failure(e.to_string()))?,
+            )
+            .map_err(|e| CliError::failure(format!("cannot write {}: {e}", out.display())))?;
+            println!(
+                "CRL written to {} (set tls.crl to it and restart)",
+                out.display()
+            );
             Ok(())
         }
     }

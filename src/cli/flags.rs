@@ -28,7 +28,13 @@ pub enum FlagsCommand {
 }
 
 pub fn run(settings: &Settings, cmd: FlagsCommand) -> Result<(), CliError> {
-    let FlagsCommand::Set { gtin, lot, serial, flag, reason } = cmd;
+    let FlagsCommand::Set {
+        gtin,
+        lot,
+        serial,
+        flag,
+        reason,
+    } = cmd;
     let bad = |what: &str, e: crate::gs1::Gs1Error| CliError::usage(format!("--{what}: {e}"));
     let gtin = gtin.parse().map_err(|e| bad("gtin", e))?;
     let target = match (serial, lot) {
@@ -57,7 +63,9 @@ pub fn run_directory(settings: &Settings, cmd: DirectoryCommand) -> Result<(), C
         return Err(CliError::usage("PREFIX must be 4 to 14 digits"));
     }
     if !url.starts_with("https://") {
-        return Err(CliError::usage("URL must start with https:// (responders use mutual TLS)"));
+        return Err(CliError::usage(
+            "URL must start with https:// (responders use mutual TLS)",
+        ));
     }
     with_db(settings, |conn| {
         crate::store::verification::set_responder(conn, &prefix, &url).map_err(CliError::failure)

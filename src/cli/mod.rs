@@ -142,7 +142,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             return match code {
                 0 => Ok(()),
                 // gs1_cmd has printed its own precise errors.
-                c => Err(CliError { code: c, message: String::new() }),
+                c => Err(CliError {
+                    code: c,
+                    message: String::new(),
+                }),
             };
         }
         Command::Verify(args) => return verify::run(args),

@@ -64,16 +64,20 @@ pub fn run(settings: &Settings, cmd: PartnersCommand) -> Result<(), CliError> {
             licence_number,
             licence_expires,
         } => {
-            let gln = match gln {
-                Some(g) => Some(g.parse().map_err(|e: crate::gs1::Gs1Error| CliError::usage(format!("--gln: {e}")))?),
-                None => None,
-            };
+            let gln =
+                match gln {
+                    Some(g) => Some(g.parse().map_err(|e: crate::gs1::Gs1Error| {
+                        CliError::usage(format!("--gln: {e}"))
+                    })?),
+                    None => None,
+                };
             let role: Role = role.parse().map_err(CliError::usage)?;
             let atp_status: AtpStatus = atp_status.parse().map_err(CliError::usage)?;
             let certificate = match cert {
                 Some(path) => {
-                    let pem = std::fs::read(&path)
-                        .map_err(|e| CliError::failure(format!("cannot read {}: {e}", path.display())))?;
+                    let pem = std::fs::read(&path).map_err(|e| {
+                        CliError::failure(format!("cannot read {}: {e}", path.display()))
+                    })?;
                     Some(openssl::x509::X509::from_pem(&pem).map_err(|_| {
                         CliError::failure(format!("{}: not a PEM certificate", path.display()))
                     })?)
@@ -105,12 +109,20 @@ pub fn run(settings: &Settings, cmd: PartnersCommand) -> Result<(), CliError> {
             Ok(())
         }
         PartnersCommand::List { json } => {
-            let list = with_db(settings, |conn| partners::list(conn).map_err(CliError::failure))?;
+            let list = with_db(settings, |conn| {
+                partners::list(conn).map_err(CliError::failure)
+            })?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&list).expect("serialisable"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).expect("serialisable")
+                );
                 return Ok(());
             }
-            println!("{:>4}  {:13}  {:16}  {:8}  {:10}  name", "id", "gln", "role", "enabled", "atp");
+            println!(
+                "{:>4}  {:13}  {:16}  {:8}  {:10}  name",
+                "id", "gln", "role", "enabled", "atp"
+            );
             for p in list {
                 println!(
                     "{:>4}  {:13}  {:16}  {:8}  {:10}  {}",

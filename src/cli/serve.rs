@@ -99,7 +99,10 @@ fn print_banner(
     curl: Option<&str>,
 ) {
     let http = format!("http://{}:{}", settings.http.listen.ip(), app.port());
-    println!("dscsa-exchange {} listening on {http}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "dscsa-exchange {} listening on {http}",
+        env!("CARGO_PKG_VERSION")
+    );
     println!("  health:     {http}/health   readiness: {http}/ready");
     if let Some(port) = app.tls_port() {
         println!(
@@ -107,7 +110,10 @@ fn print_banner(
             settings.tls.listen.ip()
         );
         if let Some(curl) = curl {
-            println!("  try:        {}", curl.replace("{port}", &port.to_string()));
+            println!(
+                "  try:        {}",
+                curl.replace("{port}", &port.to_string())
+            );
         }
     }
     match db.private_instance() {

@@ -78,9 +78,11 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
         .build()
         .map_err(CliError::failure)?;
     let (status, body) = runtime.block_on(async {
-        let res = client.get(&url).send().await.map_err(|e| {
-            CliError::failure(format!("request to {} failed: {e}", args.url))
-        })?;
+        let res = client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| CliError::failure(format!("request to {} failed: {e}", args.url)))?;
         let status = res.status();
         let body = res.text().await.unwrap_or_default();
         Ok::<_, CliError>((status, body))

@@ -19,9 +19,12 @@ impl From<PartnerError> for Problem {
     fn from(e: PartnerError) -> Self {
         match e {
             PartnerError::Invalid(m) => Problem::bad_request("invalid-partner", m),
-            PartnerError::DuplicateGln(_) | PartnerError::DuplicateCertificate(_) => {
-                Problem::new(StatusCode::CONFLICT, "partner-exists", "Already registered", e.to_string())
-            }
+            PartnerError::DuplicateGln(_) | PartnerError::DuplicateCertificate(_) => Problem::new(
+                StatusCode::CONFLICT,
+                "partner-exists",
+                "Already registered",
+                e.to_string(),
+            ),
             PartnerError::NotFound(_) => Problem::not_found(e.to_string()),
             PartnerError::Store(inner) => {
                 log::error!("partner store: {inner}");
@@ -46,7 +49,8 @@ fn invalid(errors: validator::ValidationErrors) -> Problem {
         .field_errors()
         .iter()
         .flat_map(|(field, errs)| {
-            errs.iter().map(move |e| json!({ "field": field, "rule": e.code }))
+            errs.iter()
+                .map(move |e| json!({ "field": field, "rule": e.code }))
         })
         .collect();
     Problem::bad_request("invalid-request", format!("invalid fields: {errors}")).with_errors(list)
@@ -65,7 +69,10 @@ pub async fn whoami(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
     })))
 }
 
-pub async fn list_partners(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, Problem> {
+pub async fn list_partners(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, Problem> {
     let peer = peer(&req)?;
     let pool = state.pool.clone();
     let list = blocking(move || {
@@ -105,7 +112,9 @@ pub async fn add_partner(
     body.validate().map_err(invalid)?;
     let new = NewPartner {
         gln: match &body.gln {
-            Some(g) => Some(g.parse().map_err(|e: crate::gs1::Gs1Error| Problem::bad_request("invalid-partner", e.to_string()))?),
+            Some(g) => Some(g.parse().map_err(|e: crate::gs1::Gs1Error| {
+                Problem::bad_request("invalid-partner", e.to_string())
+            })?),
             None => None,
         },
         name: body.name,
@@ -118,7 +127,10 @@ pub async fn add_partner(
         licence_expires: body.licence_expires,
         certificate: match &body.certificate_pem {
             Some(pem) => Some(openssl::x509::X509::from_pem(pem.as_bytes()).map_err(|_| {
-                Problem::bad_request("invalid-partner", "certificate_pem is not a PEM certificate")
+                Problem::bad_request(
+                    "invalid-partner",
+                    "certificate_pem is not a PEM certificate",
+                )
             })?),
             None => None,
         },
@@ -144,14 +156,23 @@ pub async fn set_enabled(
     let enabled = match action.as_str() {
         "enable" => true,
         "disable" => false,
-        _ => return Err(Problem::not_found(format!("no action `{action}`: use enable or disable"))),
+        _ => {
+            return Err(Problem::not_found(format!(
+                "no action `{action}`: use enable or disable"
+            )))
+        }
     };
     let pool = state.pool.clone();
     let partner = blocking(move || {
         let mut conn = pool.get()?;
         let caller = authenticate(&mut conn, &peer)?;
         require(&caller, &[Role::Admin])?;
-        Ok(partners::set_enabled(&mut conn, &selector, enabled, &caller.actor())?)
+        Ok(partners::set_enabled(
+            &mut conn,
+            &selector,
+            enabled,
+            &caller.actor(),
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(partner))
@@ -189,7 +210,14 @@ pub async fn set_flag(
         let mut conn = pool.get()?;
         let caller = authenticate(&mut conn, &peer)?;
         require(&caller, &[Role::Compliance, Role::Admin])?;
-        Ok(flags::set(&mut conn, &target, flag, &body.reason, &caller.actor(), Some(caller.partner_id))?)
+        Ok(flags::set(
+            &mut conn,
+            &target,
+            flag,
+            &body.reason,
+            &caller.actor(),
+            Some(caller.partner_id),
+        )?)
     })
     .await?;
     Ok(HttpResponse::Created().json(json!({ "flag": flag.as_str(), "status": "set" })))
@@ -234,9 +262,19 @@ pub async fn verification_requests(
         let caller = authenticate(&mut conn, &peer)?;
         let mut q = vr::table
             .select((
-                vr::id, vr::received_at, vr::partner_id, vr::requester_gln, vr::corr_uuid, vr::gtin,
-                vr::serial_number, vr::lot, vr::verified, vr::failure_reason, vr::additional_info,
-                vr::http_status, vr::forwarded_to,
+                vr::id,
+                vr::received_at,
+                vr::partner_id,
+                vr::requester_gln,
+                vr::corr_uuid,
+                vr::gtin,
+                vr::serial_number,
+                vr::lot,
+                vr::verified,
+                vr::failure_reason,
+                vr::additional_info,
+                vr::http_status,
+                vr::forwarded_to,
             ))
             .order(vr::id.desc())
             .limit(limit)

@@ -35,8 +35,12 @@ pub fn peer(req: &HttpRequest) -> Result<PeerCertificate, Problem> {
 impl From<AuthError> for Problem {
     fn from(e: AuthError) -> Self {
         let (code, title) = match &e {
-            AuthError::UnknownCertificate(_) => ("unknown-client-certificate", "Unknown client certificate"),
-            AuthError::RevokedCertificate(_) => ("client-certificate-revoked", "Client certificate revoked"),
+            AuthError::UnknownCertificate(_) => {
+                ("unknown-client-certificate", "Unknown client certificate")
+            }
+            AuthError::RevokedCertificate(_) => {
+                ("client-certificate-revoked", "Client certificate revoked")
+            }
             AuthError::Disabled(_) => ("partner-disabled", "Trading partner disabled"),
             AuthError::Store(inner) => {
                 log::error!("authentication failed: {inner}");
@@ -44,7 +48,9 @@ impl From<AuthError> for Problem {
             }
         };
         let hint = match &e {
-            AuthError::UnknownCertificate(_) => " Ask the operator to register it (`dscsa-exchange partners add … --cert FILE`).",
+            AuthError::UnknownCertificate(_) => {
+                " Ask the operator to register it (`dscsa-exchange partners add … --cert FILE`)."
+            }
             AuthError::Disabled(_) => " Ask the operator to enable the partner.",
             _ => "",
         };
@@ -69,7 +75,11 @@ pub fn require(caller: &Caller, allowed: &[Role]) -> Result<(), Problem> {
             format!(
                 "the role {} may not do this; it needs one of: {}",
                 caller.role,
-                allowed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                allowed
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ))
     }

@@ -57,13 +57,16 @@ impl Application {
         let state = web::Data::new(AppState {
             pool,
             verification_log,
-            responder_gln: settings.verification.responder_gln.clone(),
+            responder_gln: settings.verification.responder_gln,
             forwarder: forwarder(settings)?,
         });
 
         let listener = TcpListener::bind(settings.http.listen)
             .map_err(|e| StartError::Listen(settings.http.listen, e))?;
-        let port = listener.local_addr().map_err(|e| StartError::Listen(settings.http.listen, e))?.port();
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartError::Listen(settings.http.listen, e))?
+            .port();
         let plain_state = state.clone();
         let plain = HttpServer::new(move || {
             App::new()
@@ -83,20 +86,32 @@ impl Application {
             let acceptor = crate::tls::acceptor(files)?;
             let listener = TcpListener::bind(settings.tls.listen)
                 .map_err(|e| StartError::Listen(settings.tls.listen, e))?;
-            tls_port = Some(listener.local_addr().map_err(|e| StartError::Listen(settings.tls.listen, e))?.port());
+            tls_port = Some(
+                listener
+                    .local_addr()
+                    .map_err(|e| StartError::Listen(settings.tls.listen, e))?
+                    .port(),
+            );
             let tls_state = state.clone();
-            let partner = HttpServer::new(move || {
-                App::new()
-                    .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
-                    .app_data(tls_state.clone())
-                    .app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(|e, _| {
-                        problem::Problem::bad_request("invalid-request", format!("request body: {e}")).into()
-                    }))
-                    .configure(partner_routes)
-                    .default_service(web::to(problem::no_route))
-            })
-            // Must come before listen: actix ignores on_connect registered after it.
-            .on_connect(caller::on_connect);
+            let partner =
+                HttpServer::new(move || {
+                    App::new()
+                        .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+                        .app_data(tls_state.clone())
+                        .app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(
+                            |e, _| {
+                                problem::Problem::bad_request(
+                                    "invalid-request",
+                                    format!("request body: {e}"),
+                                )
+                                .into()
+                            },
+                        ))
+                        .configure(partner_routes)
+                        .default_service(web::to(problem::no_route))
+                })
+                // Must come before listen: actix ignores on_connect registered after it.
+                .on_connect(caller::on_connect);
             servers.push(
                 configure!(partner, settings)
                     .listen_openssl(listener, acceptor)
@@ -147,7 +162,7 @@ impl Application {
     /// Runs until every server has stopped, then flushes the verification log.
     pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
         let handles = self.handles();
-        let results = futures_join(std::mem::take(&mut self.servers)).await;
+        let results = futures_util::future::join_all(std::mem::take(&mut self.servers)).await;
         // One listener stopping (or failing) stops the other.
         for h in handles {
             h.stop(true).await;
@@ -155,20 +170,10 @@ impl Application {
         // Dropping the state's log sender happens when the servers' apps are dropped; the
         // writer then drains what is left.
         if let Some(writer) = self.log_writer.take() {
-            let _ = actix_web::web::block(move || writer.join()).await;
+            let _ = tokio::task::spawn_blocking(move || writer.join()).await;
         }
         results.into_iter().collect()
     }
-}
-
-/// Awaits all servers.
-async fn futures_join(servers: Vec<Server>) -> Vec<std::io::Result<()>> {
-    let tasks: Vec<_> = servers.into_iter().map(actix_web::rt::spawn).collect();
-    let mut out = Vec::new();
-    for t in tasks {
-        out.push(t.await.unwrap_or_else(|e| Err(std::io::Error::other(e.to_string()))));
-    }
-    out
 }
 
 /// Settings both servers share. A macro: `HttpServer`'s type parameters are not nameable here.
@@ -189,7 +194,8 @@ use configure;
 
 fn forwarder(settings: &Settings) -> Result<reqwest::Client, StartError> {
     let v = &settings.verification;
-    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| StartError::Tls(TlsError::file(p, e)));
+    let read =
+        |p: &std::path::Path| std::fs::read(p).map_err(|e| StartError::Tls(TlsError::file(p, e)));
     let mut b = reqwest::Client::builder()
         .timeout(Duration::from_millis(v.forward_timeout_ms))
         .connect_timeout(Duration::from_millis(v.forward_timeout_ms.min(3000)))
@@ -217,12 +223,21 @@ pub fn plain_routes(cfg: &mut web::ServiceConfig) {
 pub fn partner_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health::health))
         .route("/whoami", web::get().to(admin::whoami))
-        .route("/verify/checkConnectivity", web::get().to(verify::check_connectivity))
+        .route(
+            "/verify/checkConnectivity",
+            web::get().to(verify::check_connectivity),
+        )
         .route("/verify/scan", web::post().to(verify::verify_scan))
         .route("/verify/{tail:.*}", web::get().to(verify::verify_path))
-        .route("/verification-requests", web::get().to(admin::verification_requests))
+        .route(
+            "/verification-requests",
+            web::get().to(admin::verification_requests),
+        )
         .route("/admin/partners", web::get().to(admin::list_partners))
         .route("/admin/partners", web::post().to(admin::add_partner))
-        .route("/admin/partners/{selector}/{action}", web::post().to(admin::set_enabled))
+        .route(
+            "/admin/partners/{selector}/{action}",
+            web::post().to(admin::set_enabled),
+        )
         .route("/admin/flags", web::post().to(admin::set_flag));
 }

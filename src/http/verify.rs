@@ -59,7 +59,10 @@ fn request_problem(e: RequestError) -> Problem {
 }
 
 /// `GET /verify/gtin/…/lot/…/ser/…` and `GET /verify/01/…/10/…/21/…`.
-pub async fn verify_path(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, Problem> {
+pub async fn verify_path(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, Problem> {
     let parsed = verification::parse_request(req.path(), req.query_string());
     answer(state, req, parsed).await
 }
@@ -77,9 +80,14 @@ pub async fn verify_scan(
     let parsed = match std::str::from_utf8(&body) {
         Ok(scan) => verification::parse_scan(
             scan,
-            params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+            params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
         ),
-        Err(_) => Err(RequestError::Parameter("the scan data is not UTF-8 text".into())),
+        Err(_) => Err(RequestError::Parameter(
+            "the scan data is not UTF-8 text".into(),
+        )),
     };
     answer(state, req, parsed).await
 }
@@ -92,13 +100,17 @@ async fn answer(
     let started = Instant::now();
     let peer = peer(&req)?;
     let pool = state.pool.clone();
-    let responder_gln = state.responder_gln.clone();
+    let responder_gln = state.responder_gln;
     let request = parsed.as_ref().ok().cloned();
     let (caller, outcome) = blocking(move || {
         let mut conn = pool.get()?;
         let caller = authenticate(&mut conn, &peer)?;
         let outcome = match &request {
-            Some(r) => Some(verification::verify_local(&mut conn, r, responder_gln.as_ref())?),
+            Some(r) => Some(verification::verify_local(
+                &mut conn,
+                r,
+                responder_gln.as_ref(),
+            )?),
             None => None,
         };
         Ok((caller, outcome))
@@ -108,21 +120,51 @@ async fn answer(
         Ok(r) => r,
         Err(e) => {
             let status = StatusCode::BAD_REQUEST;
-            log_record(&state, started, Some(&caller), None, Logged { status, verdict: None, forwarded_to: None });
+            log_record(
+                &state,
+                started,
+                Some(&caller),
+                None,
+                Logged {
+                    status,
+                    verdict: None,
+                    forwarded_to: None,
+                },
+            );
             return Err(request_problem(e));
         }
     };
     match outcome.expect("parsed requests have an outcome") {
         Outcome::Answer(response) => {
             let verdict = Some(response.data.clone());
-            log_record(&state, started, Some(&caller), Some(&request), Logged { status: StatusCode::OK, verdict, forwarded_to: None });
+            log_record(
+                &state,
+                started,
+                Some(&caller),
+                Some(&request),
+                Logged {
+                    status: StatusCode::OK,
+                    verdict,
+                    forwarded_to: None,
+                },
+            );
             Ok(HttpResponse::Ok()
                 .insert_header(("Cache-Control", "private, no-cache"))
                 .json(response))
         }
         Outcome::NotServed => {
             let status = StatusCode::NOT_FOUND;
-            log_record(&state, started, Some(&caller), Some(&request), Logged { status, verdict: None, forwarded_to: None });
+            log_record(
+                &state,
+                started,
+                Some(&caller),
+                Some(&request),
+                Logged {
+                    status,
+                    verdict: None,
+                    forwarded_to: None,
+                },
+            );
             Err(Problem::new(
                 status,
                 "gtin-not-served",
@@ -156,7 +198,17 @@ async fn forward(
     }
     let sent = state.forwarder.get(&url).send().await;
     let log = |status: StatusCode, verdict: Option<verification::Verdict>| {
-        log_record(state, started, Some(caller), Some(request), Logged { status, verdict, forwarded_to: Some(base.clone()) });
+        log_record(
+            state,
+            started,
+            Some(caller),
+            Some(request),
+            Logged {
+                status,
+                verdict,
+                forwarded_to: Some(base.clone()),
+            },
+        );
     };
     let upstream = match sent {
         Ok(r) => r,
@@ -166,7 +218,10 @@ async fn forward(
                 StatusCode::GATEWAY_TIMEOUT,
                 "upstream-timeout",
                 "Upstream responder timed out",
-                format!("the responder for GTIN {} did not answer in time", request.gtin.as_str()),
+                format!(
+                    "the responder for GTIN {} did not answer in time",
+                    request.gtin.as_str()
+                ),
             ));
         }
         Err(e) => {
@@ -202,7 +257,10 @@ async fn forward(
             code,
             "upstream-refused",
             "Upstream responder refused the request",
-            format!("the responder for GTIN {} answered {status}", request.gtin.as_str()),
+            format!(
+                "the responder for GTIN {} answered {status}",
+                request.gtin.as_str()
+            ),
         ));
     }
     log(StatusCode::BAD_GATEWAY, None);
@@ -241,7 +299,13 @@ impl ForwardedData {
             "Manufacturer_policy",
             "Not_for_re-distribution",
         ];
-        const INFO: [&str; 5] = ["Expired", "ExpirationExtended", "Recalled", "Suspect", "Illegitimate"];
+        const INFO: [&str; 5] = [
+            "Expired",
+            "ExpirationExtended",
+            "Recalled",
+            "Suspect",
+            "Illegitimate",
+        ];
         verification::Verdict {
             verified: self.verified,
             verification_failure_reason: self
@@ -266,11 +330,15 @@ pub async fn check_connectivity(
     query: Result<web::Query<ConnectivityQuery>, actix_web::Error>,
 ) -> Result<HttpResponse, Problem> {
     let peer = peer(&req)?;
-    let query = query.map_err(|_| Problem::bad_request("invalid-verification-request", "checkConnectivity needs ?gtin={gtin14}"))?;
-    let gtin: crate::gs1::Gtin = query
-        .gtin
-        .parse()
-        .map_err(|e: crate::gs1::Gs1Error| Problem::bad_request("invalid-verification-request", e.to_string()))?;
+    let query = query.map_err(|_| {
+        Problem::bad_request(
+            "invalid-verification-request",
+            "checkConnectivity needs ?gtin={gtin14}",
+        )
+    })?;
+    let gtin: crate::gs1::Gtin = query.gtin.parse().map_err(|e: crate::gs1::Gs1Error| {
+        Problem::bad_request("invalid-verification-request", e.to_string())
+    })?;
     let pool = state.pool.clone();
     let serves = blocking(move || {
         let mut conn = pool.get()?;
@@ -283,7 +351,10 @@ pub async fn check_connectivity(
             StatusCode::NOT_FOUND,
             "gtin-not-served",
             "GTIN not served",
-            format!("GTIN {} is neither served by this responder nor in its lookup directory", query.gtin),
+            format!(
+                "GTIN {} is neither served by this responder nor in its lookup directory",
+                query.gtin
+            ),
         ));
     }
     Ok(HttpResponse::Ok().json(json!({

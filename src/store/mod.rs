@@ -7,8 +7,8 @@
 pub mod audit;
 pub mod partners;
 pub mod private_pg;
-pub mod verification;
 pub mod schema;
+pub mod verification;
 
 use std::time::Duration;
 

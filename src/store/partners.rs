@@ -67,7 +67,10 @@ pub fn find(conn: &mut PgConnection, selector: &str) -> QueryResult<Option<Partn
             .first(conn)
             .optional()
     } else if let Ok(id) = selector.parse::<i64>() {
-        query.filter(trading_partners::id.eq(id)).first(conn).optional()
+        query
+            .filter(trading_partners::id.eq(id))
+            .first(conn)
+            .optional()
     } else {
         Ok(None)
     }
@@ -85,7 +88,11 @@ pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<(PartnerRow, Vec<Certifi
     Ok(partners
         .into_iter()
         .map(|p| {
-            let mine = certs.iter().filter(|c| c.partner_id == p.id).cloned().collect();
+            let mine = certs
+                .iter()
+                .filter(|c| c.partner_id == p.id)
+                .cloned()
+                .collect();
             (p, mine)
         })
         .collect())

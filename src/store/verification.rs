@@ -127,8 +127,12 @@ pub fn flag_serial(conn: &mut PgConnection, epc_key: &str, flag: &str) -> QueryR
     let target = s::serials.filter(s::epc_key.eq(epc_key));
     let now = s::updated_at.eq(diesel::dsl::now);
     let n = match flag {
-        "suspect" => diesel::update(target).set((s::suspect.eq(true), now)).execute(conn)?,
-        "recalled" => diesel::update(target).set((s::recalled.eq(true), now)).execute(conn)?,
+        "suspect" => diesel::update(target)
+            .set((s::suspect.eq(true), now))
+            .execute(conn)?,
+        "recalled" => diesel::update(target)
+            .set((s::recalled.eq(true), now))
+            .execute(conn)?,
         "illegitimate" => diesel::update(target)
             .set((s::illegitimate.eq(true), now))
             .execute(conn)?,
@@ -215,22 +219,22 @@ fn write_batch(pool: &PgPool, batch: &mut Vec<VerificationRecord>) {
         return;
     }
     for attempt in 0..30 {
-        let result = pool
-            .get()
-            .map_err(|e| e.to_string())
-            .and_then(|mut c| {
-                diesel::insert_into(verification_requests::table)
-                    .values(&*batch)
-                    .execute(&mut c)
-                    .map_err(|e| e.to_string())
-            });
+        let result = pool.get().map_err(|e| e.to_string()).and_then(|mut c| {
+            diesel::insert_into(verification_requests::table)
+                .values(&*batch)
+                .execute(&mut c)
+                .map_err(|e| e.to_string())
+        });
         match result {
             Ok(_) => {
                 batch.clear();
                 return;
             }
             Err(e) => {
-                log::warn!("verification log write failed (attempt {}): {e}", attempt + 1);
+                log::warn!(
+                    "verification log write failed (attempt {}): {e}",
+                    attempt + 1
+                );
                 std::thread::sleep(Duration::from_secs(1));
             }
         }

@@ -114,7 +114,8 @@ pub fn acceptor(files: &TlsFiles) -> Result<SslAcceptorBuilder, TlsError> {
     let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls())?;
     b.set_min_proto_version(Some(SslVersion::TLS1_2))?;
     let chain = read(&files.cert)?;
-    let mut certs = X509::stack_from_pem(&chain).map_err(|e| pem_error(&files.cert, "certificate chain", e))?;
+    let mut certs =
+        X509::stack_from_pem(&chain).map_err(|e| pem_error(&files.cert, "certificate chain", e))?;
     if certs.is_empty() {
         return Err(TlsError::Pem {
             path: files.cert.clone(),
@@ -132,7 +133,10 @@ pub fn acceptor(files: &TlsFiles) -> Result<SslAcceptorBuilder, TlsError> {
     b.set_private_key(&key)?;
     b.check_private_key().map_err(|e| TlsError::Pem {
         path: files.key.clone(),
-        message: format!("does not match the certificate in {} ({e})", files.cert.display()),
+        message: format!(
+            "does not match the certificate in {} ({e})",
+            files.cert.display()
+        ),
     })?;
 
     let mut store = X509StoreBuilder::new()?;

@@ -90,7 +90,13 @@ pub fn new_ca(common_name: &str) -> Result<Issued, TlsError> {
     let issuer = name(&subject)?;
     b.set_issuer_name(&issuer)?;
     b.append_extension(BasicConstraints::new().critical().ca().build()?)?;
-    b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build()?)?;
+    b.append_extension(
+        KeyUsage::new()
+            .critical()
+            .key_cert_sign()
+            .crl_sign()
+            .build()?,
+    )?;
     let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(None, None))?;
     b.append_extension(ski)?;
     b.sign(&key, MessageDigest::sha256())?;
@@ -102,7 +108,10 @@ pub fn new_ca(common_name: &str) -> Result<Issued, TlsError> {
 
 /// What a leaf certificate is for.
 pub enum LeafKind<'a> {
-    Server { dns: &'a [&'a str], ips: &'a [&'a str] },
+    Server {
+        dns: &'a [&'a str],
+        ips: &'a [&'a str],
+    },
     Client,
 }
 
@@ -201,7 +210,11 @@ pub fn crl(ca: &Issued, revoked: &[&X509], days: u32) -> Result<X509Crl, TlsErro
     crl_number.extend(number);
     let number_oid = Asn1Object::from_str("2.5.29.20")?;
     let number_value = Asn1OctetString::new_from_bytes(&crl_number)?;
-    b.append_extension(X509Extension::new_from_der(&number_oid, false, &number_value)?)?;
+    b.append_extension(X509Extension::new_from_der(
+        &number_oid,
+        false,
+        &number_value,
+    )?)?;
     b.sort()?;
     b.sign(&ca.key, MessageDigest::sha256())?;
     Ok(b.build()?)
@@ -272,7 +285,10 @@ impl PkiPaths {
         let server = issue(
             &ca,
             &[(Nid::COMMONNAME, "localhost")],
-            LeafKind::Server { dns: &dns, ips: &ips },
+            LeafKind::Server {
+                dns: &dns,
+                ips: &ips,
+            },
             825,
         )?;
         write(&self.ca_cert(), &ca.cert_pem(), 0o644)?;
@@ -312,8 +328,8 @@ impl PkiPaths {
 }
 
 fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
-    use std::os::unix::fs::OpenOptionsExt;
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -343,7 +359,8 @@ mod tests {
     fn client_certificates_chain_to_their_ca_and_not_to_another() {
         let ca = new_ca("test CA").unwrap();
         let other = new_ca("other CA").unwrap();
-        let client = issue_client(&ca, "0312345000001", "Acme Wholesale", "trading_partner").unwrap();
+        let client =
+            issue_client(&ca, "0312345000004", "Acme Wholesale", "trading_partner").unwrap();
         assert!(verifies(&ca.cert, &client.cert));
         assert!(!verifies(&other.cert, &client.cert));
         let cn = client
@@ -353,17 +370,16 @@ mod tests {
             .next()
             .unwrap()
             .data()
-            .as_utf8()
-            .unwrap()
-            .to_string();
-        assert_eq!(cn, "0312345000001");
+            .to_string()
+            .unwrap();
+        assert_eq!(cn, "0312345000004");
     }
 
     #[test]
     fn a_crl_lists_exactly_the_revoked_serials_and_verifies_with_the_ca_key() {
         let ca = new_ca("test CA").unwrap();
-        let revoked = issue_client(&ca, "0312345000001", "A", "trading_partner").unwrap();
-        let kept = issue_client(&ca, "0312345000002", "B", "trading_partner").unwrap();
+        let revoked = issue_client(&ca, "0312345000004", "A", "trading_partner").unwrap();
+        let kept = issue_client(&ca, "0361414000018", "B", "trading_partner").unwrap();
         let crl = crl(&ca, &[&revoked.cert], 30).unwrap();
         assert!(crl.verify(&ca.key).unwrap());
         let listed: Vec<Vec<u8>> = crl
@@ -372,17 +388,23 @@ mod tests {
             .iter()
             .map(|r| r.serial_number().to_bn().unwrap().to_vec())
             .collect();
-        assert_eq!(listed, vec![revoked.cert.serial_number().to_bn().unwrap().to_vec()]);
+        assert_eq!(
+            listed,
+            vec![revoked.cert.serial_number().to_bn().unwrap().to_vec()]
+        );
         assert!(!listed.contains(&kept.cert.serial_number().to_bn().unwrap().to_vec()));
     }
 
     #[test]
     fn pkcs12_bundles_open_with_their_password() {
         let ca = new_ca("test CA").unwrap();
-        let client = issue_client(&ca, "0312345000001", "A", "regulator").unwrap();
+        let client = issue_client(&ca, "0312345000004", "A", "regulator").unwrap();
         let der = pkcs12(&client, &ca.cert, "a", "pw").unwrap();
         let parsed = Pkcs12::from_der(&der).unwrap().parse2("pw").unwrap();
-        assert_eq!(parsed.cert.unwrap().to_der().unwrap(), client.cert.to_der().unwrap());
+        assert_eq!(
+            parsed.cert.unwrap().to_der().unwrap(),
+            client.cert.to_der().unwrap()
+        );
         assert!(Pkcs12::from_der(&der).unwrap().parse2("wrong").is_err());
     }
 }

@@ -20,6 +20,7 @@ fn command(dir: &Path) -> Command {
         .env_remove("DSCSA_DATABASE_URL")
         .env("DSCSA_CONFIG", "")
         .env("DSCSA_HTTP_LISTEN", "127.0.0.1:0")
+        .env("DSCSA_TLS_LISTEN", "127.0.0.1:0")
         .env("DSCSA_HTTP_SHUTDOWN_TIMEOUT_SECS", "1")
         .env("RUST_LOG", "warn");
     cmd
@@ -134,6 +135,7 @@ fn serve_runs_on_its_private_postgres_stops_it_on_ctrl_c_and_reuses_the_data() {
     );
     assert_eq!(get(&format!("{}/health", first.address)), 200);
     assert_eq!(get(&format!("{}/ready", first.address)), 200);
+    try_the_printed_curl_line(&dir, &first.stdout);
     let pid_file = data.join("postgres/pgdata/postmaster.pid");
     assert!(
         pid_file.exists(),
@@ -185,6 +187,42 @@ fn serve_runs_on_its_private_postgres_stops_it_on_ctrl_c_and_reuses_the_data() {
     interrupt_and_wait(second);
     assert!(!pid_file.exists());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The banner's `try:` line (curl with the dev PKI's admin certificate) works: the dev PKI was
+/// created and its admin registered. Done with reqwest, as curl may not be installed.
+fn try_the_printed_curl_line(dir: &Path, banner: &[String]) {
+    let line = banner
+        .iter()
+        .find_map(|l| l.split("try:").nth(1))
+        .unwrap_or_else(|| panic!("no curl line in the banner: {banner:?}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let arg = |flag: &str| {
+        let i = words.iter().position(|w| *w == flag).unwrap();
+        dir.join(words[i + 1])
+    };
+    let url = words.last().unwrap().to_string();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(arg("--cacert")).unwrap()).unwrap();
+    let identity = reqwest::Identity::from_pkcs8_pem(
+        &std::fs::read(arg("--cert")).unwrap(),
+        &std::fs::read(arg("--key")).unwrap(),
+    )
+    .unwrap();
+    let client = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .identity(identity)
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let body: serde_json::Value = runtime.block_on(async {
+        let res = client.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    });
+    assert_eq!(body["role"], "admin");
 }
 
 #[test]

@@ -158,6 +158,8 @@ pub fn test_settings(database_url: &str) -> Settings {
             .display()
             .to_string(),
     );
+    // Tests that need the partner listener turn it on (tls_fixture.rs).
+    raw.tls.enabled = Some(false);
     raw.validate().unwrap()
 }
 

@@ -4,4 +4,7 @@ mod architecture;
 mod cli;
 mod health;
 mod helpers;
+mod partners_tls;
 mod schema;
+mod tls_fixture;
+mod verification;
