@@ -61,27 +61,99 @@ impl Vocab {
 }
 
 const BIZ_STEPS: &[&str] = &[
-    "accepting", "arriving", "assembling", "collecting", "commissioning", "consigning",
-    "creating_class_instance", "cycle_counting", "decommissioning", "departing", "destroying",
-    "disassembling", "dispensing", "encoding", "entering_exiting", "holding", "inspecting",
-    "installing", "killing", "loading", "other", "packing", "picking", "receiving", "removing",
-    "repackaging", "repairing", "replacing", "reserving", "retail_selling", "shipping",
-    "staging_outbound", "stock_taking", "stocking", "storing", "transporting", "unloading",
-    "unpacking", "void_shipping", "sampling", "sensor_reporting",
+    "accepting",
+    "arriving",
+    "assembling",
+    "collecting",
+    "commissioning",
+    "consigning",
+    "creating_class_instance",
+    "cycle_counting",
+    "decommissioning",
+    "departing",
+    "destroying",
+    "disassembling",
+    "dispensing",
+    "encoding",
+    "entering_exiting",
+    "holding",
+    "inspecting",
+    "installing",
+    "killing",
+    "loading",
+    "other",
+    "packing",
+    "picking",
+    "receiving",
+    "removing",
+    "repackaging",
+    "repairing",
+    "replacing",
+    "reserving",
+    "retail_selling",
+    "shipping",
+    "staging_outbound",
+    "stock_taking",
+    "stocking",
+    "storing",
+    "transporting",
+    "unloading",
+    "unpacking",
+    "void_shipping",
+    "sampling",
+    "sensor_reporting",
 ];
 
 const DISPOSITIONS: &[&str] = &[
-    "active", "container_closed", "damaged", "destroyed", "dispensed", "disposed", "encoded",
-    "expired", "in_progress", "in_transit", "inactive", "no_pedigree_match", "non_sellable_other",
-    "partially_dispensed", "recalled", "reserved", "retail_sold", "returned", "sellable_accessible",
-    "sellable_not_accessible", "stolen", "unknown", "available", "completeness_verified",
-    "completeness_inferred", "conformant", "container_open", "mismatch_instance", "mismatch_class",
-    "mismatch_quantity", "needs_replacement", "non_conformant", "unavailable",
+    "active",
+    "container_closed",
+    "damaged",
+    "destroyed",
+    "dispensed",
+    "disposed",
+    "encoded",
+    "expired",
+    "in_progress",
+    "in_transit",
+    "inactive",
+    "no_pedigree_match",
+    "non_sellable_other",
+    "partially_dispensed",
+    "recalled",
+    "reserved",
+    "retail_sold",
+    "returned",
+    "sellable_accessible",
+    "sellable_not_accessible",
+    "stolen",
+    "unknown",
+    "available",
+    "completeness_verified",
+    "completeness_inferred",
+    "conformant",
+    "container_open",
+    "mismatch_instance",
+    "mismatch_class",
+    "mismatch_quantity",
+    "needs_replacement",
+    "non_conformant",
+    "unavailable",
 ];
 
 const BTT: &[&str] = &[
-    "bol", "desadv", "inv", "pedigree", "po", "poc", "prodorder", "recadv", "rma", "cert",
-    "testprd", "testres", "upevt",
+    "bol",
+    "desadv",
+    "inv",
+    "pedigree",
+    "po",
+    "poc",
+    "prodorder",
+    "recadv",
+    "rma",
+    "cert",
+    "testprd",
+    "testres",
+    "upevt",
 ];
 
 const SDT: &[&str] = &["owning_party", "possessing_party", "location"];
@@ -159,10 +231,19 @@ pub fn normalise(vocab: Vocab, text: &str) -> Normalised {
     };
     match candidate {
         Some(word) => match lookup(word) {
-            Some(k) => Normalised { term: CbvTerm::Standard(k), unknown_cbv: false },
-            None => Normalised { term: CbvTerm::Other(text.to_owned()), unknown_cbv: true },
+            Some(k) => Normalised {
+                term: CbvTerm::Standard(k),
+                unknown_cbv: false,
+            },
+            None => Normalised {
+                term: CbvTerm::Other(text.to_owned()),
+                unknown_cbv: true,
+            },
         },
-        None => Normalised { term: CbvTerm::Other(text.to_owned()), unknown_cbv: false },
+        None => Normalised {
+            term: CbvTerm::Other(text.to_owned()),
+            unknown_cbv: false,
+        },
     }
 }
 
@@ -186,23 +267,38 @@ mod tests {
     #[test]
     fn a_misspelt_cbv_urn_is_kept_and_flagged() {
         let n = normalise(Vocab::Disposition, "urn:epcglobal:cbv:disp:in_transitt");
-        assert_eq!(n.term, CbvTerm::Other("urn:epcglobal:cbv:disp:in_transitt".into()));
+        assert_eq!(
+            n.term,
+            CbvTerm::Other("urn:epcglobal:cbv:disp:in_transitt".into())
+        );
         assert!(n.unknown_cbv);
     }
 
     #[test]
     fn a_private_uri_is_kept_without_a_flag() {
         let n = normalise(Vocab::BizStep, "https://example.com/steps/relabel");
-        assert_eq!(n.term, CbvTerm::Other("https://example.com/steps/relabel".into()));
+        assert_eq!(
+            n.term,
+            CbvTerm::Other("https://example.com/steps/relabel".into())
+        );
         assert!(!n.unknown_cbv);
     }
 
     #[test]
     fn web_uri_form_is_what_the_hash_uses() {
         let t = normalise(Vocab::SourceDestType, "urn:epcglobal:cbv:sdt:owning_party").term;
-        assert_eq!(t.to_web_uri(Vocab::SourceDestType), "https://ref.gs1.org/cbv/SDT-owning_party");
-        assert_eq!(t.to_urn(Vocab::SourceDestType), "urn:epcglobal:cbv:sdt:owning_party");
+        assert_eq!(
+            t.to_web_uri(Vocab::SourceDestType),
+            "https://ref.gs1.org/cbv/SDT-owning_party"
+        );
+        assert_eq!(
+            t.to_urn(Vocab::SourceDestType),
+            "urn:epcglobal:cbv:sdt:owning_party"
+        );
         let odd = CbvTerm::Other("urn:epcglobal:cbv:bizstep:x".into());
-        assert_eq!(odd.to_web_uri(Vocab::BizStep), "https://ref.gs1.org/cbv/BizStep-x");
+        assert_eq!(
+            odd.to_web_uri(Vocab::BizStep),
+            "https://ref.gs1.org/cbv/BizStep-x"
+        );
     }
 }

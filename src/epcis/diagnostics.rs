@@ -55,7 +55,13 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(rule: &Rule, line: u32, column: u32, event_index: Option<u64>, message: String) -> Self {
+    pub fn new(
+        rule: &Rule,
+        line: u32,
+        column: u32,
+        event_index: Option<u64>,
+        message: String,
+    ) -> Self {
         Diagnostic {
             rule: rule.id,
             severity: rule.severity,
@@ -70,7 +76,11 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} [{}] {}:{}", self.rule, self.severity, self.line, self.column)?;
+        write!(
+            f,
+            "{} [{}] {}:{}",
+            self.rule, self.severity, self.line, self.column
+        )?;
         if let Some(i) = self.event_index {
             write!(f, " (event {i})")?;
         }
@@ -130,7 +140,6 @@ rules! {
     CBV_VALUE = ("EPCIS-V-006", Warn, "Values in a CBV vocabulary (bizStep, disposition, bizTransaction type, source/destination type, error reason) are standard CBV terms.", "Use a standard CBV term (e.g. urn:epcglobal:cbv:bizstep:shipping) or your own URI outside the CBV namespace.");
     DATE = ("EPCIS-V-007", Reject, "ILMD itemExpirationDate (and other xsd:date values) are valid YYYY-MM-DD dates.", "Write the date as YYYY-MM-DD, e.g. 2027-06-30.");
     BOOLEAN = ("EPCIS-V-008", Reject, "Boolean values (affirmTransactionStatement) are true, false, 1 or 0.", "Write true or false.");
-    DECIMAL_ATTR = ("EPCIS-V-009", Reject, "schemaVersion and similar attribute values have the expected format.", "Correct the attribute value.");
 
     // Identifiers.
     IDENTIFIER = ("EPCIS-I-001", Reject, "Every identifier (EPCs, parentID, input/output EPCs, quantity epcClass, readPoint/bizLocation, source/destination, bizTransaction ids) is a valid URI and, if it is a GS1 EPC URN or Digital Link, a valid one.", "Correct the identifier; the message gives the exact GS1 problem (check digit, length, characters).");

@@ -28,7 +28,11 @@ pub fn prehash_string(ev: &Event) -> String {
         out.push_str(o);
     }
     if !ev.certification_info.is_empty() {
-        let mut v: Vec<String> = ev.certification_info.iter().map(|c| format!("certificationInfo={}", canonical_value(c))).collect();
+        let mut v: Vec<String> = ev
+            .certification_info
+            .iter()
+            .map(|c| format!("certificationInfo={}", canonical_value(c)))
+            .collect();
         v.sort_unstable();
         v.iter().for_each(|s| out.push_str(s));
     }
@@ -110,7 +114,10 @@ pub fn prehash_string(ev: &Event) -> String {
         push_sorted_elements(&mut s, &ev.ilmd.elements);
         rest.push(s);
     }
-    for (name, list) in [("readPoint", &ev.read_point_extensions), ("bizLocation", &ev.biz_location_extensions)] {
+    for (name, list) in [
+        ("readPoint", &ev.read_point_extensions),
+        ("bizLocation", &ev.biz_location_extensions),
+    ] {
         if !list.is_empty() {
             let mut s = String::from(name);
             push_sorted_elements(&mut s, list);
@@ -194,7 +201,10 @@ fn push_quantities(out: &mut String, name: &str, list: &[QuantityElement]) {
 }
 
 fn push_sorted_terms(out: &mut String, key: &str, terms: &[CbvTerm]) {
-    let mut v: Vec<String> = terms.iter().map(|t| format!("{key}{}", t.to_web_uri(Vocab::Disposition))).collect();
+    let mut v: Vec<String> = terms
+        .iter()
+        .map(|t| format!("{key}{}", t.to_web_uri(Vocab::Disposition)))
+        .collect();
     v.sort_unstable();
     v.iter().for_each(|s| out.push_str(s));
 }
@@ -227,7 +237,13 @@ fn push_source_dest(out: &mut String, list: &str, item: &str, v: &[super::model:
 /// GS1 identifier → canonical Digital Link.
 fn canonical_value(text: &str) -> String {
     let t = text.trim();
-    for vocab in [Vocab::BizStep, Vocab::Disposition, Vocab::BizTransactionType, Vocab::SourceDestType, Vocab::ErrorReason] {
+    for vocab in [
+        Vocab::BizStep,
+        Vocab::Disposition,
+        Vocab::BizTransactionType,
+        Vocab::SourceDestType,
+        Vocab::ErrorReason,
+    ] {
         let term = CbvTerm::Other(t.to_owned());
         let web = term.to_web_uri(vocab);
         if web != t {
@@ -267,11 +283,40 @@ fn push_sorted_elements(out: &mut String, list: &[ExtensionElement]) {
 }
 
 /// Attribute order of sensorMetadata and sensorReport in the pre-hash string.
-const SENSOR_METADATA: &[&str] = &["time", "startTime", "endTime", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "bizRules"];
+const SENSOR_METADATA: &[&str] = &[
+    "time",
+    "startTime",
+    "endTime",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "bizRules",
+];
 const SENSOR_REPORT: &[&str] = &[
-    "type", "exception", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "time", "microorganism",
-    "chemicalSubstance", "value", "component", "stringValue", "booleanValue", "hexBinaryValue", "uriValue", "minValue",
-    "maxValue", "meanValue", "sDev", "percRank", "percValue", "uom", "coordinateReferenceSystem",
+    "type",
+    "exception",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "time",
+    "microorganism",
+    "chemicalSubstance",
+    "value",
+    "component",
+    "stringValue",
+    "booleanValue",
+    "hexBinaryValue",
+    "uriValue",
+    "minValue",
+    "maxValue",
+    "meanValue",
+    "sDev",
+    "percRank",
+    "percValue",
+    "uom",
+    "coordinateReferenceSystem",
 ];
 
 fn sensor_part(name: &str, el: &ExtensionElement, order: &[&str]) -> String {
@@ -297,13 +342,24 @@ fn sensor_part(name: &str, el: &ExtensionElement, order: &[&str]) -> String {
             }
         }
     }
-    push_sorted_elements(&mut s, &el.children.iter().filter(|c| !c.namespace.is_empty()).cloned().collect::<Vec<_>>());
+    push_sorted_elements(
+        &mut s,
+        &el.children
+            .iter()
+            .filter(|c| !c.namespace.is_empty())
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
     s
 }
 
 fn sensor_element(el: &ExtensionElement) -> String {
     let mut s = String::from("sensorElement");
-    if let Some(m) = el.children.iter().find(|c| c.namespace.is_empty() && c.local_name == "sensorMetadata") {
+    if let Some(m) = el
+        .children
+        .iter()
+        .find(|c| c.namespace.is_empty() && c.local_name == "sensorMetadata")
+    {
         s.push_str(&sensor_part("sensorMetadata", m, SENSOR_METADATA));
     }
     let mut reports: Vec<String> = el
@@ -314,7 +370,12 @@ fn sensor_element(el: &ExtensionElement) -> String {
         .collect();
     reports.sort_unstable();
     reports.iter().for_each(|r| s.push_str(r));
-    let ext: Vec<ExtensionElement> = el.children.iter().filter(|c| !c.namespace.is_empty()).cloned().collect();
+    let ext: Vec<ExtensionElement> = el
+        .children
+        .iter()
+        .filter(|c| !c.namespace.is_empty())
+        .cloned()
+        .collect();
     push_sorted_elements(&mut s, &ext);
     s
 }

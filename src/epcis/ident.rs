@@ -59,11 +59,18 @@ mod tests {
 
     #[test]
     fn values_that_are_not_absolute_uris_are_refused() {
-        for v in ["0312345.067890.1", "urn:epc:id:sgtin:0312345.067890.1 2", "1abc:x", "abc:"] {
+        for v in [
+            "0312345.067890.1",
+            "urn:epc:id:sgtin:0312345.067890.1 2",
+            "1abc:x",
+            "abc:",
+        ] {
             let e = validate(v).unwrap_err();
             assert!(e.not_a_uri, "{v}");
         }
-        assert!(is_absolute_uri("urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"));
+        assert!(is_absolute_uri(
+            "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
+        ));
         assert!(is_absolute_uri("geo:47.506694,11.104301"));
     }
 }

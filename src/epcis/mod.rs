@@ -21,3 +21,6 @@ pub use hash::{hash_id, prehash_string};
 pub use limits::Limits;
 pub use model::*;
 pub use reader::{EpcisReader, ReadError};
+
+#[cfg(test)]
+mod tests;

@@ -147,7 +147,10 @@ pub struct VocabularyElement {
 impl VocabularyElement {
     /// Value of the attribute with this id (exact match).
     pub fn attribute(&self, id: &str) -> Option<&str> {
-        self.attributes.iter().find(|a| a.id == id).map(|a| a.value.as_str())
+        self.attributes
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| a.value.as_str())
     }
 }
 
@@ -393,7 +396,10 @@ impl Event {
         let list = self.epc_list.iter().map(|e| (EpcRole::Epc, e.as_str()));
         let child = self.child_epcs.iter().map(|e| (EpcRole::Child, e.as_str()));
         let input = self.input_epcs.iter().map(|e| (EpcRole::Input, e.as_str()));
-        let output = self.output_epcs.iter().map(|e| (EpcRole::Output, e.as_str()));
+        let output = self
+            .output_epcs
+            .iter()
+            .map(|e| (EpcRole::Output, e.as_str()));
         parent.chain(list).chain(child).chain(input).chain(output)
     }
 

@@ -56,7 +56,13 @@ pub fn parse_offset(text: &str, allow_z: bool) -> Option<i32> {
 /// Parse an xsd:dateTime (`YYYY-MM-DDThh:mm:ss[.f+][Z|±hh:mm]`, years 0001–9999).
 pub fn parse_date_time(text: &str) -> Result<ParsedDateTime, DateTimeError> {
     let b = text.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return Err(DateTimeError::Syntax);
     }
     let year = digits(b, 0, 4).ok_or(DateTimeError::Syntax)?;
@@ -92,7 +98,10 @@ pub fn parse_date_time(text: &str) -> Result<ParsedDateTime, DateTimeError> {
     let date = NaiveDate::from_ymd_opt(year as i32, month, day).ok_or(DateTimeError::OutOfRange)?;
     // xsd allows 24:00:00 as the first instant of the next day.
     let naive = if hour == 24 && minute == 0 && second == 0 && nanos == 0 {
-        NaiveDateTime::new(date.succ_opt().ok_or(DateTimeError::OutOfRange)?, NaiveTime::MIN)
+        NaiveDateTime::new(
+            date.succ_opt().ok_or(DateTimeError::OutOfRange)?,
+            NaiveTime::MIN,
+        )
     } else {
         let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)
             .filter(|_| second < 60)
@@ -100,7 +109,10 @@ pub fn parse_date_time(text: &str) -> Result<ParsedDateTime, DateTimeError> {
         NaiveDateTime::new(date, time)
     };
     let tz = FixedOffset::east_opt(offset).ok_or(DateTimeError::OutOfRange)?;
-    let value = tz.from_local_datetime(&naive).single().ok_or(DateTimeError::OutOfRange)?;
+    let value = tz
+        .from_local_datetime(&naive)
+        .single()
+        .ok_or(DateTimeError::OutOfRange)?;
     Ok(ParsedDateTime { value, has_zone })
 }
 
@@ -213,17 +225,29 @@ mod tests {
     #[test]
     fn sub_millisecond_digits_round_half_up() {
         let mut s = String::new();
-        hash_timestamp(&parse_date_time("2020-01-01T00:00:00.1235Z").unwrap().value, &mut s);
+        hash_timestamp(
+            &parse_date_time("2020-01-01T00:00:00.1235Z").unwrap().value,
+            &mut s,
+        );
         assert_eq!(s, "2020-01-01T00:00:00.124Z");
         s.clear();
-        hash_timestamp(&parse_date_time("2020-12-31T23:59:59.9996Z").unwrap().value, &mut s);
+        hash_timestamp(
+            &parse_date_time("2020-12-31T23:59:59.9996Z").unwrap().value,
+            &mut s,
+        );
         assert_eq!(s, "2021-01-01T00:00:00.000Z");
     }
 
     #[test]
     fn malformed_date_times_are_refused() {
-        for t in ["2020-02-30T00:00:00Z", "2020-1-01T00:00:00Z", "2020-01-01 00:00:00Z",
-                  "2020-01-01T00:00:00+0100", "2020-01-01T25:00:00Z", "2020-01-01T00:00:00.Z"] {
+        for t in [
+            "2020-02-30T00:00:00Z",
+            "2020-1-01T00:00:00Z",
+            "2020-01-01 00:00:00Z",
+            "2020-01-01T00:00:00+0100",
+            "2020-01-01T25:00:00Z",
+            "2020-01-01T00:00:00.Z",
+        ] {
             assert!(parse_date_time(t).is_err(), "{t}");
         }
     }
@@ -249,7 +273,10 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(parse_date("2027-06-30"), NaiveDate::from_ymd_opt(2027, 6, 30));
+        assert_eq!(
+            parse_date("2027-06-30"),
+            NaiveDate::from_ymd_opt(2027, 6, 30)
+        );
         assert_eq!(parse_date("2027-06-31"), None);
         assert_eq!(parse_date("20270630"), None);
     }

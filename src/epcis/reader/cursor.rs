@@ -18,7 +18,8 @@ use crate::epcis::Limits;
 pub(crate) const NS_EPCIS1: &str = "urn:epcglobal:epcis:xsd:1";
 pub(crate) const NS_EPCIS2: &str = "urn:epcglobal:epcis:xsd:2";
 pub(crate) const NS_MASTERDATA: &str = "urn:epcglobal:epcis-masterdata:xsd:1";
-pub(crate) const NS_SBDH: &str = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader";
+pub(crate) const NS_SBDH: &str =
+    "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader";
 pub(crate) const NS_GS1USHC: &str = "http://epcis.gs1us.org/hc/ns";
 pub(crate) const NS_CBVMDA: &str = "urn:epcglobal:cbv:mda";
 
@@ -117,12 +118,22 @@ impl<R: BufRead> Cursor<R> {
     }
 
     pub(crate) fn error(&self, rule: &Rule, message: String) -> ReadError {
-        ReadError { code: rule.id, line: self.pos.line, column: self.pos.column, message }
+        ReadError {
+            code: rule.id,
+            line: self.pos.line,
+            column: self.pos.column,
+            message,
+        }
     }
 
     fn error_at(&self, rule: &Rule, offset: u64, message: String) -> ReadError {
         let (line, column) = self.xml.get_ref().line_col(offset);
-        ReadError { code: rule.id, line, column, message }
+        ReadError {
+            code: rule.id,
+            line,
+            column,
+            message,
+        }
     }
 
     /// Next token. Comments, processing instructions and the XML declaration are skipped.
@@ -303,13 +314,19 @@ impl<R: BufRead> Cursor<R> {
                 Some(SourceLimit::Bytes) => {
                     return self.error(
                         &rules::LIMIT_BYTES,
-                        format!("document is larger than the limit of {} bytes", self.xml.get_ref().bytes_read()),
+                        format!(
+                            "document is larger than the limit of {} bytes",
+                            self.xml.get_ref().bytes_read()
+                        ),
                     )
                 }
                 Some(SourceLimit::Token) => {
                     return self.error(
                         &rules::LIMIT_TEXT,
-                        format!("a text value or tag is longer than the limit of {} bytes", self.max_text),
+                        format!(
+                            "a text value or tag is longer than the limit of {} bytes",
+                            self.max_text
+                        ),
                     )
                 }
                 None => return self.error(&rules::IO, format!("input could not be read: {e}")),
@@ -334,7 +351,10 @@ impl<R: BufRead> Cursor<R> {
                     if out.len() + self.text.len() > self.max_text {
                         return Err(self.error(
                             &rules::LIMIT_TEXT,
-                            format!("text value longer than the limit of {} bytes", self.max_text),
+                            format!(
+                                "text value longer than the limit of {} bytes",
+                                self.max_text
+                            ),
                         ));
                     }
                     out.push_str(&self.text);
@@ -364,7 +384,10 @@ impl<R: BufRead> Cursor<R> {
     }
 
     pub(crate) fn unexpected_eof(&self) -> ReadError {
-        self.error(&rules::XML_SYNTAX, "not well-formed XML: unexpected end of document".into())
+        self.error(
+            &rules::XML_SYNTAX,
+            "not well-formed XML: unexpected end of document".into(),
+        )
     }
 
     /// After a start tag: read the whole element as an [`ExtensionElement`] tree.
@@ -382,7 +405,10 @@ impl<R: BufRead> Cursor<R> {
                     if cur.text.len() + self.text.len() > self.max_text {
                         return Err(self.error(
                             &rules::LIMIT_TEXT,
-                            format!("text value longer than the limit of {} bytes", self.max_text),
+                            format!(
+                                "text value longer than the limit of {} bytes",
+                                self.max_text
+                            ),
                         ));
                     }
                     cur.text.push_str(&self.text);

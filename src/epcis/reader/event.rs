@@ -9,8 +9,8 @@ use super::{EpcisReader, ReadError};
 use crate::epcis::cbv::{self, CbvTerm, Vocab};
 use crate::epcis::diagnostics::rules;
 use crate::epcis::model::{
-    Action, BizTransaction, EpcisVersion, ErrorDeclaration, Event, EventType, ExtensionElement, LotSource,
-    PersistentDisposition, Position, QuantityElement, SourceDest,
+    Action, BizTransaction, EpcisVersion, ErrorDeclaration, Event, EventType, ExtensionElement,
+    LotSource, PersistentDisposition, Position, QuantityElement, SourceDest,
 };
 use crate::epcis::{hash, ident, values};
 
@@ -33,7 +33,11 @@ enum QuantityKind {
 }
 
 impl<R: BufRead> EpcisReader<R> {
-    pub(super) fn read_event(&mut self, et: EventType, pos: Position) -> Result<Box<Event>, ReadError> {
+    pub(super) fn read_event(
+        &mut self,
+        et: EventType,
+        pos: Position,
+    ) -> Result<Box<Event>, ReadError> {
         let index = self.event_count;
         self.current_event = Some(index);
         self.epcs_in_event = 0;
@@ -116,8 +120,16 @@ impl<R: BufRead> EpcisReader<R> {
                 Level::Event => ev.event_type.as_str(),
                 _ => wrapper,
             };
-            let pos = if level == Level::Event { ev.position } else { self.cur.pos };
-            self.diag(&rules::REQUIRED, pos, format!("required element `{}` is missing in {where_}", f.name()));
+            let pos = if level == Level::Event {
+                ev.position
+            } else {
+                self.cur.pos
+            };
+            self.diag(
+                &rules::REQUIRED,
+                pos,
+                format!("required element `{}` is missing in {where_}", f.name()),
+            );
         }
         Ok(())
     }
@@ -126,7 +138,11 @@ impl<R: BufRead> EpcisReader<R> {
         let mut s = std::mem::take(&mut self.scratch);
         let had_children = self.cur.read_text_into(&mut s)?;
         if had_children {
-            self.diag(&rules::EMPTY_VALUE, pos, format!("`{field}` must hold text, not child elements"));
+            self.diag(
+                &rules::EMPTY_VALUE,
+                pos,
+                format!("`{field}` must hold text, not child elements"),
+            );
         }
         let out = s.as_str().to_owned();
         self.scratch = s;
@@ -153,7 +169,11 @@ impl<R: BufRead> EpcisReader<R> {
 
     pub(super) fn check_identifier(&mut self, id: &str, field: &str, pos: Position) {
         if let Err(e) = ident::validate(id) {
-            let rule = if e.not_a_uri { &rules::NOT_URI } else { &rules::IDENTIFIER };
+            let rule = if e.not_a_uri {
+                &rules::NOT_URI
+            } else {
+                &rules::IDENTIFIER
+            };
             self.diag(rule, pos, format!("{field} `{id}`: {}", e.message));
         }
     }
@@ -161,7 +181,11 @@ impl<R: BufRead> EpcisReader<R> {
     fn cbv(&mut self, vocab: Vocab, text: &str, pos: Position) -> CbvTerm {
         let n = cbv::normalise(vocab, text);
         if n.unknown_cbv {
-            self.diag(&rules::CBV_VALUE, pos, format!("{} `{text}` is not a standard CBV term", vocab.field()));
+            self.diag(
+                &rules::CBV_VALUE,
+                pos,
+                format!("{} `{text}` is not a standard CBV term", vocab.field()),
+            );
         }
         n.term
     }
@@ -171,13 +195,22 @@ impl<R: BufRead> EpcisReader<R> {
         if self.epcs_in_event > self.limits.max_epcs_per_event {
             return Err(self.cur.error(
                 &rules::LIMIT_EPCS,
-                format!("event has more than the limit of {} EPCs", self.limits.max_epcs_per_event),
+                format!(
+                    "event has more than the limit of {} EPCs",
+                    self.limits.max_epcs_per_event
+                ),
             ));
         }
         Ok(())
     }
 
-    fn event_field(&mut self, ev: &mut Event, field: Field, level: Level, pos: Position) -> Result<(), ReadError> {
+    fn event_field(
+        &mut self,
+        ev: &mut Event,
+        field: Field,
+        level: Level,
+        pos: Position,
+    ) -> Result<(), ReadError> {
         match field {
             Field::EventTime => {
                 let t = self.text(pos, "eventTime")?;
@@ -185,12 +218,17 @@ impl<R: BufRead> EpcisReader<R> {
             }
             Field::RecordTime => {
                 let t = self.text(pos, "recordTime")?;
-                ev.record_time = Some(self.timestamp_value(t, "recordTime", pos, &rules::DATE_TIME));
+                ev.record_time =
+                    Some(self.timestamp_value(t, "recordTime", pos, &rules::DATE_TIME));
             }
             Field::EventTimeZoneOffset => {
                 let t = self.text(pos, "eventTimeZoneOffset")?;
                 if values::parse_offset(&t, false).is_none() {
-                    self.diag(&rules::TIME_ZONE_OFFSET, pos, format!("eventTimeZoneOffset `{t}` is not of the form ±hh:mm"));
+                    self.diag(
+                        &rules::TIME_ZONE_OFFSET,
+                        pos,
+                        format!("eventTimeZoneOffset `{t}` is not of the form ±hh:mm"),
+                    );
                 }
                 ev.event_time_zone_offset = Some(t);
             }
@@ -211,7 +249,11 @@ impl<R: BufRead> EpcisReader<R> {
             Field::BaseExtension => self.event_children(ev, Level::BaseExtension)?,
             Field::Extension => {
                 let next = match (self.version, level) {
-                    (EpcisVersion::V1, Level::Event) if ev.event_type != EventType::Transformation => Level::Extension,
+                    (EpcisVersion::V1, Level::Event)
+                        if ev.event_type != EventType::Transformation =>
+                    {
+                        Level::Extension
+                    }
                     _ => Level::InnerExtension,
                 };
                 if self.version == EpcisVersion::V2 && level == Level::Event {
@@ -238,7 +280,10 @@ impl<R: BufRead> EpcisReader<R> {
                 let class = self.identifier(pos, "epcClass")?.unwrap_or_default();
                 match ev.quantity_list.first_mut() {
                     Some(q) => q.epc_class = class,
-                    None => ev.quantity_list.push(QuantityElement { epc_class: class, ..Default::default() }),
+                    None => ev.quantity_list.push(QuantityElement {
+                        epc_class: class,
+                        ..Default::default()
+                    }),
                 }
             }
             Field::Quantity => {
@@ -246,22 +291,35 @@ impl<R: BufRead> EpcisReader<R> {
                 let q = if values::is_integer(&t) {
                     t.parse::<f64>().ok()
                 } else {
-                    self.diag(&rules::QUANTITY, pos, format!("QuantityEvent quantity `{t}` is not an integer"));
+                    self.diag(
+                        &rules::QUANTITY,
+                        pos,
+                        format!("QuantityEvent quantity `{t}` is not an integer"),
+                    );
                     None
                 };
                 match ev.quantity_list.first_mut() {
                     Some(e) => e.quantity = q,
-                    None => ev.quantity_list.push(QuantityElement { quantity: q, ..Default::default() }),
+                    None => ev.quantity_list.push(QuantityElement {
+                        quantity: q,
+                        ..Default::default()
+                    }),
                 }
             }
             Field::Action => {
                 let t = self.text(pos, "action")?;
                 ev.action = Action::parse(&t);
                 if ev.action.is_none() {
-                    self.diag(&rules::ACTION, pos, format!("action `{t}` is not ADD, OBSERVE or DELETE"));
+                    self.diag(
+                        &rules::ACTION,
+                        pos,
+                        format!("action `{t}` is not ADD, OBSERVE or DELETE"),
+                    );
                 }
             }
-            Field::TransformationId => ev.transformation_id = self.identifier(pos, "transformationID")?,
+            Field::TransformationId => {
+                ev.transformation_id = self.identifier(pos, "transformationID")?
+            }
             Field::BizStep => {
                 if let Some(t) = self.value(pos, "bizStep")? {
                     ev.biz_step = Some(self.cbv(Vocab::BizStep, &t, pos));
@@ -289,19 +347,17 @@ impl<R: BufRead> EpcisReader<R> {
             Field::BizTransactionList => self.biz_transactions(ev)?,
             Field::SourceList => self.source_dest(ev, true)?,
             Field::DestinationList => self.source_dest(ev, false)?,
-            Field::SensorElementList => {
-                loop {
-                    match self.cur.next_tok()? {
-                        Tok::Start => {
-                            let el = self.cur.read_any()?;
-                            ev.sensor_elements.push(el);
-                        }
-                        Tok::End => break,
-                        Tok::Text => {}
-                        Tok::Eof => return Err(self.cur.unexpected_eof()),
+            Field::SensorElementList => loop {
+                match self.cur.next_tok()? {
+                    Tok::Start => {
+                        let el = self.cur.read_any()?;
+                        ev.sensor_elements.push(el);
                     }
+                    Tok::End => break,
+                    Tok::Text => {}
+                    Tok::Eof => return Err(self.cur.unexpected_eof()),
                 }
-            }
+            },
             Field::Ilmd => self.ilmd(ev, pos)?,
         }
         Ok(())
@@ -361,7 +417,10 @@ impl<R: BufRead> EpcisReader<R> {
                             out.push(epc);
                         }
                     } else {
-                        let msg = format!("unexpected element `{}` in {list_name}: only <epc> is allowed", self.cur.local);
+                        let msg = format!(
+                            "unexpected element `{}` in {list_name}: only <epc> is allowed",
+                            self.cur.local
+                        );
                         self.diag(&rules::UNEXPECTED, pos, msg);
                         self.cur.skip_element()?;
                     }
@@ -388,7 +447,10 @@ impl<R: BufRead> EpcisReader<R> {
                     if self.cur.ns == Ns::None && self.cur.local == "quantityElement" {
                         items.push(self.quantity_element(pos)?);
                     } else {
-                        let msg = format!("unexpected element `{}` in {name}: only <quantityElement> is allowed", self.cur.local);
+                        let msg = format!(
+                            "unexpected element `{}` in {name}: only <quantityElement> is allowed",
+                            self.cur.local
+                        );
                         self.diag(&rules::UNEXPECTED, pos, msg);
                         self.cur.skip_element()?;
                     }
@@ -414,7 +476,11 @@ impl<R: BufRead> EpcisReader<R> {
                 Tok::Eof => return Err(self.cur.unexpected_eof()),
                 Tok::Start => {
                     let pos = self.cur.pos;
-                    let local = if self.cur.ns == Ns::None { self.cur.local.as_str() } else { "" };
+                    let local = if self.cur.ns == Ns::None {
+                        self.cur.local.as_str()
+                    } else {
+                        ""
+                    };
                     match local {
                         "epcClass" => {
                             seen_class = true;
@@ -429,17 +495,28 @@ impl<R: BufRead> EpcisReader<R> {
                             if values::is_decimal(&t) {
                                 q.quantity = t.parse::<f64>().ok();
                             } else {
-                                self.diag(&rules::QUANTITY, pos, format!("quantity `{t}` is not an xsd:decimal"));
+                                self.diag(
+                                    &rules::QUANTITY,
+                                    pos,
+                                    format!("quantity `{t}` is not an xsd:decimal"),
+                                );
                             }
                         }
                         "uom" => {
                             q.uom = self.value(pos, "uom")?;
                             if q.quantity.is_none() {
-                                self.diag(&rules::QUANTITY, pos, "uom given without a quantity".into());
+                                self.diag(
+                                    &rules::QUANTITY,
+                                    pos,
+                                    "uom given without a quantity".into(),
+                                );
                             }
                         }
                         _ => {
-                            let msg = format!("unexpected element `{}` in quantityElement", self.cur.local);
+                            let msg = format!(
+                                "unexpected element `{}` in quantityElement",
+                                self.cur.local
+                            );
                             self.diag(&rules::UNEXPECTED, pos, msg);
                             self.cur.skip_element()?;
                         }
@@ -448,12 +525,20 @@ impl<R: BufRead> EpcisReader<R> {
             }
         }
         if !seen_class {
-            self.diag(&rules::REQUIRED, el_pos, "required element `epcClass` is missing in quantityElement".into());
+            self.diag(
+                &rules::REQUIRED,
+                el_pos,
+                "required element `epcClass` is missing in quantityElement".into(),
+            );
         }
         Ok(q)
     }
 
-    fn location(&mut self, pos: Position, name: &str) -> Result<(Option<String>, Vec<ExtensionElement>), ReadError> {
+    fn location(
+        &mut self,
+        pos: Position,
+        name: &str,
+    ) -> Result<(Option<String>, Vec<ExtensionElement>), ReadError> {
         let mut id = None;
         let mut ext = Vec::new();
         let mut seen = false;
@@ -468,7 +553,11 @@ impl<R: BufRead> EpcisReader<R> {
                         ext.push(self.cur.read_any()?);
                     } else if self.cur.local == "id" {
                         if seen {
-                            self.diag(&rules::DUPLICATE, p, format!("`id` appears more than once in {name}"));
+                            self.diag(
+                                &rules::DUPLICATE,
+                                p,
+                                format!("`id` appears more than once in {name}"),
+                            );
                         }
                         seen = true;
                         let field = format!("{name}/id");
@@ -491,7 +580,11 @@ impl<R: BufRead> EpcisReader<R> {
             }
         }
         if !seen {
-            self.diag(&rules::REQUIRED, pos, format!("required element `id` is missing in {name}"));
+            self.diag(
+                &rules::REQUIRED,
+                pos,
+                format!("required element `id` is missing in {name}"),
+            );
         }
         Ok((id, ext))
     }
@@ -508,17 +601,27 @@ impl<R: BufRead> EpcisReader<R> {
                         let ty = self.cur.attr("type").map(str::to_owned);
                         let ty = match ty {
                             Some(t) if t.trim().is_empty() => {
-                                self.diag(&rules::SOURCE_DEST_TYPE, pos, "bizTransaction has an empty type attribute".into());
+                                self.diag(
+                                    &rules::SOURCE_DEST_TYPE,
+                                    pos,
+                                    "bizTransaction has an empty type attribute".into(),
+                                );
                                 None
                             }
                             Some(t) => Some(self.cbv(Vocab::BizTransactionType, t.trim(), pos)),
                             None => None,
                         };
                         if let Some(id) = self.identifier(pos, "bizTransaction")? {
-                            ev.biz_transactions.push(BizTransaction { transaction_type: ty, id });
+                            ev.biz_transactions.push(BizTransaction {
+                                transaction_type: ty,
+                                id,
+                            });
                         }
                     } else {
-                        let msg = format!("unexpected element `{}` in bizTransactionList", self.cur.local);
+                        let msg = format!(
+                            "unexpected element `{}` in bizTransactionList",
+                            self.cur.local
+                        );
                         self.diag(&rules::UNEXPECTED, pos, msg);
                         self.cur.skip_element()?;
                     }
@@ -528,7 +631,11 @@ impl<R: BufRead> EpcisReader<R> {
     }
 
     fn source_dest(&mut self, ev: &mut Event, source: bool) -> Result<(), ReadError> {
-        let (list, item) = if source { ("sourceList", "source") } else { ("destinationList", "destination") };
+        let (list, item) = if source {
+            ("sourceList", "source")
+        } else {
+            ("destinationList", "destination")
+        };
         loop {
             match self.cur.next_tok()? {
                 Tok::End => return Ok(()),
@@ -537,9 +644,17 @@ impl<R: BufRead> EpcisReader<R> {
                 Tok::Start => {
                     let pos = self.cur.pos;
                     if self.cur.ns == Ns::None && self.cur.local == item {
-                        let ty = self.cur.attr("type").map(|t| t.trim().to_owned()).unwrap_or_default();
+                        let ty = self
+                            .cur
+                            .attr("type")
+                            .map(|t| t.trim().to_owned())
+                            .unwrap_or_default();
                         let term = if ty.is_empty() {
-                            self.diag(&rules::SOURCE_DEST_TYPE, pos, format!("{item} has no type attribute"));
+                            self.diag(
+                                &rules::SOURCE_DEST_TYPE,
+                                pos,
+                                format!("{item} has no type attribute"),
+                            );
                             CbvTerm::Other(String::new())
                         } else {
                             self.cbv(Vocab::SourceDestType, &ty, pos)
@@ -571,7 +686,11 @@ impl<R: BufRead> EpcisReader<R> {
                 Tok::Eof => return Err(self.cur.unexpected_eof()),
                 Tok::Start => {
                     let pos = self.cur.pos;
-                    let which = if self.cur.ns == Ns::None { self.cur.local.clone() } else { String::new() };
+                    let which = if self.cur.ns == Ns::None {
+                        self.cur.local.clone()
+                    } else {
+                        String::new()
+                    };
                     match which.as_str() {
                         "set" | "unset" => {
                             if let Some(t) = self.value(pos, &which)? {
@@ -584,7 +703,10 @@ impl<R: BufRead> EpcisReader<R> {
                             }
                         }
                         _ => {
-                            let msg = format!("unexpected element `{}` in persistentDisposition", self.cur.local);
+                            let msg = format!(
+                                "unexpected element `{}` in persistentDisposition",
+                                self.cur.local
+                            );
                             self.diag(&rules::UNEXPECTED, pos, msg);
                             self.cur.skip_element()?;
                         }
@@ -611,7 +733,12 @@ impl<R: BufRead> EpcisReader<R> {
                     match local.as_str() {
                         "declarationTime" => {
                             let t = self.text(pos, "declarationTime")?;
-                            d.declaration_time = Some(self.timestamp_value(t, "declarationTime", pos, &rules::DATE_TIME));
+                            d.declaration_time = Some(self.timestamp_value(
+                                t,
+                                "declarationTime",
+                                pos,
+                                &rules::DATE_TIME,
+                            ));
                         }
                         "reason" => {
                             if let Some(t) = self.value(pos, "reason")? {
@@ -625,12 +752,17 @@ impl<R: BufRead> EpcisReader<R> {
                                 Tok::Eof => return Err(self.cur.unexpected_eof()),
                                 Tok::Start => {
                                     let p = self.cur.pos;
-                                    if self.cur.ns == Ns::None && self.cur.local == "correctiveEventID" {
+                                    if self.cur.ns == Ns::None
+                                        && self.cur.local == "correctiveEventID"
+                                    {
                                         if let Some(id) = self.value(p, "correctiveEventID")? {
                                             d.corrective_event_ids.push(id);
                                         }
                                     } else {
-                                        let msg = format!("unexpected element `{}` in correctiveEventIDs", self.cur.local);
+                                        let msg = format!(
+                                            "unexpected element `{}` in correctiveEventIDs",
+                                            self.cur.local
+                                        );
                                         self.diag(&rules::UNEXPECTED, p, msg);
                                         self.cur.skip_element()?;
                                     }
@@ -655,7 +787,11 @@ impl<R: BufRead> EpcisReader<R> {
             }
         }
         if d.declaration_time.is_none() {
-            self.diag(&rules::REQUIRED, el_pos, "required element `declarationTime` is missing in errorDeclaration".into());
+            self.diag(
+                &rules::REQUIRED,
+                el_pos,
+                "required element `declarationTime` is missing in errorDeclaration".into(),
+            );
         }
         Ok(d)
     }
@@ -677,21 +813,40 @@ impl<R: BufRead> EpcisReader<R> {
                     let cbvmda = el.namespace.trim_end_matches(':') == NS_CBVMDA;
                     let legacy = el.namespace == NS_GS1USHC;
                     match el.local_name.as_str() {
-                        "lotNumber" if cbvmda || (legacy && ev.ilmd.lot_source != Some(LotSource::Cbvmda)) => {
+                        "lotNumber"
+                            if cbvmda
+                                || (legacy && ev.ilmd.lot_source != Some(LotSource::Cbvmda)) =>
+                        {
                             ev.ilmd.lot_number = Some(el.text.clone());
-                            ev.ilmd.lot_source = Some(if cbvmda { LotSource::Cbvmda } else { LotSource::Gs1Ushc });
+                            ev.ilmd.lot_source = Some(if cbvmda {
+                                LotSource::Cbvmda
+                            } else {
+                                LotSource::Gs1Ushc
+                            });
                         }
-                        "itemExpirationDate" if cbvmda || legacy => match values::parse_date(&el.text) {
-                            Some(d) => ev.ilmd.item_expiration_date = Some(d),
-                            None => self.diag(&rules::DATE, p, format!("itemExpirationDate `{}` is not a YYYY-MM-DD date", el.text)),
-                        },
+                        "itemExpirationDate" if cbvmda || legacy => {
+                            match values::parse_date(&el.text) {
+                                Some(d) => ev.ilmd.item_expiration_date = Some(d),
+                                None => self.diag(
+                                    &rules::DATE,
+                                    p,
+                                    format!(
+                                        "itemExpirationDate `{}` is not a YYYY-MM-DD date",
+                                        el.text
+                                    ),
+                                ),
+                            }
+                        }
                         _ => {}
                     }
                     ev.ilmd.elements.push(el);
                 }
             }
         }
-        if ev.ilmd.elements.len() > start && ev.event_type == EventType::Object && ev.action.is_some_and(|a| a != Action::Add) {
+        if ev.ilmd.elements.len() > start
+            && ev.event_type == EventType::Object
+            && ev.action.is_some_and(|a| a != Action::Add)
+        {
             let msg = format!("ILMD on an ObjectEvent with action {}; ILMD belongs to the ADD (commissioning) event", ev.action.map_or("", |a| a.as_str()));
             self.diag(&rules::ILMD_NOT_ADD, pos, msg);
         }
@@ -708,14 +863,22 @@ impl<R: BufRead> EpcisReader<R> {
                     && matches!(action, Some(Action::Add | Action::Delete))
                     && ev.parent_id.is_none()
                 {
-                    let msg = format!("{} with action {} has no parentID", ev.event_type.as_str(), action.map_or("", |a| a.as_str()));
+                    let msg = format!(
+                        "{} with action {} has no parentID",
+                        ev.event_type.as_str(),
+                        action.map_or("", |a| a.as_str())
+                    );
                     self.diag(&rules::PARENT_REQUIRED, pos, msg);
                 }
                 if matches!(action, Some(Action::Add | Action::Observe))
                     && ev.child_epcs.is_empty()
                     && ev.child_quantity_list.is_empty()
                 {
-                    let msg = format!("{} with action {} names no children", ev.event_type.as_str(), action.map_or("", |a| a.as_str()));
+                    let msg = format!(
+                        "{} with action {} names no children",
+                        ev.event_type.as_str(),
+                        action.map_or("", |a| a.as_str())
+                    );
                     self.diag(&rules::EMPTY_AGGREGATION, pos, msg);
                 }
             }

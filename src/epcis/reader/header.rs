@@ -6,8 +6,8 @@ use super::cursor::{Ns, Tok, NS_GS1USHC};
 use super::{EpcisReader, ReadError};
 use crate::epcis::diagnostics::rules;
 use crate::epcis::model::{
-    DocumentIdentification, EpcisVersion, MasterDataAttribute, Partner, Position, Sbdh, TransactionStatement,
-    Vocabulary, VocabularyElement,
+    DocumentIdentification, EpcisVersion, MasterDataAttribute, Partner, Position, Sbdh,
+    TransactionStatement, Vocabulary, VocabularyElement,
 };
 use crate::epcis::values;
 
@@ -69,7 +69,14 @@ impl<R: BufRead> EpcisReader<R> {
             missing.push("DocumentIdentification");
         }
         if !missing.is_empty() {
-            self.diag(&rules::SBDH, pos, format!("StandardBusinessDocumentHeader lacks {}", missing.join(", ")));
+            self.diag(
+                &rules::SBDH,
+                pos,
+                format!(
+                    "StandardBusinessDocumentHeader lacks {}",
+                    missing.join(", ")
+                ),
+            );
         }
         Ok(sbdh)
     }
@@ -95,7 +102,11 @@ impl<R: BufRead> EpcisReader<R> {
             }
         }
         if !has_id || p.identifier.is_empty() {
-            self.diag(&rules::SBDH, pos, "SBDH Sender/Receiver has no Identifier".into());
+            self.diag(
+                &rules::SBDH,
+                pos,
+                "SBDH Sender/Receiver has no Identifier".into(),
+            );
         }
         Ok(p)
     }
@@ -118,8 +129,12 @@ impl<R: BufRead> EpcisReader<R> {
                         "Type" => d.document_type = Some(text),
                         "MultipleType" => d.multiple_type = Some(text),
                         "CreationDateAndTime" => {
-                            d.creation_date_and_time =
-                                Some(self.timestamp_value(text, "CreationDateAndTime", pos, &rules::DATE_TIME));
+                            d.creation_date_and_time = Some(self.timestamp_value(
+                                text,
+                                "CreationDateAndTime",
+                                pos,
+                                &rules::DATE_TIME,
+                            ));
                         }
                         _ => {}
                     }
@@ -191,10 +206,17 @@ impl<R: BufRead> EpcisReader<R> {
 
     pub(super) fn read_vocabulary(&mut self) -> Result<Vocabulary, ReadError> {
         let pos = self.cur.pos;
-        let mut v = Vocabulary { position: pos, ..Vocabulary::default() };
+        let mut v = Vocabulary {
+            position: pos,
+            ..Vocabulary::default()
+        };
         match self.cur.attr("type") {
             Some(t) if !t.trim().is_empty() => v.vocabulary_type = t.trim().to_owned(),
-            _ => self.diag(&rules::VOCABULARY, pos, "Vocabulary has no type attribute".into()),
+            _ => self.diag(
+                &rules::VOCABULARY,
+                pos,
+                "Vocabulary has no type attribute".into(),
+            ),
         }
         loop {
             match self.cur.next_tok()? {
@@ -228,7 +250,11 @@ impl<R: BufRead> EpcisReader<R> {
                     let mut el = VocabularyElement::default();
                     match self.cur.attr("id") {
                         Some(id) if !id.trim().is_empty() => el.id = id.trim().to_owned(),
-                        _ => self.diag(&rules::VOCABULARY, pos, "VocabularyElement has no id attribute".into()),
+                        _ => self.diag(
+                            &rules::VOCABULARY,
+                            pos,
+                            "VocabularyElement has no id attribute".into(),
+                        ),
                     }
                     self.read_vocabulary_element(&mut el)?;
                     v.elements.push(el);
@@ -247,13 +273,25 @@ impl<R: BufRead> EpcisReader<R> {
                     let pos = self.cur.pos;
                     let unqualified = self.cur.ns == Ns::None;
                     if unqualified && self.cur.local == "attribute" {
-                        let id = self.cur.attr("id").map(|s| s.trim().to_owned()).unwrap_or_default();
+                        let id = self
+                            .cur
+                            .attr("id")
+                            .map(|s| s.trim().to_owned())
+                            .unwrap_or_default();
                         if id.is_empty() {
-                            self.diag(&rules::VOCABULARY, pos, "master-data attribute has no id attribute".into());
+                            self.diag(
+                                &rules::VOCABULARY,
+                                pos,
+                                "master-data attribute has no id attribute".into(),
+                            );
                         }
                         // Mixed content: text value and/or nested XML, kept as a tree.
                         let tree = self.cur.read_any()?;
-                        el.attributes.push(MasterDataAttribute { id, value: tree.text, elements: tree.children });
+                        el.attributes.push(MasterDataAttribute {
+                            id,
+                            value: tree.text,
+                            elements: tree.children,
+                        });
                     } else if unqualified && self.cur.local == "children" {
                         loop {
                             match self.cur.next_tok()? {

@@ -105,7 +105,10 @@ impl<R: BufRead> EpcisReader<R> {
                 line,
                 column,
                 None,
-                format!("{n} further findings were dropped (limit {} per batch)", self.limits.max_diagnostics),
+                format!(
+                    "{n} further findings were dropped (limit {} per batch)",
+                    self.limits.max_diagnostics
+                ),
             ));
         }
         std::mem::take(&mut self.diagnostics)
@@ -151,7 +154,13 @@ impl<R: BufRead> EpcisReader<R> {
             self.dropped_diagnostics += 1;
             return;
         }
-        self.diagnostics.push(Diagnostic::new(rule, pos.line, pos.column, self.current_event, message));
+        self.diagnostics.push(Diagnostic::new(
+            rule,
+            pos.line,
+            pos.column,
+            self.current_event,
+            message,
+        ));
     }
 
     fn step(&mut self) -> Result<Option<Item>, ReadError> {
@@ -195,7 +204,10 @@ impl<R: BufRead> EpcisReader<R> {
             State::Top => {
                 if is("EPCISHeader", &self.cur) {
                     self.cur.item_elements = 0;
-                    self.header = Some(Header { position: pos, ..Header::default() });
+                    self.header = Some(Header {
+                        position: pos,
+                        ..Header::default()
+                    });
                     self.stack.push(State::Header);
                 } else if is("EPCISBody", &self.cur) {
                     self.stack.push(State::Body);
@@ -256,15 +268,22 @@ impl<R: BufRead> EpcisReader<R> {
             State::Body => {
                 if self.kind == DocumentKind::EpcisDocument && is("EventList", &self.cur) {
                     self.stack.push(State::EventList);
-                } else if self.kind == DocumentKind::EpcisMasterDataDocument && is("VocabularyList", &self.cur) {
+                } else if self.kind == DocumentKind::EpcisMasterDataDocument
+                    && is("VocabularyList", &self.cur)
+                {
                     self.stack.push(State::VocabularyList);
                 } else if is("extension", &self.cur) || !unqualified {
                     self.cur.skip_element()?;
-                } else if unqualified && super::model::EventType::from_name(&self.cur.local).is_some() {
+                } else if unqualified
+                    && super::model::EventType::from_name(&self.cur.local).is_some()
+                {
                     self.diag(
                         &rules::EVENT_LOCATION,
                         pos,
-                        format!("`{}` sits directly in EPCISBody; events belong in EPCISBody/EventList", self.cur.local),
+                        format!(
+                            "`{}` sits directly in EPCISBody; events belong in EPCISBody/EventList",
+                            self.cur.local
+                        ),
                     );
                     self.cur.skip_element()?;
                 } else {
@@ -296,19 +315,33 @@ impl<R: BufRead> EpcisReader<R> {
         Ok(None)
     }
 
-    fn event_in_list(&mut self, et: super::model::EventType, state: State, pos: Position) -> Result<Item, ReadError> {
+    fn event_in_list(
+        &mut self,
+        et: super::model::EventType,
+        state: State,
+        pos: Position,
+    ) -> Result<Item, ReadError> {
         use super::model::EventType as T;
-        if self.version == EpcisVersion::V1 && state == State::EventList && matches!(et, T::Transformation | T::Association) {
+        if self.version == EpcisVersion::V1
+            && state == State::EventList
+            && matches!(et, T::Transformation | T::Association)
+        {
             self.diag(
                 &rules::WRONG_VERSION_PLACE,
                 pos,
-                format!("in EPCIS 1.2 a {} sits inside EventList/extension, not directly in EventList", et.as_str()),
+                format!(
+                    "in EPCIS 1.2 a {} sits inside EventList/extension, not directly in EventList",
+                    et.as_str()
+                ),
             );
         }
         if self.event_count >= self.limits.max_events {
             return Err(self.cur.error(
                 &rules::LIMIT_EVENTS,
-                format!("document has more than the limit of {} events", self.limits.max_events),
+                format!(
+                    "document has more than the limit of {} events",
+                    self.limits.max_events
+                ),
             ));
         }
         let ev = self.read_event(et, pos)?;
@@ -327,10 +360,15 @@ impl<R: BufRead> EpcisReader<R> {
             match self.cur.next_tok()? {
                 Tok::Text => {
                     if !self.cur.text.trim().is_empty() {
-                        return Err(self.cur.error(&rules::XML_SYNTAX, "not well-formed XML: text before the root element".into()));
+                        return Err(self.cur.error(
+                            &rules::XML_SYNTAX,
+                            "not well-formed XML: text before the root element".into(),
+                        ));
                     }
                 }
-                Tok::Eof => return Err(self.cur.error(&rules::ROOT, "the document is empty".into())),
+                Tok::Eof => {
+                    return Err(self.cur.error(&rules::ROOT, "the document is empty".into()))
+                }
                 Tok::End => return Err(self.cur.unexpected_eof()),
                 Tok::Start => break,
             }
@@ -340,9 +378,15 @@ impl<R: BufRead> EpcisReader<R> {
         let (version, kind) = match (self.cur.ns, self.cur.local.as_str()) {
             (Ns::Epcis1, "EPCISDocument") => (EpcisVersion::V1, DocumentKind::EpcisDocument),
             (Ns::Epcis2, "EPCISDocument") => (EpcisVersion::V2, DocumentKind::EpcisDocument),
-            (Ns::MasterData, "EPCISMasterDataDocument") => (EpcisVersion::V1, DocumentKind::EpcisMasterDataDocument),
+            (Ns::MasterData, "EPCISMasterDataDocument") => {
+                (EpcisVersion::V1, DocumentKind::EpcisMasterDataDocument)
+            }
             _ => {
-                let ns = if self.cur.ns_uri.is_empty() { "no namespace".to_string() } else { format!("namespace `{}`", self.cur.ns_uri) };
+                let ns = if self.cur.ns_uri.is_empty() {
+                    "no namespace".to_string()
+                } else {
+                    format!("namespace `{}`", self.cur.ns_uri)
+                };
                 return Err(self.cur.error(
                     &rules::ROOT,
                     format!(
@@ -357,10 +401,16 @@ impl<R: BufRead> EpcisReader<R> {
         let schema_version = self.cur.attr("schemaVersion").map(str::to_owned);
         let creation_text = self.cur.attr("creationDate").map(str::to_owned);
         match &schema_version {
-            None => self.diag(&rules::SCHEMA_VERSION, pos, "root element has no schemaVersion attribute".into()),
-            Some(v) if !values::is_decimal(v) => {
-                self.diag(&rules::SCHEMA_VERSION, pos, format!("schemaVersion `{v}` is not a decimal number such as 1.2 or 2.0"))
-            }
+            None => self.diag(
+                &rules::SCHEMA_VERSION,
+                pos,
+                "root element has no schemaVersion attribute".into(),
+            ),
+            Some(v) if !values::is_decimal(v) => self.diag(
+                &rules::SCHEMA_VERSION,
+                pos,
+                format!("schemaVersion `{v}` is not a decimal number such as 1.2 or 2.0"),
+            ),
             Some(v) => {
                 let major = v.trim_start_matches('+').split('.').next().unwrap_or("");
                 let expected = match (kind, version) {
@@ -378,18 +428,35 @@ impl<R: BufRead> EpcisReader<R> {
         }
         let creation_date = match creation_text {
             None => {
-                self.diag(&rules::CREATION_DATE, pos, "root element has no creationDate attribute".into());
+                self.diag(
+                    &rules::CREATION_DATE,
+                    pos,
+                    "root element has no creationDate attribute".into(),
+                );
                 None
             }
-            Some(text) => Some(self.timestamp_value(text, "creationDate", pos, &rules::CREATION_DATE)),
+            Some(text) => {
+                Some(self.timestamp_value(text, "creationDate", pos, &rules::CREATION_DATE))
+            }
         };
         self.stack.push(State::Top);
-        Ok(Item::DocumentStart(DocumentStart { version, kind, schema_version, creation_date }))
+        Ok(Item::DocumentStart(DocumentStart {
+            version,
+            kind,
+            schema_version,
+            creation_date,
+        }))
     }
 
     /// Parse a timestamp, reporting `invalid_rule` when it is not an xsd:dateTime and
     /// EPCIS-V-002 when the zone is missing (reject in 2.0, warn in 1.2).
-    pub(crate) fn timestamp_value(&mut self, text: String, field: &str, pos: Position, invalid_rule: &Rule) -> Timestamp {
+    pub(crate) fn timestamp_value(
+        &mut self,
+        text: String,
+        field: &str,
+        pos: Position,
+        invalid_rule: &Rule,
+    ) -> Timestamp {
         match values::parse_date_time(&text) {
             Ok(p) => {
                 if !p.has_zone {
@@ -397,9 +464,16 @@ impl<R: BufRead> EpcisReader<R> {
                     if self.version == EpcisVersion::V1 {
                         rule.severity = super::diagnostics::Severity::Warn;
                     }
-                    self.diag(&rule, pos, format!("{field} `{text}` has no time zone; UTC is assumed"));
+                    self.diag(
+                        &rule,
+                        pos,
+                        format!("{field} `{text}` has no time zone; UTC is assumed"),
+                    );
                 }
-                Timestamp { text, value: Some(p.value) }
+                Timestamp {
+                    text,
+                    value: Some(p.value),
+                }
             }
             Err(_) => {
                 self.diag(invalid_rule, pos, format!("{field} `{text}` is not a valid xsd:dateTime (YYYY-MM-DDThh:mm:ss[.fff]±hh:mm)"));

@@ -1,4 +1,5 @@
-//! Element order of event children per EPCIS version (standards.md §1.5, §1.6, §3.1), as
+//! Element order of event children per EPCIS version (standards.md §1.5, §1.6, §3.1; 2.0 puts
+//! the former 1.2 `extension` fields where the wrapper was, AssociationEvent excepted), as
 //! tables the reader walks while it reads: out-of-order, duplicate and missing children are
 //! found in one pass without keeping the children.
 
@@ -133,25 +134,189 @@ use Field::*;
 macro_rules! head1 { ($($s:expr),* $(,)?) => { &[r(EventTime), o(RecordTime), r(EventTimeZoneOffset), o(BaseExtension), $($s),*] } }
 macro_rules! head2 { ($($s:expr),* $(,)?) => { &[r(EventTime), o(RecordTime), r(EventTimeZoneOffset), Slot(CertificationInfo, false, true), o(EventId), o(ErrorDeclaration), $($s),*] } }
 
-const OBJECT_1: &[Slot] = head1![r(EpcList), r(Action), o(BizStep), o(Disposition), o(ReadPoint), o(BizLocation), o(BizTransactionList), o(Extension)];
-const OBJECT_1_EXT: &[Slot] = &[o(QuantityList), o(SourceList), o(DestinationList), o(Ilmd), o(Extension)];
-const AGGREGATION_1: &[Slot] = head1![o(ParentId), r(ChildEpcs), r(Action), o(BizStep), o(Disposition), o(ReadPoint), o(BizLocation), o(BizTransactionList), o(Extension)];
-const AGGREGATION_1_EXT: &[Slot] = &[o(ChildQuantityList), o(SourceList), o(DestinationList), o(Extension)];
-const TRANSACTION_1: &[Slot] = head1![r(BizTransactionList), o(ParentId), r(EpcList), r(Action), o(BizStep), o(Disposition), o(ReadPoint), o(BizLocation), o(Extension)];
-const TRANSACTION_1_EXT: &[Slot] = &[o(QuantityList), o(SourceList), o(DestinationList), o(Extension)];
-const TRANSFORMATION_1: &[Slot] = head1![o(InputEpcList), o(InputQuantityList), o(OutputEpcList), o(OutputQuantityList), o(TransformationId), o(BizStep), o(Disposition), o(ReadPoint), o(BizLocation), o(BizTransactionList), o(SourceList), o(DestinationList), o(Ilmd), o(Extension)];
-const QUANTITY_1: &[Slot] = head1![r(EpcClass), r(Quantity), o(BizStep), o(Disposition), o(ReadPoint), o(BizLocation), o(BizTransactionList), o(Extension)];
-const ASSOCIATION_1: &[Slot] = head1![o(ParentId), o(ChildEpcs), o(ChildQuantityList), r(Action), o(BizStep), o(Disposition), o(PersistentDisposition), o(ReadPoint), o(BizLocation), o(BizTransactionList), o(SourceList), o(DestinationList), o(SensorElementList), o(Extension)];
+const OBJECT_1: &[Slot] = head1![
+    r(EpcList),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(Extension)
+];
+const OBJECT_1_EXT: &[Slot] = &[
+    o(QuantityList),
+    o(SourceList),
+    o(DestinationList),
+    o(Ilmd),
+    o(Extension),
+];
+const AGGREGATION_1: &[Slot] = head1![
+    o(ParentId),
+    r(ChildEpcs),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(Extension)
+];
+const AGGREGATION_1_EXT: &[Slot] = &[
+    o(ChildQuantityList),
+    o(SourceList),
+    o(DestinationList),
+    o(Extension),
+];
+const TRANSACTION_1: &[Slot] = head1![
+    r(BizTransactionList),
+    o(ParentId),
+    r(EpcList),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(Extension)
+];
+const TRANSACTION_1_EXT: &[Slot] = &[
+    o(QuantityList),
+    o(SourceList),
+    o(DestinationList),
+    o(Extension),
+];
+const TRANSFORMATION_1: &[Slot] = head1![
+    o(InputEpcList),
+    o(InputQuantityList),
+    o(OutputEpcList),
+    o(OutputQuantityList),
+    o(TransformationId),
+    o(BizStep),
+    o(Disposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(SourceList),
+    o(DestinationList),
+    o(Ilmd),
+    o(Extension)
+];
+const QUANTITY_1: &[Slot] = head1![
+    r(EpcClass),
+    r(Quantity),
+    o(BizStep),
+    o(Disposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(Extension)
+];
+const ASSOCIATION_1: &[Slot] = head1![
+    o(ParentId),
+    o(ChildEpcs),
+    o(ChildQuantityList),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(PersistentDisposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(SourceList),
+    o(DestinationList),
+    o(SensorElementList),
+    o(Extension)
+];
 /// The innermost 1.2 `extension` holds only foreign elements.
 const INNER_EXT: &[Slot] = &[];
 const BASE_EXTENSION: &[Slot] = &[o(EventId), o(ErrorDeclaration), o(Extension)];
 
-const OBJECT_2: &[Slot] = head2![o(EpcList), o(QuantityList), r(Action), o(BizStep), o(Disposition), o(PersistentDisposition), o(ReadPoint), o(BizLocation), o(BizTransactionList), o(SourceList), o(DestinationList), o(SensorElementList), o(Ilmd)];
-const AGGREGATION_2: &[Slot] = head2![o(ParentId), o(ChildEpcs), o(ChildQuantityList), r(Action), o(BizStep), o(Disposition), o(PersistentDisposition), o(ReadPoint), o(BizLocation), o(BizTransactionList), o(SourceList), o(DestinationList), o(SensorElementList)];
-const TRANSACTION_2: &[Slot] = head2![r(BizTransactionList), o(ParentId), o(EpcList), o(QuantityList), r(Action), o(BizStep), o(Disposition), o(PersistentDisposition), o(ReadPoint), o(BizLocation), o(SourceList), o(DestinationList), o(SensorElementList)];
-const TRANSFORMATION_2: &[Slot] = head2![o(InputEpcList), o(InputQuantityList), o(OutputEpcList), o(OutputQuantityList), o(TransformationId), o(BizStep), o(Disposition), o(PersistentDisposition), o(ReadPoint), o(BizLocation), o(BizTransactionList), o(SourceList), o(DestinationList), o(SensorElementList), o(Ilmd)];
-const ASSOCIATION_2: &[Slot] = head2![o(ParentId), o(ChildEpcs), o(ChildQuantityList), r(Action), o(BizStep), o(Disposition), o(PersistentDisposition), o(ReadPoint), o(BizLocation), o(BizTransactionList), o(SourceList), o(DestinationList), o(SensorElementList)];
-const QUANTITY_2: &[Slot] = head2![r(EpcClass), r(Quantity), o(BizStep), o(Disposition), o(ReadPoint), o(BizLocation), o(BizTransactionList)];
+const OBJECT_2: &[Slot] = head2![
+    o(EpcList),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(PersistentDisposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(QuantityList),
+    o(SourceList),
+    o(DestinationList),
+    o(SensorElementList),
+    o(Ilmd)
+];
+const AGGREGATION_2: &[Slot] = head2![
+    o(ParentId),
+    o(ChildEpcs),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(PersistentDisposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(ChildQuantityList),
+    o(SourceList),
+    o(DestinationList),
+    o(SensorElementList)
+];
+const TRANSACTION_2: &[Slot] = head2![
+    r(BizTransactionList),
+    o(ParentId),
+    o(EpcList),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(PersistentDisposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(QuantityList),
+    o(SourceList),
+    o(DestinationList),
+    o(SensorElementList)
+];
+const TRANSFORMATION_2: &[Slot] = head2![
+    o(InputEpcList),
+    o(InputQuantityList),
+    o(OutputEpcList),
+    o(OutputQuantityList),
+    o(TransformationId),
+    o(BizStep),
+    o(Disposition),
+    o(PersistentDisposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(SourceList),
+    o(DestinationList),
+    o(SensorElementList),
+    o(Ilmd)
+];
+const ASSOCIATION_2: &[Slot] = head2![
+    o(ParentId),
+    o(ChildEpcs),
+    o(ChildQuantityList),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(PersistentDisposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(SourceList),
+    o(DestinationList),
+    o(SensorElementList)
+];
+const QUANTITY_2: &[Slot] = head2![
+    r(EpcClass),
+    r(Quantity),
+    o(BizStep),
+    o(Disposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList)
+];
 
 /// Which list of children is being walked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,7 +392,12 @@ pub(crate) struct OrderTracker {
 impl OrderTracker {
     pub(crate) fn new(table: &'static [Slot]) -> Self {
         debug_assert!(table.len() <= 64);
-        OrderTracker { table, last: 0, seen: 0, after_foreign: false }
+        OrderTracker {
+            table,
+            last: 0,
+            seen: 0,
+            after_foreign: false,
+        }
     }
 
     pub(crate) fn visit(&mut self, field: Field) -> Visit {

@@ -60,7 +60,11 @@ impl<R: BufRead> Source<R> {
     pub(crate) fn line_col(&self, offset: u64) -> (u32, u32) {
         let idx = self.window.partition_point(|&o| o < offset);
         let line = self.nl_forgotten + idx as u64 + 1;
-        let last_nl = if idx > 0 { Some(self.window[idx - 1]) } else { self.last_forgotten_nl };
+        let last_nl = if idx > 0 {
+            Some(self.window[idx - 1])
+        } else {
+            self.last_forgotten_nl
+        };
         let col = match last_nl {
             Some(nl) => offset.saturating_sub(nl),
             None => offset + 1,
@@ -121,7 +125,9 @@ impl<R: BufRead> BufRead for Source<R> {
             return Err(io::Error::other("token length limit exceeded"));
         }
         let allowed = (max_bytes - pos).min(token_end - pos);
-        let n = buf.len().min(usize::try_from(allowed).unwrap_or(usize::MAX));
+        let n = buf
+            .len()
+            .min(usize::try_from(allowed).unwrap_or(usize::MAX));
         Ok(&buf[..n])
     }
 
