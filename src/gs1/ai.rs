@@ -1,0 +1,821 @@
+//! The GS1 Application Identifier table, driven by the GS1 Barcode Syntax Dictionary
+//! (`gs1-syntax-dictionary.txt`, Apache-2.0, GS1 AISBL; see `docs/GS1.md`).
+//!
+//! The dictionary is embedded at build time and parsed once on first use. Each entry gives the
+//! AI's components (character set, fixed or variable length, optional parts), the content
+//! checks ("linters") to run on each component, whether the AI has a predefined length (no
+//! FNC1 needed after it), whether it may be a Digital Link query attribute, the mandatory and
+//! exclusive pairings, and the Digital Link primary-key qualifier sequences.
+
+use std::sync::OnceLock;
+
+use super::chars::{
+    alnum_check_pair, bad_char, is_cset39, is_cset64, is_cset82, mod10_check_digit,
+};
+use super::dates;
+use super::error::Gs1Error;
+
+const DICTIONARY: &str = include_str!("gs1-syntax-dictionary.txt");
+
+/// Character set of one component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cset {
+    /// Digits.
+    N,
+    /// GS1 CSET 82.
+    X,
+    /// GS1 CSET 39.
+    Y,
+    /// URI-safe base64.
+    Z,
+}
+
+/// Content checks applied to a component, named as in the dictionary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Linter {
+    Csum,
+    CsumAlpha,
+    GcpPos1,
+    GcpPos2,
+    Yymmd0,
+    Yymmdd,
+    Yyyymmdd,
+    Hhmi,
+    Hh,
+    Mi,
+    Ss,
+    Zero,
+    NonZero,
+    Winding,
+    YesNo,
+    Iso5218,
+    Hyphen,
+    PieceOfTotal,
+    Latitude,
+    Longitude,
+    NoZeroPrefix,
+    HasNonDigit,
+    PcEnc,
+    PosInSeqSlash,
+    ImporterIdx,
+    Iban,
+    /// A linter whose code list we do not carry (country, currency, coupon, package type,
+    /// media type codes): the component's format is still checked.
+    FormatOnly(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub cset: Cset,
+    pub min: usize,
+    pub max: usize,
+    pub optional: bool,
+    pub linters: Vec<Linter>,
+}
+
+/// One Application Identifier.
+#[derive(Debug, Clone)]
+pub struct AiDef {
+    /// The AI digits, e.g. "01", "3103", "7003".
+    pub ai: &'static str,
+    /// Label for messages: "AI (17)".
+    pub label: &'static str,
+    /// Title from the dictionary, e.g. "USE BY or EXPIRY".
+    pub title: &'static str,
+    /// In the GS1 predefined-length table: never followed by FNC1.
+    pub predefined: bool,
+    /// Allowed as a Digital Link query-string data attribute.
+    pub dl_attribute: bool,
+    pub components: Vec<Component>,
+    /// Total length when every component is fixed and mandatory.
+    pub fixed_len: Option<usize>,
+    pub max_len: usize,
+    /// Each `req=` attribute: alternatives, each a set of AIs/patterns that must all be present.
+    pub req: Vec<Vec<Vec<&'static str>>>,
+    /// `ex=` patterns.
+    pub ex: Vec<&'static str>,
+    /// Digital Link primary key: alternative ordered qualifier sequences (`dlpkey`).
+    pub dl_pkey: Option<Vec<Vec<&'static str>>>,
+}
+
+pub struct AiTable {
+    defs: Vec<AiDef>,
+    idx2: Vec<u16>,
+    idx3: Vec<u16>,
+    idx4: Vec<u16>,
+}
+
+const NONE: u16 = u16::MAX;
+
+fn leak(s: String) -> &'static str {
+    // The table is built once per process and lives for its whole life.
+    Box::leak(s.into_boxed_str())
+}
+
+/// The parsed dictionary.
+pub fn table() -> &'static AiTable {
+    static TABLE: OnceLock<AiTable> = OnceLock::new();
+    TABLE.get_or_init(|| parse_dictionary(DICTIONARY).expect("embedded syntax dictionary parses"))
+}
+
+fn parse_component(tok: &str) -> Result<Component, String> {
+    let mut parts = tok.split(',');
+    let mut ty = parts.next().ok_or("empty component")?;
+    let optional = ty.starts_with('[');
+    if optional {
+        ty = ty
+            .strip_prefix('[')
+            .and_then(|t| t.strip_suffix(']'))
+            .ok_or_else(|| format!("bad optional component {tok}"))?;
+    }
+    let cset = match ty.as_bytes().first() {
+        Some(b'N') => Cset::N,
+        Some(b'X') => Cset::X,
+        Some(b'Y') => Cset::Y,
+        Some(b'Z') => Cset::Z,
+        _ => return Err(format!("bad component type {tok}")),
+    };
+    let len = &ty[1..];
+    let (min, max) = if let Some(m) = len.strip_prefix("..") {
+        (1, m.parse::<usize>().map_err(|e| format!("{tok}: {e}"))?)
+    } else {
+        let n = len.parse::<usize>().map_err(|e| format!("{tok}: {e}"))?;
+        (n, n)
+    };
+    let linters = parts
+        .map(|l| match l {
+            "csum" => Linter::Csum,
+            "csumalpha" => Linter::CsumAlpha,
+            "gcppos1" => Linter::GcpPos1,
+            "gcppos2" => Linter::GcpPos2,
+            "yymmd0" => Linter::Yymmd0,
+            "yymmdd" => Linter::Yymmdd,
+            "yyyymmdd" => Linter::Yyyymmdd,
+            "hhmi" => Linter::Hhmi,
+            "hh" => Linter::Hh,
+            "mi" => Linter::Mi,
+            "ss" => Linter::Ss,
+            "zero" => Linter::Zero,
+            "nonzero" => Linter::NonZero,
+            "winding" => Linter::Winding,
+            "yesno" => Linter::YesNo,
+            "iso5218" => Linter::Iso5218,
+            "hyphen" => Linter::Hyphen,
+            "pieceoftotal" => Linter::PieceOfTotal,
+            "latitude" => Linter::Latitude,
+            "longitude" => Linter::Longitude,
+            "nozeroprefix" => Linter::NoZeroPrefix,
+            "hasnondigit" => Linter::HasNonDigit,
+            "pcenc" => Linter::PcEnc,
+            "posinseqslash" => Linter::PosInSeqSlash,
+            "importeridx" => Linter::ImporterIdx,
+            "iban" => Linter::Iban,
+            other => Linter::FormatOnly(other.to_string()),
+        })
+        .collect();
+    Ok(Component {
+        cset,
+        min,
+        max,
+        optional,
+        linters,
+    })
+}
+
+fn parse_dictionary(text: &str) -> Result<AiTable, String> {
+    let mut defs: Vec<AiDef> = Vec::new();
+    for (lineno, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (body, title) = match line.split_once('#') {
+            Some((b, t)) => (b, t.trim()),
+            None => (line, ""),
+        };
+        let mut toks = body.split_whitespace().peekable();
+        let ais = toks.next().ok_or(format!("line {lineno}: no AI"))?;
+        let mut predefined = false;
+        let mut dl_attribute = false;
+        if let Some(f) = toks.peek() {
+            if f.bytes().all(|b| b == b'*' || b == b'?') {
+                predefined = f.contains('*');
+                dl_attribute = f.contains('?');
+                toks.next();
+            }
+        }
+        let mut components = Vec::new();
+        let mut req = Vec::new();
+        let mut ex = Vec::new();
+        let mut dl_pkey = None;
+        for tok in toks {
+            if let Some(v) = tok.strip_prefix("req=") {
+                req.push(
+                    v.split(',')
+                        .map(|alt| alt.split('+').map(|s| leak(s.to_string())).collect())
+                        .collect(),
+                );
+            } else if let Some(v) = tok.strip_prefix("ex=") {
+                ex.extend(v.split(',').map(|s| leak(s.to_string())));
+            } else if tok == "dlpkey" {
+                dl_pkey = Some(vec![Vec::new()]);
+            } else if let Some(v) = tok.strip_prefix("dlpkey=") {
+                dl_pkey = Some(
+                    v.split('|')
+                        .map(|seq| seq.split(',').map(|s| leak(s.to_string())).collect())
+                        .collect(),
+                );
+            } else {
+                components.push(parse_component(tok).map_err(|e| format!("line {lineno}: {e}"))?);
+            }
+        }
+        let fixed_len = if components.iter().all(|c| c.min == c.max && !c.optional) {
+            Some(components.iter().map(|c| c.max).sum())
+        } else {
+            None
+        };
+        let max_len = components.iter().map(|c| c.max).sum();
+        let (first, last) = match ais.split_once('-') {
+            Some((a, b)) => (a, b),
+            None => (ais, ais),
+        };
+        let width = first.len();
+        let lo: u32 = first
+            .parse()
+            .map_err(|_| format!("line {lineno}: bad AI {ais}"))?;
+        let hi: u32 = last
+            .parse()
+            .map_err(|_| format!("line {lineno}: bad AI {ais}"))?;
+        let title = leak(title.to_string());
+        for n in lo..=hi {
+            let ai = leak(format!("{n:0width$}"));
+            defs.push(AiDef {
+                ai,
+                label: leak(format!("AI ({ai})")),
+                title,
+                predefined,
+                dl_attribute,
+                components: components.clone(),
+                fixed_len,
+                max_len,
+                req: req.clone(),
+                ex: ex.clone(),
+                dl_pkey: dl_pkey.clone(),
+            });
+        }
+    }
+    let mut idx2 = vec![NONE; 100];
+    let mut idx3 = vec![NONE; 1000];
+    let mut idx4 = vec![NONE; 10000];
+    for (i, d) in defs.iter().enumerate() {
+        let n: usize = d.ai.parse().map_err(|_| format!("bad AI {}", d.ai))?;
+        match d.ai.len() {
+            2 => idx2[n] = i as u16,
+            3 => idx3[n] = i as u16,
+            4 => idx4[n] = i as u16,
+            _ => return Err(format!("AI {} is not 2 to 4 digits", d.ai)),
+        }
+    }
+    Ok(AiTable {
+        defs,
+        idx2,
+        idx3,
+        idx4,
+    })
+}
+
+impl AiTable {
+    /// All AIs in dictionary order.
+    pub fn all(&self) -> &[AiDef] {
+        &self.defs
+    }
+
+    pub fn def(&self, i: u16) -> &AiDef {
+        &self.defs[i as usize]
+    }
+
+    /// The AI exactly equal to `ai` ("01", "7003").
+    pub fn get(&self, ai: &str) -> Option<u16> {
+        let b = ai.as_bytes();
+        if !(2..=4).contains(&b.len()) || !b.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let n: usize = b.iter().fold(0, |a, &c| a * 10 + (c - b'0') as usize);
+        let i = match b.len() {
+            2 => self.idx2[n],
+            3 => self.idx3[n],
+            _ => self.idx4[n],
+        };
+        (i != NONE).then_some(i)
+    }
+
+    /// Identify the AI at the start of `data` (AIs are prefix-free). Returns the index and length.
+    #[inline]
+    pub fn at(&self, data: &[u8]) -> Option<(u16, usize)> {
+        let mut n = 0usize;
+        for (k, &c) in data.iter().take(4).enumerate() {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + (c - b'0') as usize;
+            let i = match k {
+                1 => self.idx2[n],
+                2 => self.idx3[n],
+                3 => self.idx4[n],
+                _ => NONE,
+            };
+            if i != NONE {
+                return Some((i, k + 1));
+            }
+        }
+        None
+    }
+}
+
+/// Does `ai` match a dictionary pattern like "01", "310n" or "35nn"?
+pub fn pattern_matches(pattern: &str, ai: &str) -> bool {
+    pattern.len() == ai.len()
+        && pattern
+            .bytes()
+            .zip(ai.bytes())
+            .all(|(p, a)| p == a || (p == b'n' && a.is_ascii_digit()))
+}
+
+impl AiDef {
+    /// Validate a value against this AI's components and linters.
+    pub fn validate(&self, value: &str, current_year: i32) -> Result<(), Gs1Error> {
+        let what = self.label;
+        let b = value.as_bytes();
+        if b.is_empty() {
+            return Err(Gs1Error::length(what, value, &self.length_text(), 0));
+        }
+        if b.len() > self.max_len {
+            return Err(Gs1Error::length(
+                what,
+                value,
+                &self.length_text(),
+                value.chars().count(),
+            ));
+        }
+        let mut pos = 0usize;
+        for (ci, c) in self.components.iter().enumerate() {
+            if pos >= b.len() && c.optional {
+                break;
+            }
+            let rest = b.len() - pos;
+            let take = if c.min == c.max {
+                if rest < c.min {
+                    return Err(Gs1Error::length(
+                        what,
+                        value,
+                        &self.length_text(),
+                        value.chars().count(),
+                    ));
+                }
+                c.min
+            } else {
+                rest.min(c.max)
+            };
+            let part = &value[pos..pos + take];
+            for (k, &ch) in part.as_bytes().iter().enumerate() {
+                let ok = match c.cset {
+                    Cset::N => ch.is_ascii_digit(),
+                    Cset::X => is_cset82(ch),
+                    Cset::Y => is_cset39(ch),
+                    Cset::Z => is_cset64(ch),
+                };
+                if !ok {
+                    return Err(bad_char(
+                        what,
+                        value,
+                        pos + k,
+                        match c.cset {
+                            Cset::N => "a digit 0-9",
+                            Cset::X => "a GS1 CSET 82 character",
+                            Cset::Y => "a GS1 CSET 39 character",
+                            Cset::Z => "a URI-safe base64 character",
+                        },
+                    ));
+                }
+            }
+            for l in &c.linters {
+                lint(what, value, part, ci, l, current_year)?;
+            }
+            pos += take;
+        }
+        if pos < b.len() {
+            return Err(Gs1Error::length(
+                what,
+                value,
+                &self.length_text(),
+                value.chars().count(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// "14", "1 to 20", "6 to 18".
+    pub fn length_text(&self) -> String {
+        match self.fixed_len {
+            Some(n) => n.to_string(),
+            None => {
+                let min: usize = self
+                    .components
+                    .iter()
+                    .filter(|c| !c.optional)
+                    .map(|c| c.min)
+                    .sum();
+                format!("{} to {}", min.max(1), self.max_len)
+            }
+        }
+    }
+
+    /// The format as the General Specifications write it, e.g. "N14", "X..20", "N6 [N4]".
+    pub fn format_text(&self) -> String {
+        self.components
+            .iter()
+            .map(|c| {
+                let t = match c.cset {
+                    Cset::N => "N",
+                    Cset::X => "X",
+                    Cset::Y => "Y",
+                    Cset::Z => "Z",
+                };
+                let l = if c.min == c.max {
+                    format!("{t}{}", c.max)
+                } else {
+                    format!("{t}..{}", c.max)
+                };
+                if c.optional {
+                    format!("[{l}]")
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+fn lint(
+    what: &'static str,
+    value: &str,
+    part: &str,
+    component: usize,
+    l: &Linter,
+    year: i32,
+) -> Result<(), Gs1Error> {
+    let p = part.as_bytes();
+    let comp = || format!("component {}", component + 1);
+    let num = |s: &[u8]| s.iter().fold(0u64, |a, &c| a * 10 + (c - b'0') as u64);
+    match l {
+        Linter::Csum => {
+            let (data, check) = p.split_at(p.len() - 1);
+            let expected = mod10_check_digit(data);
+            if check[0] != expected {
+                return Err(Gs1Error::CheckDigit {
+                    what,
+                    input: value.to_string(),
+                    found: (check[0] as char).to_string(),
+                    expected: (expected as char).to_string(),
+                });
+            }
+        }
+        Linter::CsumAlpha => {
+            if p.len() < 2 {
+                return Err(Gs1Error::length(what, value, "at least 2", p.len()));
+            }
+            let (data, check) = p.split_at(p.len() - 2);
+            match alnum_check_pair(data) {
+                Some(pair) if pair == check => {}
+                Some(pair) => {
+                    return Err(Gs1Error::CheckDigit {
+                        what,
+                        input: value.to_string(),
+                        found: part[part.len() - 2..].to_string(),
+                        expected: String::from_utf8_lossy(&pair).into_owned(),
+                    })
+                }
+                None => {
+                    return Err(Gs1Error::invalid(
+                        what,
+                        value,
+                        comp(),
+                        "too long for a check pair",
+                        part,
+                    ))
+                }
+            }
+        }
+        Linter::GcpPos1 | Linter::GcpPos2 => {
+            // A GS1 Company Prefix has at least 4 digits; for alphanumeric keys (GIAI, GINC,
+            // CPID) the prefix must be there before any free-form reference.
+            let start = if *l == Linter::GcpPos2 { 1 } else { 0 };
+            let need = (start + 4).min(p.len());
+            if let Some(k) = p[..need].iter().position(|c| !c.is_ascii_digit()) {
+                return Err(Gs1Error::invalid(
+                    what,
+                    value,
+                    comp(),
+                    "must start with a GS1 Company Prefix (at least 4 digits)",
+                    (p[k] as char).to_string(),
+                ));
+            }
+        }
+        Linter::Yymmd0 => {
+            dates::parse_yymmdd(what, part, true, year)?;
+        }
+        Linter::Yymmdd => {
+            dates::parse_yymmdd(what, part, false, year)?;
+        }
+        Linter::Yyyymmdd => {
+            dates::parse_yyyymmdd(what, part)?;
+        }
+        Linter::Hhmi => dates::check_hhmi(what, part)?,
+        Linter::Hh => dates::check_range(what, value, "hour", num(p) as u32, 23)?,
+        Linter::Mi => dates::check_range(what, value, "minute", num(p) as u32, 59)?,
+        Linter::Ss => dates::check_range(what, value, "second", num(p) as u32, 59)?,
+        Linter::Zero if part != "0" => {
+            return Err(Gs1Error::invalid(what, value, comp(), "must be 0", part))
+        }
+        Linter::NonZero if p.iter().all(|&c| c == b'0') => {
+            return Err(Gs1Error::invalid(
+                what,
+                value,
+                comp(),
+                "must not be zero",
+                part,
+            ))
+        }
+        Linter::Winding if !matches!(part, "0" | "1" | "9") => {
+            return Err(Gs1Error::invalid(
+                what,
+                value,
+                comp(),
+                "winding direction must be 0, 1 or 9",
+                part,
+            ))
+        }
+        Linter::YesNo if !matches!(part, "0" | "1") => {
+            return Err(Gs1Error::invalid(
+                what,
+                value,
+                comp(),
+                "must be 0 or 1",
+                part,
+            ))
+        }
+        Linter::Iso5218 if !matches!(part, "0" | "1" | "2" | "9") => {
+            return Err(Gs1Error::invalid(
+                what,
+                value,
+                comp(),
+                "ISO/IEC 5218 sex code must be 0, 1, 2 or 9",
+                part,
+            ))
+        }
+        Linter::Hyphen if part != "-" => {
+            return Err(Gs1Error::invalid(
+                what,
+                value,
+                comp(),
+                "must be a hyphen",
+                part,
+            ))
+        }
+        Linter::PieceOfTotal => {
+            let half = p.len() / 2;
+            let (piece, total) = (num(&p[..half]), num(&p[half..]));
+            if piece == 0 || total == 0 || piece > total {
+                return Err(Gs1Error::invalid(
+                    what,
+                    value,
+                    comp(),
+                    "piece number and total must be non-zero with piece <= total",
+                    part,
+                ));
+            }
+        }
+        Linter::Latitude if num(p) > 1_800_000_000 => {
+            return Err(Gs1Error::invalid(
+                what,
+                value,
+                comp(),
+                "latitude must be at most 1800000000",
+                part,
+            ))
+        }
+        Linter::Longitude if num(p) > 3_600_000_000 => {
+            return Err(Gs1Error::invalid(
+                what,
+                value,
+                comp(),
+                "longitude must be at most 3600000000",
+                part,
+            ))
+        }
+        Linter::NoZeroPrefix if p.len() > 1 && p[0] == b'0' => {
+            return Err(Gs1Error::invalid(
+                what,
+                value,
+                comp(),
+                "must not start with 0",
+                part,
+            ))
+        }
+        Linter::HasNonDigit if p.iter().all(u8::is_ascii_digit) => {
+            return Err(Gs1Error::invalid(
+                what,
+                value,
+                comp(),
+                "must contain a non-digit",
+                part,
+            ))
+        }
+        Linter::PcEnc => {
+            super::chars::pct_decode(what, part)?;
+        }
+        Linter::PosInSeqSlash => {
+            let ok = p.len() == 3
+                && p[1] == b'/'
+                && p[0].is_ascii_digit()
+                && p[2].is_ascii_digit()
+                && p[0] != b'0'
+                && p[0] <= p[2];
+            if !ok {
+                return Err(Gs1Error::invalid(
+                    what,
+                    value,
+                    comp(),
+                    "must be position/total like 1/2",
+                    part,
+                ));
+            }
+        }
+        Linter::ImporterIdx
+            if !p
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_') =>
+        {
+            return Err(Gs1Error::invalid(
+                what,
+                value,
+                comp(),
+                "importer index must be 0-9, A-Z, a-z, - or _",
+                part,
+            ))
+        }
+        Linter::Iban => check_iban(what, value, part)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn check_iban(what: &'static str, value: &str, part: &str) -> Result<(), Gs1Error> {
+    let p = part.as_bytes();
+    let shape = p.len() >= 5
+        && p[..2].iter().all(u8::is_ascii_uppercase)
+        && p[2..4].iter().all(u8::is_ascii_digit)
+        && p[4..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase());
+    if !shape {
+        return Err(Gs1Error::invalid(
+            what,
+            value,
+            "IBAN",
+            "must be country letters, 2 check digits, then A-Z/0-9",
+            part,
+        ));
+    }
+    // ISO 13616: move the first four characters to the end, letters to 10..35, mod 97 == 1.
+    let mut rem = 0u32;
+    for &c in p[4..].iter().chain(&p[..4]) {
+        let v = if c.is_ascii_digit() {
+            (c - b'0') as u32
+        } else {
+            (c - b'A') as u32 + 10
+        };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    if rem != 1 {
+        return Err(Gs1Error::invalid(
+            what,
+            value,
+            "IBAN",
+            "mod-97 check failed",
+            part,
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dictionary_parses_with_every_ai_and_expanded_ranges() {
+        let t = table();
+        assert!(t.all().len() > 500, "{}", t.all().len());
+        for ai in [
+            "00", "01", "10", "17", "21", "3103", "3955", "7003", "8030", "91", "99",
+        ] {
+            assert!(t.get(ai).is_some(), "{ai} missing");
+        }
+        assert!(t.get("3106").is_none());
+        assert!(t.get("23").is_none());
+    }
+
+    #[test]
+    fn predefined_flag_and_lengths_come_from_the_dictionary() {
+        let t = table();
+        let d = |ai| t.def(t.get(ai).unwrap());
+        assert!(d("01").predefined && d("17").predefined && d("3103").predefined);
+        assert!(!d("7003").predefined && !d("10").predefined && !d("21").predefined);
+        assert_eq!(d("7003").fixed_len, Some(10));
+        assert_eq!(d("21").fixed_len, None);
+        assert_eq!(d("21").max_len, 20);
+        assert_eq!(d("253").format_text(), "N13 [X..17]");
+        assert_eq!(d("01").dl_pkey.as_ref().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn at_identifies_the_ai_prefix() {
+        let t = table();
+        let (i, n) = t.at(b"0100312345678906").unwrap();
+        assert_eq!((t.def(i).ai, n), ("01", 2));
+        let (i, n) = t.at(b"70032601011200").unwrap();
+        assert_eq!((t.def(i).ai, n), ("7003", 4));
+        assert!(t.at(b"2312").is_none());
+    }
+
+    #[test]
+    fn values_are_checked_by_component_and_linter() {
+        let t = table();
+        let d = |ai| t.def(t.get(ai).unwrap());
+        assert!(d("01").validate("00312345678906", 2026).is_ok());
+        assert_eq!(
+            d("01").validate("00312345678907", 2026).unwrap_err().code(),
+            "gs1.check_digit"
+        );
+        assert_eq!(
+            d("17").validate("261301", 2026).unwrap_err().code(),
+            "gs1.date"
+        );
+        assert!(d("17").validate("261200", 2026).is_ok());
+        assert_eq!(
+            d("7003").validate("2612000000", 2026).unwrap_err().code(),
+            "gs1.date"
+        );
+        assert!(d("7003").validate("2612312359", 2026).is_ok());
+        assert_eq!(
+            d("7003").validate("2612312460", 2026).unwrap_err().code(),
+            "gs1.date"
+        );
+        assert_eq!(
+            d("21").validate("A B", 2026).unwrap_err().code(),
+            "gs1.charset"
+        );
+        assert_eq!(
+            d("8003")
+                .validate("10312345000011", 2026)
+                .unwrap_err()
+                .code(),
+            "gs1.invalid"
+        );
+        assert!(d("8003").validate("00312345000011XY", 2026).is_ok());
+        assert!(d("8013")
+            .validate("1987654Ad4X4bL5ttr2310c2K", 2026)
+            .is_ok());
+        assert_eq!(
+            d("8013")
+                .validate("1987654Ad4X4bL5ttr2310c2L", 2026)
+                .unwrap_err()
+                .code(),
+            "gs1.check_digit"
+        );
+        assert!(d("8007").validate("GB82WEST12345698765432", 2026).is_ok());
+        assert!(d("8007").validate("GB82WEST12345698765433", 2026).is_err());
+        assert_eq!(
+            d("8006")
+                .validate("003123456789060302", 2026)
+                .unwrap_err()
+                .code(),
+            "gs1.invalid"
+        );
+        assert!(d("8006").validate("003123456789060203", 2026).is_ok());
+    }
+
+    #[test]
+    fn patterns_match_wildcards() {
+        assert!(pattern_matches("310n", "3105"));
+        assert!(pattern_matches("35nn", "3512"));
+        assert!(!pattern_matches("310n", "311"));
+        assert!(!pattern_matches("01", "02"));
+    }
+}

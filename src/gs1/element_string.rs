@@ -1,0 +1,707 @@
+//! GS1 element strings: raw scanner data (FNC1 as GS, optional symbology identifier) and the
+//! human-readable bracketed form, parsed into validated AI/value pairs.
+
+use std::fmt;
+
+use super::ai::{pattern_matches, table, AiDef};
+use super::chars::dl_escape;
+use super::dates::current_year;
+use super::error::Gs1Error;
+use super::keys::{Gln, Gtin, Lot, SerialNumber, Sscc};
+use super::{Expiry, Sgtin};
+
+/// ASCII 29, how scanners transmit FNC1 used as a separator.
+pub const GS: u8 = 0x1d;
+
+/// Symbology identifiers that announce GS1 data (ISO/IEC 15424 modifiers for GS1 modes).
+const GS1_SYMBOLOGY_IDS: &[&str] = &["]d2", "]C1", "]Q3", "]e0", "]J1", "]E0", "]E4", "]I1"];
+/// Symbology identifiers of the same carriers in non-GS1 mode: the data is not AI-formatted.
+const NON_GS1_SYMBOLOGY_IDS: &[&str] = &["]d1", "]Q1", "]C0", "]Q0", "]d0"];
+
+/// Validated AI element string.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ElementString {
+    data: String,
+    items: Vec<Item>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Item {
+    def: u16,
+    start: u32,
+    end: u32,
+}
+
+/// One AI and its value.
+#[derive(Clone, Copy, Debug)]
+pub struct Element<'a> {
+    pub ai: &'static str,
+    pub value: &'a str,
+    pub def: &'static AiDef,
+}
+
+impl fmt::Debug for ElementString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ElementString({})", self.to_bracketed())
+    }
+}
+
+impl fmt::Display for ElementString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_bracketed())
+    }
+}
+
+/// Parse raw scan data (optionally prefixed by a GS1 symbology identifier such as `]d2`, FNC1
+/// separators as ASCII 29) or a bracketed element string `(01)…(21)…`. Validates every value
+/// and the AI pairing rules.
+pub fn parse_element_string(input: &str) -> Result<ElementString, Gs1Error> {
+    parse_element_string_with_year(input, current_year())
+}
+
+/// As [`parse_element_string`] with the date century window anchored at `year`.
+pub fn parse_element_string_with_year(input: &str, year: i32) -> Result<ElementString, Gs1Error> {
+    let mut es = ElementString {
+        data: String::with_capacity(input.len()),
+        items: Vec::with_capacity(6),
+    };
+    if input.starts_with('(') {
+        parse_bracketed(input, year, &mut es)?;
+    } else {
+        parse_raw(input, year, false, &mut es)?;
+    }
+    es.check_pairs()?;
+    Ok(es)
+}
+
+/// Parse an EPC key (see `Epc::key`): raw element string where every fixed-length AI is
+/// followed directly by the next one, FNC1 only after a variable-length value.
+pub(crate) fn parse_key_string(key: &str) -> Result<ElementString, Gs1Error> {
+    let mut es = ElementString {
+        data: String::with_capacity(key.len()),
+        items: Vec::with_capacity(2),
+    };
+    if key.starts_with(']') || key.starts_with('\u{1d}') {
+        return Err(Gs1Error::syntax(
+            "EPC key",
+            key,
+            0,
+            "an Application Identifier",
+            "a symbology identifier or FNC1",
+        ));
+    }
+    parse_raw(key, current_year(), true, &mut es)?;
+    es.check_pairs()?;
+    Ok(es)
+}
+
+fn strip_symbology(input: &str) -> Result<(&str, usize), Gs1Error> {
+    if !input.starts_with(']') {
+        return Ok((input, 0));
+    }
+    let id = input.get(..3).unwrap_or(input);
+    if GS1_SYMBOLOGY_IDS.contains(&id) {
+        return Ok((&input[3..], 3));
+    }
+    let expected = "a GS1 symbology identifier (]d2, ]C1, ]Q3, ]e0, ]J1, ]E0)";
+    if NON_GS1_SYMBOLOGY_IDS.contains(&id) {
+        return Err(Gs1Error::syntax(
+            "scan data",
+            input,
+            0,
+            expected,
+            format!("{id:?}, which marks non-GS1 data"),
+        ));
+    }
+    Err(Gs1Error::syntax(
+        "scan data",
+        input,
+        0,
+        expected,
+        format!("{id:?}"),
+    ))
+}
+
+fn parse_raw(
+    input: &str,
+    year: i32,
+    key_form: bool,
+    es: &mut ElementString,
+) -> Result<(), Gs1Error> {
+    let t = table();
+    let (body, offset) = strip_symbology(input)?;
+    let b = body.as_bytes();
+    let mut pos = 0usize;
+    // Some scanners send a leading FNC1 in place of the symbology identifier.
+    if b.first() == Some(&GS) {
+        pos = 1;
+    }
+    if pos >= b.len() {
+        return Err(Gs1Error::syntax(
+            "scan data",
+            input,
+            offset + pos,
+            "an Application Identifier",
+            "end of data",
+        ));
+    }
+    while pos < b.len() {
+        let Some((di, ai_len)) = t.at(&b[pos..]) else {
+            return Err(unknown_ai(input, body, offset, pos));
+        };
+        let def = t.def(di);
+        let vstart = pos + ai_len;
+        let vend;
+        if let (true, Some(n)) = (def.predefined || key_form, def.fixed_len) {
+            // Predefined length: the next AI follows directly.
+            if vstart + n > b.len() || b[vstart..vstart + n].contains(&GS) {
+                let got = b[vstart..].iter().take_while(|&&c| c != GS).count();
+                return Err(Gs1Error::length(
+                    def.label,
+                    &body[vstart..],
+                    &n.to_string(),
+                    got,
+                ));
+            }
+            vend = vstart + n;
+            pos = vend;
+            // A superfluous FNC1 after a predefined-length element is harmless; skip it.
+            if b.get(pos) == Some(&GS) {
+                pos += 1;
+                if pos == b.len() {
+                    return Err(trailing_gs(input, offset + pos - 1));
+                }
+            }
+        } else {
+            vend = b[vstart..]
+                .iter()
+                .position(|&c| c == GS)
+                .map_or(b.len(), |k| vstart + k);
+            pos = vend;
+            if pos < b.len() {
+                pos += 1;
+                if pos == b.len() {
+                    return Err(trailing_gs(input, offset + pos - 1));
+                }
+            }
+        }
+        let value = body.get(vstart..vend).ok_or_else(|| {
+            Gs1Error::charset("scan data", input, offset + vstart, '?', "ASCII data")
+        })?;
+        if value.is_empty() {
+            return Err(Gs1Error::syntax(
+                "scan data",
+                input,
+                offset + vstart,
+                format!("a value for {}", def.label),
+                if vstart >= b.len() {
+                    "end of data".into()
+                } else {
+                    "FNC1 (GS)".to_string()
+                },
+            ));
+        }
+        def.validate(value, year)?;
+        es.push(di, value);
+    }
+    Ok(())
+}
+
+fn trailing_gs(input: &str, position: usize) -> Gs1Error {
+    Gs1Error::syntax(
+        "scan data",
+        input,
+        position,
+        "an Application Identifier after FNC1",
+        "end of data",
+    )
+}
+
+fn unknown_ai(input: &str, body: &str, offset: usize, pos: usize) -> Gs1Error {
+    let digits: String = body[pos..]
+        .chars()
+        .take(4)
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    if digits.len() < 2 {
+        let found = body[pos..].chars().next().unwrap_or(' ');
+        return Gs1Error::syntax(
+            "scan data",
+            input,
+            input[..offset + pos].chars().count(),
+            "an Application Identifier (2 to 4 digits)",
+            format!("{found:?}"),
+        );
+    }
+    Gs1Error::UnknownAi {
+        input: super::error::shown(input),
+        position: offset + pos,
+        ai: digits,
+    }
+}
+
+fn parse_bracketed(input: &str, year: i32, es: &mut ElementString) -> Result<(), Gs1Error> {
+    let t = table();
+    let b = input.as_bytes();
+    let mut pos = 0usize;
+    let mut value = String::new();
+    while pos < b.len() {
+        if b[pos] != b'(' {
+            return Err(Gs1Error::syntax(
+                "element string",
+                input,
+                pos,
+                "'('",
+                format!("{:?}", b[pos] as char),
+            ));
+        }
+        let close = input[pos + 1..]
+            .find(')')
+            .map(|k| pos + 1 + k)
+            .ok_or_else(|| {
+                Gs1Error::syntax(
+                    "element string",
+                    input,
+                    pos,
+                    "an AI in parentheses",
+                    "no ')'",
+                )
+            })?;
+        let ai = &input[pos + 1..close];
+        let di = match t.get(ai) {
+            Some(di) => di,
+            None if ai.len() >= 2 && ai.len() <= 4 && ai.bytes().all(|c| c.is_ascii_digit()) => {
+                return Err(Gs1Error::UnknownAi {
+                    input: super::error::shown(input),
+                    position: pos + 1,
+                    ai: ai.to_string(),
+                })
+            }
+            None => {
+                return Err(Gs1Error::syntax(
+                    "element string",
+                    input,
+                    pos + 1,
+                    "an Application Identifier (2 to 4 digits)",
+                    format!("{ai:?}"),
+                ))
+            }
+        };
+        let def = t.def(di);
+        // The value runs to the next unescaped '('; "\(" stands for a literal '('.
+        value.clear();
+        let mut k = close + 1;
+        while k < b.len() && b[k] != b'(' {
+            if b[k] == b'\\' && b.get(k + 1) == Some(&b'(') {
+                value.push('(');
+                k += 2;
+            } else {
+                let ch = input[k..].chars().next().unwrap_or('?');
+                value.push(ch);
+                k += ch.len_utf8();
+            }
+        }
+        if value.is_empty() {
+            return Err(Gs1Error::syntax(
+                "element string",
+                input,
+                close + 1,
+                format!("a value for {}", def.label),
+                "nothing",
+            ));
+        }
+        def.validate(&value, year)?;
+        es.push(di, &value);
+        pos = k;
+    }
+    if es.items.is_empty() {
+        return Err(Gs1Error::syntax(
+            "element string",
+            input,
+            0,
+            "an AI in parentheses",
+            "nothing",
+        ));
+    }
+    Ok(())
+}
+
+impl ElementString {
+    pub(crate) fn new() -> Self {
+        ElementString {
+            data: String::new(),
+            items: Vec::new(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, def: u16, value: &str) {
+        let start = self.data.len() as u32;
+        self.data.push_str(value);
+        self.items.push(Item {
+            def,
+            start,
+            end: self.data.len() as u32,
+        });
+    }
+
+    /// Add an AI by code with validation (used by the Digital Link parser and builders).
+    pub(crate) fn push_checked(
+        &mut self,
+        ai: &str,
+        value: &str,
+        year: i32,
+    ) -> Result<(), Gs1Error> {
+        let t = table();
+        let di = t.get(ai).ok_or_else(|| Gs1Error::UnknownAi {
+            input: ai.to_string(),
+            position: 0,
+            ai: ai.to_string(),
+        })?;
+        t.def(di).validate(value, year)?;
+        self.push(di, value);
+        Ok(())
+    }
+
+    /// Iterate over (AI, value) in the order given.
+    pub fn iter(&self) -> impl Iterator<Item = Element<'_>> + '_ {
+        let t = table();
+        self.items.iter().map(move |it| {
+            let def = t.def(it.def);
+            Element {
+                ai: def.ai,
+                value: &self.data[it.start as usize..it.end as usize],
+                def,
+            }
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The value of `ai`, if present.
+    pub fn get(&self, ai: &str) -> Option<&str> {
+        self.iter().find(|e| e.ai == ai).map(|e| e.value)
+    }
+
+    pub fn has(&self, ai: &str) -> bool {
+        self.iter().any(|e| e.ai == ai)
+    }
+
+    // Values were validated against the dictionary, which implies the newtype rules; the
+    // `.ok()` below only drops impossible failures.
+    pub fn gtin(&self) -> Option<Gtin> {
+        self.get("01").and_then(|v| Gtin::parse(v).ok())
+    }
+    pub fn serial(&self) -> Option<SerialNumber> {
+        self.get("21").and_then(|v| SerialNumber::parse(v).ok())
+    }
+    pub fn lot(&self) -> Option<Lot> {
+        self.get("10").and_then(|v| Lot::parse(v).ok())
+    }
+    pub fn expiry(&self) -> Option<Expiry> {
+        self.get("17").and_then(|v| Expiry::parse(v).ok())
+    }
+    pub fn sscc(&self) -> Option<Sscc> {
+        self.get("00").and_then(|v| Sscc::parse(v).ok())
+    }
+    pub fn gln(&self) -> Option<Gln> {
+        self.get("414").and_then(|v| Gln::parse(v).ok())
+    }
+    pub fn sgtin(&self) -> Option<Sgtin> {
+        Some(Sgtin::new(self.gtin()?, self.serial()?))
+    }
+
+    /// Mandatory (`req=`) and exclusive (`ex=`) pairings, and repeated AIs.
+    pub(crate) fn check_pairs(&mut self) -> Result<(), Gs1Error> {
+        // Repeated AIs: allowed only with the same value, then kept once.
+        let mut i = 0;
+        while i < self.items.len() {
+            let it = self.items[i];
+            let dup = self.items[..i].iter().find(|o| o.def == it.def).copied();
+            if let Some(first) = dup {
+                let a = &self.data[first.start as usize..first.end as usize];
+                let b = &self.data[it.start as usize..it.end as usize];
+                if a != b {
+                    return Err(Gs1Error::AiConflict {
+                        ai: table().def(it.def).ai.to_string(),
+                        first: a.to_string(),
+                        second: b.to_string(),
+                    });
+                }
+                self.items.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        let present = |p: &str| self.iter().any(|e| pattern_matches(p, e.ai));
+        for e in self.iter() {
+            for group in &e.def.req {
+                if !group.iter().any(|alt| alt.iter().all(|p| present(p))) {
+                    let requires = group
+                        .iter()
+                        .map(|alt| {
+                            alt.iter()
+                                .map(|p| format!("({p})"))
+                                .collect::<Vec<_>>()
+                                .join(" with ")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" or ");
+                    let found = self
+                        .iter()
+                        .map(|x| format!("({})", x.ai))
+                        .collect::<Vec<_>>()
+                        .join("");
+                    return Err(Gs1Error::AiRequires {
+                        ai: e.ai.to_string(),
+                        requires,
+                        found,
+                    });
+                }
+            }
+            for p in &e.def.ex {
+                if let Some(other) = self
+                    .iter()
+                    .find(|o| o.ai != e.ai && pattern_matches(p, o.ai))
+                {
+                    return Err(Gs1Error::AiExcludes {
+                        ai: e.ai.to_string(),
+                        other: other.ai.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Human-readable form `(01)…(21)…`; a literal '(' in a value is written `\(`.
+    pub fn to_bracketed(&self) -> String {
+        let mut s = String::with_capacity(self.data.len() + 6 * self.items.len());
+        for e in self.iter() {
+            s.push('(');
+            s.push_str(e.ai);
+            s.push(')');
+            for ch in e.value.chars() {
+                if ch == '(' {
+                    s.push('\\');
+                }
+                s.push(ch);
+            }
+        }
+        s
+    }
+
+    /// Raw data as a scanner transmits it (no symbology identifier): FNC1 (ASCII 29) after
+    /// every element that is not of predefined length, except the last.
+    pub fn to_raw(&self) -> String {
+        self.to_raw_with_separator('\u{1d}')
+    }
+
+    /// As [`to_raw`](Self::to_raw) with another separator character (e.g. `^` for display).
+    pub fn to_raw_with_separator(&self, sep: char) -> String {
+        let mut s = String::with_capacity(self.data.len() + 6 * self.items.len());
+        let n = self.items.len();
+        for (i, e) in self.iter().enumerate() {
+            s.push_str(e.ai);
+            s.push_str(e.value);
+            if i + 1 < n && !e.def.predefined {
+                s.push(sep);
+            }
+        }
+        s
+    }
+
+    /// The first AI that is a Digital Link primary key, if any.
+    pub fn primary_key(&self) -> Option<Element<'_>> {
+        self.iter().find(|e| e.def.dl_pkey.is_some())
+    }
+
+    /// GS1 Digital Link URI on `base` (e.g. `https://id.gs1.org`): the primary key, its
+    /// qualifiers in the defined order as path segments, other data attributes in the query.
+    pub fn to_digital_link(&self, base: &str) -> Result<String, Gs1Error> {
+        let pk = self.primary_key().ok_or_else(|| {
+            Gs1Error::not_an_identifier(
+                &self.to_bracketed(),
+                "no AI that can be a Digital Link primary key",
+            )
+        })?;
+        let seqs = pk.def.dl_pkey.as_deref().unwrap_or(&[]);
+        // Pick the qualifier sequence that covers the qualifiers present.
+        let mut best: &[&str] = &[];
+        let mut best_n = 0;
+        for seq in seqs {
+            let n = seq.iter().filter(|q| self.has(q)).count();
+            if n > best_n {
+                best = seq;
+                best_n = n;
+            }
+        }
+        let mut s = String::with_capacity(base.len() + self.data.len() + 32);
+        s.push_str(base.trim_end_matches('/'));
+        s.push('/');
+        s.push_str(pk.ai);
+        s.push('/');
+        dl_escape(pk.value, &mut s);
+        for q in best {
+            if let Some(v) = self.get(q) {
+                s.push('/');
+                s.push_str(q);
+                s.push('/');
+                dl_escape(v, &mut s);
+            }
+        }
+        let mut first = true;
+        for e in self.iter() {
+            if e.ai == pk.ai || best.contains(&e.ai) {
+                continue;
+            }
+            if !e.def.dl_attribute {
+                return Err(Gs1Error::not_an_identifier(
+                    &self.to_bracketed(),
+                    format!(
+                        "{} is neither a qualifier of ({}) nor a Digital Link data attribute",
+                        e.def.label, pk.ai
+                    ),
+                ));
+            }
+            s.push(if first { '?' } else { '&' });
+            first = false;
+            s.push_str(e.ai);
+            s.push('=');
+            dl_escape(e.value, &mut s);
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<ElementString, Gs1Error> {
+        parse_element_string_with_year(s, 2026)
+    }
+
+    #[test]
+    fn raw_datamatrix_scan_with_symbology_id() {
+        let es = p("]d20100312345678906172612001000LOT42\u{1d}21SN1001").unwrap();
+        let v: Vec<_> = es.iter().map(|e| (e.ai, e.value)).collect();
+        assert_eq!(
+            v,
+            [
+                ("01", "00312345678906"),
+                ("17", "261200"),
+                ("10", "00LOT42"),
+                ("21", "SN1001")
+            ]
+        );
+        assert_eq!(es.sgtin().unwrap().serial().as_str(), "SN1001");
+        assert_eq!(es.expiry().unwrap().date().to_string(), "2026-12-31");
+    }
+
+    #[test]
+    fn every_gs1_symbology_id_and_leading_fnc1_is_accepted() {
+        for id in ["]d2", "]C1", "]Q3", "]e0", "\u{1d}", ""] {
+            let es = p(&format!("{id}0100312345678906")).unwrap();
+            assert_eq!(es.gtin().unwrap().as_str(), "00312345678906", "{id:?}");
+        }
+        let e = p("]d10100312345678906").unwrap_err();
+        assert!(e.to_string().contains("non-GS1"), "{e}");
+        assert_eq!(p("]X90100312345678906").unwrap_err().code(), "gs1.syntax");
+    }
+
+    #[test]
+    fn missing_fnc1_after_variable_field_is_caught_as_overlong_value() {
+        // Without GS, "21" swallows "17261200": 14 chars is fine for AI 21, so the
+        // data is different from what was meant but valid; with AI 10 max 20 the
+        // overflow is detected.
+        let e = p("010031234567890610ABCDEFGHIJKLMNOPQRSTU21X").unwrap_err();
+        assert_eq!(e.code(), "gs1.length");
+        assert!(e.to_string().contains("AI (10)"), "{e}");
+    }
+
+    #[test]
+    fn ai_7003_is_fixed_length_but_needs_fnc1() {
+        let es = p("01003123456789067003261231235910LOT").unwrap_err();
+        assert_eq!(es.code(), "gs1.length", "{es}");
+        let es = p("01003123456789067003261231235\u{1d}10LOT");
+        assert!(es.is_err());
+        let es = p("0100312345678906700326123123599\u{1d}10LOT").unwrap_err();
+        assert_eq!(es.code(), "gs1.length");
+        let ok = p("01003123456789067003261231235\u{1d}10LOT"
+            .replace("235\u{1d}", "2359\u{1d}")
+            .as_str())
+        .unwrap();
+        assert_eq!(ok.get("7003"), Some("2612312359"));
+        assert_eq!(
+            ok.to_raw(),
+            "01003123456789067003261231235\u{1d}10LOT".replace("235\u{1d}", "2359\u{1d}")
+        );
+    }
+
+    #[test]
+    fn bracketed_round_trips_with_escaped_parenthesis() {
+        let es = p("(01)00312345678906(21)A\\(B)(10)L1").unwrap();
+        assert_eq!(es.get("21"), Some("A(B)"));
+        assert_eq!(es.to_bracketed(), "(01)00312345678906(21)A\\(B)(10)L1");
+        assert_eq!(p(&es.to_raw()).unwrap(), es);
+    }
+
+    #[test]
+    fn pairing_rules_are_enforced() {
+        let e = p("(21)ABC").unwrap_err();
+        assert_eq!(e.code(), "gs1.ai_requires");
+        assert!(e.to_string().contains("(01) or (03) or (8006)"), "{e}");
+        let e = p("(01)00312345678906(02)00312345678906(37)1").unwrap_err();
+        assert_eq!(e.code(), "gs1.ai_excludes");
+        let e = p("(01)00312345678906(21)A(21)B").unwrap_err();
+        assert_eq!(e.code(), "gs1.ai_conflict");
+        let es = p("(01)00312345678906(21)A(21)A").unwrap();
+        assert_eq!(es.len(), 2);
+        assert_eq!(p("(715)1234567890").unwrap_err().code(), "gs1.ai_requires");
+    }
+
+    #[test]
+    fn unknown_ais_are_reported_with_position() {
+        let e = p("0100312345678906231234").unwrap_err();
+        assert_eq!(e.code(), "gs1.unknown_ai");
+        assert!(
+            e.to_string().contains("\"2312\"") && e.to_string().contains("position 16"),
+            "{e}"
+        );
+        assert_eq!(p("(23)1").unwrap_err().code(), "gs1.unknown_ai");
+    }
+
+    #[test]
+    fn truncated_and_empty_data_are_errors() {
+        assert_eq!(p("01003123456789").unwrap_err().code(), "gs1.length");
+        assert_eq!(p("").unwrap_err().code(), "gs1.syntax");
+        assert_eq!(p("]d2").unwrap_err().code(), "gs1.syntax");
+        assert_eq!(
+            p("0100312345678906\u{1d}").unwrap_err().code(),
+            "gs1.syntax"
+        );
+        assert_eq!(
+            p("010031234567890610\u{1d}21A").unwrap_err().code(),
+            "gs1.syntax"
+        );
+    }
+
+    #[test]
+    fn digital_link_rendering_orders_qualifiers_and_puts_attributes_in_query() {
+        let es = p("(01)00312345678906(17)261231(21)A/1(10)L 1"
+            .replace(' ', "")
+            .as_str())
+        .unwrap();
+        assert_eq!(
+            es.to_digital_link("https://id.gs1.org").unwrap(),
+            "https://id.gs1.org/01/00312345678906/10/L1/21/A%2F1?17=261231"
+        );
+    }
+}
