@@ -79,6 +79,13 @@ pub fn prehash_string(ev: &Event) -> String {
         out.push_str("bizLocationid=");
         out.push_str(&canonical_for_hash(b));
     }
+    // The reference implementation (1.9.3) puts sensor data right after bizLocation.
+    if !ev.sensor_elements.is_empty() {
+        let mut v: Vec<String> = ev.sensor_elements.iter().map(sensor_element).collect();
+        v.sort_unstable();
+        out.push_str("sensorElementList");
+        v.iter().for_each(|s| out.push_str(s));
+    }
     if !ev.biz_transactions.is_empty() {
         let mut v: Vec<String> = ev
             .biz_transactions
@@ -100,12 +107,6 @@ pub fn prehash_string(ev: &Event) -> String {
     }
     push_source_dest(&mut out, "destinationList", "destination", &ev.destinations);
     push_source_dest(&mut out, "sourceList", "source", &ev.sources);
-    if !ev.sensor_elements.is_empty() {
-        let mut v: Vec<String> = ev.sensor_elements.iter().map(sensor_element).collect();
-        v.sort_unstable();
-        out.push_str("sensorElementList");
-        v.iter().for_each(|s| out.push_str(s));
-    }
     // Everything without a fixed place: ILMD, user extensions, readPoint/bizLocation
     // extensions, sorted as whole strings.
     let mut rest: Vec<String> = Vec::new();
@@ -137,11 +138,16 @@ pub fn hash_id(ev: &Event) -> String {
 
 /// Hash id of a pre-hash string.
 pub fn hash_id_of_prehash(prehash: &str) -> String {
-    let digest = openssl::sha::sha256(prehash.as_bytes());
+    // The low-level hasher avoids OpenSSL 3's per-call algorithm fetch of `sha::sha256`.
+    let mut hasher = openssl::sha::Sha256::new();
+    hasher.update(prehash.as_bytes());
+    let digest = hasher.finish();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(14 + 64 + 11);
     out.push_str("ni:///sha-256;");
     for b in digest {
-        let _ = write!(out, "{b:02x}");
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
     }
     out.push_str("?ver=CBV2.0");
     out
@@ -158,19 +164,15 @@ fn push_epcs(out: &mut String, name: &str, epcs: &[String]) {
     if epcs.is_empty() {
         return;
     }
-    let mut v: Vec<String> = epcs
-        .iter()
-        .map(|e| {
-            let c = canonical_for_hash(e);
-            let mut s = String::with_capacity(4 + c.len());
-            s.push_str("epc=");
-            s.push_str(&c);
-            s
-        })
-        .collect();
+    // Every entry starts with the same `epc=`, so sorting the values sorts the entries.
+    let mut v: Vec<std::borrow::Cow<'_, str>> =
+        epcs.iter().map(|e| canonical_for_hash(e)).collect();
     v.sort_unstable();
     out.push_str(name);
-    v.iter().for_each(|s| out.push_str(s));
+    for e in &v {
+        out.push_str("epc=");
+        out.push_str(e);
+    }
 }
 
 fn push_quantities(out: &mut String, name: &str, list: &[QuantityElement]) {

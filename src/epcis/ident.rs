@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+use crate::gs1::{self, Gs1Error, Identifier};
+
 /// Why an identifier was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentError {
@@ -15,42 +17,54 @@ pub struct IdentError {
     pub message: String,
 }
 
-/// True when `s` looks like an absolute URI: `scheme:rest`, no whitespace or controls.
+/// True when `s` looks like an absolute URI: `scheme:rest`, no ASCII whitespace or controls
+/// (non-ASCII characters are left to the IRI rules of whoever resolves it).
 pub fn is_absolute_uri(s: &str) -> bool {
-    let Some((scheme, rest)) = s.split_once(':') else {
+    let b = s.as_bytes();
+    let Some(colon) = b.iter().position(|&c| c == b':') else {
         return false;
     };
-    let mut chars = scheme.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    let (scheme, rest) = (&b[..colon], &b[colon + 1..]);
+    scheme.first().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
         && !rest.is_empty()
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !b.iter().any(|&c| c <= b' ' || c == 0x7f)
 }
 
-/// Validate one identifier (EPC URN, Digital Link, or any other absolute URI).
+/// Validate one identifier (EPC URN, Digital Link, or any other absolute URI) with the
+/// `gs1` module: malformed GS1 URNs and Digital Links are refused, other URIs pass.
 pub fn validate(uri: &str) -> Result<(), IdentError> {
     if !is_absolute_uri(uri) {
         return Err(IdentError {
             not_a_uri: true,
-            code: "not_a_uri",
+            code: "gs1.not_uri",
             message: "is not an absolute URI (expected scheme:…, e.g. urn:epc:id:sgtin:… or https://id.gs1.org/…)".into(),
         });
     }
-    gs1_check(uri)
+    match gs1::classify(uri) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(IdentError {
+            not_a_uri: matches!(e, Gs1Error::NotUri { .. }),
+            code: e.code(),
+            message: format!("{e} [{}]", e.code()),
+        }),
+    }
 }
 
 /// Canonical form of an identifier for the CBV 2.0 event hash: EPC URNs and GS1 Digital
-/// Links become the canonical `https://id.gs1.org/…` Digital Link; other URIs stay as given.
+/// Links become the canonical `https://id.gs1.org/…` Digital Link; other URIs (and invalid
+/// ones, which validation has already reported) stay as given.
 pub fn canonical_for_hash(uri: &str) -> Cow<'_, str> {
-    gs1_canonical(uri)
-}
-
-fn gs1_check(_uri: &str) -> Result<(), IdentError> {
-    Ok(())
-}
-
-fn gs1_canonical(uri: &str) -> Cow<'_, str> {
-    Cow::Borrowed(uri)
+    // Only EPC URNs and http(s) URIs can be GS1 identifiers; skip the parser for the rest.
+    if !(uri.starts_with("urn:epc:") || uri.starts_with("http")) {
+        return Cow::Borrowed(uri);
+    }
+    match gs1::classify(uri) {
+        Ok(Identifier::Epc(epc)) => Cow::Owned(epc.to_canonical_digital_link()),
+        Ok(Identifier::Opaque) | Err(_) => Cow::Borrowed(uri),
+    }
 }
 
 #[cfg(test)]
@@ -72,5 +86,28 @@ mod tests {
             "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
         ));
         assert!(is_absolute_uri("geo:47.506694,11.104301"));
+    }
+
+    #[test]
+    fn gs1_errors_carry_the_gs1_message_and_code() {
+        let e = validate("urn:epc:id:sgtin:0312345.06789.S1001").unwrap_err();
+        assert!(!e.not_a_uri);
+        assert!(e.code.starts_with("gs1."), "{}", e.code);
+        assert!(e.message.contains(e.code));
+        assert!(validate("urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6").is_ok());
+        assert!(validate("urn:epc:id:sgtin:0312345.067890.S1001").is_ok());
+    }
+
+    #[test]
+    fn epc_urns_become_canonical_digital_links() {
+        assert_eq!(
+            canonical_for_hash("urn:epc:id:sscc:4012345.0000000111"),
+            "https://id.gs1.org/00/040123450000001112"
+        );
+        assert_eq!(
+            canonical_for_hash("urn:epc:id:sgln:4012345.00011.987"),
+            "https://id.gs1.org/414/4012345000115/254/987"
+        );
+        assert_eq!(canonical_for_hash("urn:uuid:x"), "urn:uuid:x");
     }
 }

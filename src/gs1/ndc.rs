@@ -89,12 +89,14 @@ impl Ndc {
                 (5, 3, 2) => NdcFormat::F532,
                 (5, 4, 1) => NdcFormat::F541,
                 (5, 4, 2) => return Self::from_ndc11(&segs.concat()),
-                (a, b, c) => return Err(ndc_err(
-                    s,
-                    format!(
+                (a, b, c) => {
+                    return Err(ndc_err(
+                        s,
+                        format!(
                         "segments are {a}-{b}-{c}, expected 4-4-2, 5-3-2, 5-4-1 or NDC-11 5-4-2"
                     ),
-                )),
+                    ))
+                }
             };
             let mut digits = [0u8; 10];
             digits.copy_from_slice(segs.concat().as_bytes());

@@ -139,15 +139,36 @@ impl<R: BufRead> BufRead for Source<R> {
         // non-empty buffer does no I/O.
         if let Ok(buf) = self.inner.fill_buf() {
             let n = amt.min(buf.len());
-            let base = self.pos;
-            for (i, &b) in buf[..n].iter().enumerate() {
-                if b == b'\n' {
-                    self.window.push(base + i as u64);
-                }
-            }
+            record_newlines(&buf[..n], self.pos, &mut self.window);
         }
         self.pos += amt as u64;
         self.inner.consume(amt);
+    }
+}
+
+/// Push the offsets of every `\n` in `bytes` (which starts at `base`). Skips eight bytes at a
+/// time when they hold no newline: most XML lines are longer than that.
+fn record_newlines(bytes: &[u8], base: u64, out: &mut Vec<u64>) {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0usize;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ NL;
+        if word.wrapping_sub(LO) & !word & HI != 0 {
+            for (i, &b) in chunk.iter().enumerate() {
+                if b == b'\n' {
+                    out.push(base + (at + i) as u64);
+                }
+            }
+        }
+        at += 8;
+    }
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        if b == b'\n' {
+            out.push(base + (at + i) as u64);
+        }
     }
 }
 
@@ -167,6 +188,28 @@ mod tests {
         s.begin_token(7);
         assert_eq!(s.line_col(8), (4, 2));
         assert!(s.window.is_empty());
+    }
+
+    #[test]
+    fn newline_scan_finds_every_newline() {
+        let text: Vec<u8> = (0..300u32)
+            .map(|i| {
+                if i % 7 == 0 || i % 13 == 5 {
+                    b'\n'
+                } else {
+                    b'a' + (i % 26) as u8
+                }
+            })
+            .collect();
+        let mut fast = Vec::new();
+        record_newlines(&text, 10, &mut fast);
+        let slow: Vec<u64> = text
+            .iter()
+            .enumerate()
+            .filter(|(_, &b)| b == b'\n')
+            .map(|(i, _)| 10 + i as u64)
+            .collect();
+        assert_eq!(fast, slow);
     }
 
     #[test]
