@@ -14,8 +14,18 @@ use super::ident::canonical_for_hash;
 use super::model::{Event, ExtensionElement, QuantityElement, Timestamp};
 use super::values;
 
+/// Canonical forms of the four EPC lists, computed while reading (same order and length as
+/// the event's lists; `None` = the value as given), so each EPC is parsed only once.
+pub(crate) type EpcListCanon = [Vec<Option<String>>; 4];
+
 /// The canonical pre-hash string of an event.
 pub fn prehash_string(ev: &Event) -> String {
+    prehash_string_with(ev, None)
+}
+
+pub(crate) fn prehash_string_with(ev: &Event, canon: Option<&EpcListCanon>) -> String {
+    let pick =
+        |i: usize, list: &[String]| canon.map(|c| &c[i][..]).filter(|c| c.len() == list.len());
     let mut out = String::with_capacity(256 + ev.epc_count() * 48);
     out.push_str("eventType=");
     out.push_str(ev.event_type.as_str());
@@ -36,17 +46,32 @@ pub fn prehash_string(ev: &Event) -> String {
         v.sort_unstable();
         v.iter().for_each(|s| out.push_str(s));
     }
-    push_epcs(&mut out, "epcList", &ev.epc_list);
+    push_epcs(&mut out, "epcList", &ev.epc_list, pick(0, &ev.epc_list));
     if let Some(p) = &ev.parent_id {
         out.push_str("parentID=");
         out.push_str(&canonical_for_hash(p));
     }
-    push_epcs(&mut out, "inputEPCList", &ev.input_epcs);
-    push_epcs(&mut out, "childEPCs", &ev.child_epcs);
+    push_epcs(
+        &mut out,
+        "inputEPCList",
+        &ev.input_epcs,
+        pick(2, &ev.input_epcs),
+    );
+    push_epcs(
+        &mut out,
+        "childEPCs",
+        &ev.child_epcs,
+        pick(1, &ev.child_epcs),
+    );
     push_quantities(&mut out, "quantityList", &ev.quantity_list);
     push_quantities(&mut out, "childQuantityList", &ev.child_quantity_list);
     push_quantities(&mut out, "inputQuantityList", &ev.input_quantity_list);
-    push_epcs(&mut out, "outputEPCList", &ev.output_epcs);
+    push_epcs(
+        &mut out,
+        "outputEPCList",
+        &ev.output_epcs,
+        pick(3, &ev.output_epcs),
+    );
     push_quantities(&mut out, "outputQuantityList", &ev.output_quantity_list);
     if let Some(a) = ev.action {
         out.push_str("action=");
@@ -136,6 +161,10 @@ pub fn hash_id(ev: &Event) -> String {
     hash_id_of_prehash(&prehash_string(ev))
 }
 
+pub(crate) fn hash_id_with(ev: &Event, canon: &EpcListCanon) -> String {
+    hash_id_of_prehash(&prehash_string_with(ev, Some(canon)))
+}
+
 /// Hash id of a pre-hash string.
 pub fn hash_id_of_prehash(prehash: &str) -> String {
     // The low-level hasher avoids OpenSSL 3's per-call algorithm fetch of `sha::sha256`.
@@ -160,13 +189,19 @@ fn push_time(out: &mut String, t: &Timestamp) {
     }
 }
 
-fn push_epcs(out: &mut String, name: &str, epcs: &[String]) {
+fn push_epcs(out: &mut String, name: &str, epcs: &[String], canon: Option<&[Option<String>]>) {
     if epcs.is_empty() {
         return;
     }
     // Every entry starts with the same `epc=`, so sorting the values sorts the entries.
-    let mut v: Vec<std::borrow::Cow<'_, str>> =
-        epcs.iter().map(|e| canonical_for_hash(e)).collect();
+    let mut v: Vec<std::borrow::Cow<'_, str>> = match canon {
+        Some(c) => epcs
+            .iter()
+            .zip(c)
+            .map(|(e, c)| std::borrow::Cow::Borrowed(c.as_deref().unwrap_or(e)))
+            .collect(),
+        None => epcs.iter().map(|e| canonical_for_hash(e)).collect(),
+    };
     v.sort_unstable();
     out.push_str(name);
     for e in &v {

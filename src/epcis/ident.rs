@@ -53,6 +53,27 @@ pub fn validate(uri: &str) -> Result<(), IdentError> {
     }
 }
 
+/// [`validate`] and [`canonical_for_hash`] with one parse: `Ok(Some(dl))` when the identifier
+/// is a GS1 EPC (its canonical Digital Link), `Ok(None)` when it stays as given.
+pub fn validate_with_canonical(uri: &str) -> Result<Option<String>, IdentError> {
+    if !is_absolute_uri(uri) {
+        return Err(IdentError {
+            not_a_uri: true,
+            code: "gs1.not_uri",
+            message: "is not an absolute URI (expected scheme:…, e.g. urn:epc:id:sgtin:… or https://id.gs1.org/…)".into(),
+        });
+    }
+    match gs1::classify(uri) {
+        Ok(Identifier::Epc(epc)) => Ok(Some(epc.to_canonical_digital_link())),
+        Ok(Identifier::Opaque) => Ok(None),
+        Err(e) => Err(IdentError {
+            not_a_uri: matches!(e, Gs1Error::NotUri { .. }),
+            code: e.code(),
+            message: format!("{e} [{}]", e.code()),
+        }),
+    }
+}
+
 /// Canonical form of an identifier for the CBV 2.0 event hash: EPC URNs and GS1 Digital
 /// Links become the canonical `https://id.gs1.org/…` Digital Link; other URIs (and invalid
 /// ones, which validation has already reported) stay as given.

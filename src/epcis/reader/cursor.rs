@@ -65,6 +65,8 @@ pub(crate) struct Cursor<R> {
     /// Start tags since the current item (event, header, vocabulary) began.
     pub(crate) item_elements: usize,
     max_elements: usize,
+    /// Byte offset where the current token starts.
+    pub(crate) tok_start: u64,
 }
 
 impl<R: BufRead> Cursor<R> {
@@ -92,6 +94,7 @@ impl<R: BufRead> Cursor<R> {
             max_text: limits.max_text_len,
             item_elements: 0,
             max_elements: limits.max_elements_per_item,
+            tok_start: 0,
         }
     }
 
@@ -141,8 +144,8 @@ impl<R: BufRead> Cursor<R> {
         loop {
             let start = self.xml.buffer_position();
             self.xml.get_mut().begin_token(start);
+            self.tok_start = start;
             let (line, column) = self.xml.get_ref().line_col(start);
-            self.pos = Position { line, column };
             self.buf.clear();
             let result = self.xml.read_resolved_event_into(&mut self.buf);
             let (ns, ev) = match result {
@@ -151,6 +154,8 @@ impl<R: BufRead> Cursor<R> {
             };
             match ev {
                 XmlEvent::Start(s) => {
+                    // `pos` tracks start tags: it is what diagnostics point at.
+                    self.pos = Position { line, column };
                     self.depth += 1;
                     self.item_elements += 1;
                     if self.item_elements > self.max_elements {

@@ -43,10 +43,11 @@ impl<R: BufRead> EpcisReader<R> {
         self.epcs_in_event = 0;
         self.cur.item_elements = 0;
         let mut ev = Box::new(Event::new(et, index, pos));
+        self.epc_canon.iter_mut().for_each(Vec::clear);
         self.event_children(&mut ev, Level::Event)?;
         self.event_checks(&ev);
         if self.hashing {
-            ev.hash_id = Some(hash::hash_id(&ev));
+            ev.hash_id = Some(hash::hash_id_with(&ev, &self.epc_canon));
         }
         self.current_event = None;
         Ok(ev)
@@ -169,13 +170,17 @@ impl<R: BufRead> EpcisReader<R> {
 
     pub(super) fn check_identifier(&mut self, id: &str, field: &str, pos: Position) {
         if let Err(e) = ident::validate(id) {
-            let rule = if e.not_a_uri {
-                &rules::NOT_URI
-            } else {
-                &rules::IDENTIFIER
-            };
-            self.diag(rule, pos, format!("{field} `{id}`: {}", e.message));
+            self.identifier_error(id, field, pos, e);
         }
+    }
+
+    fn identifier_error(&mut self, id: &str, field: &str, pos: Position, e: ident::IdentError) {
+        let rule = if e.not_a_uri {
+            &rules::NOT_URI
+        } else {
+            &rules::IDENTIFIER
+        };
+        self.diag(rule, pos, format!("{field} `{id}`: {}", e.message));
     }
 
     fn cbv(&mut self, vocab: Vocab, text: &str, pos: Position) -> CbvTerm {
@@ -393,7 +398,7 @@ impl<R: BufRead> EpcisReader<R> {
             EpcListKind::Output => (&mut ev.output_epcs, "outputEPCList"),
         };
         let mut out = std::mem::take(list);
-        let result = self.epcs_into(&mut out, name);
+        let result = self.epcs_into(&mut out, name, kind as usize);
         *match kind {
             EpcListKind::Epc => &mut ev.epc_list,
             EpcListKind::Child => &mut ev.child_epcs,
@@ -403,7 +408,12 @@ impl<R: BufRead> EpcisReader<R> {
         result
     }
 
-    fn epcs_into(&mut self, out: &mut Vec<String>, list_name: &str) -> Result<(), ReadError> {
+    fn epcs_into(
+        &mut self,
+        out: &mut Vec<String>,
+        list_name: &str,
+        canon: usize,
+    ) -> Result<(), ReadError> {
         loop {
             match self.cur.next_tok()? {
                 Tok::End => return Ok(()),
@@ -413,7 +423,21 @@ impl<R: BufRead> EpcisReader<R> {
                     let pos = self.cur.pos;
                     if self.cur.ns == Ns::None && self.cur.local == "epc" {
                         self.count_epc()?;
-                        if let Some(epc) = self.identifier(pos, list_name)? {
+                        if let Some(epc) = self.value(pos, list_name)? {
+                            // One parse gives both the validation and the hash's canonical form.
+                            let checked = if self.hashing {
+                                ident::validate_with_canonical(&epc)
+                            } else {
+                                ident::validate(&epc).map(|()| None)
+                            };
+                            let c = match checked {
+                                Ok(c) => c,
+                                Err(e) => {
+                                    self.identifier_error(&epc, list_name, pos, e);
+                                    None
+                                }
+                            };
+                            self.epc_canon[canon].push(c);
                             out.push(epc);
                         }
                     } else {

@@ -64,6 +64,8 @@ pub struct EpcisReader<R: BufRead> {
     /// EPCs in the event being read.
     epcs_in_event: usize,
     hashing: bool,
+    /// Canonical Digital Links of the current event's EPC lists (for the hash).
+    epc_canon: super::hash::EpcListCanon,
     /// Reused text buffer.
     scratch: String,
 }
@@ -85,6 +87,7 @@ impl<R: BufRead> EpcisReader<R> {
             current_event: None,
             epcs_in_event: 0,
             hashing: true,
+            epc_canon: Default::default(),
             scratch: String::with_capacity(256),
         }
     }
