@@ -16,7 +16,41 @@ use super::values;
 
 /// Canonical forms of the four EPC lists, computed while reading (same order and length as
 /// the event's lists; `None` = the value as given), so each EPC is parsed only once.
-pub(crate) type EpcListCanon = [Vec<Option<String>>; 4];
+pub(crate) type EpcListCanon = [CanonList; 4];
+
+/// Canonical forms of one EPC list in one buffer (no allocation per EPC).
+#[derive(Debug, Default)]
+pub(crate) struct CanonList {
+    text: String,
+    /// (start, end) in `text`; `None` = use the value as given.
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+impl CanonList {
+    pub(crate) fn capacity(&self) -> usize {
+        self.text.capacity() + self.spans.capacity() * std::mem::size_of::<Option<(usize, usize)>>()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.text.clear();
+        self.spans.clear();
+    }
+
+    pub(crate) fn push(&mut self, canonical: Option<&str>) {
+        self.spans.push(canonical.map(|c| {
+            let start = self.text.len();
+            self.text.push_str(c);
+            (start, self.text.len())
+        }));
+    }
+
+    fn get<'a>(&'a self, i: usize, given: &'a str) -> &'a str {
+        match self.spans[i] {
+            Some((a, b)) => &self.text[a..b],
+            None => given,
+        }
+    }
+}
 
 /// The canonical pre-hash string of an event.
 pub fn prehash_string(ev: &Event) -> String {
@@ -24,18 +58,41 @@ pub fn prehash_string(ev: &Event) -> String {
 }
 
 pub(crate) fn prehash_string_with(ev: &Event, canon: Option<&EpcListCanon>) -> String {
-    let pick =
-        |i: usize, list: &[String]| canon.map(|c| &c[i][..]).filter(|c| c.len() == list.len());
     let mut out = String::with_capacity(256 + ev.epc_count() * 48);
-    out.push_str("eventType=");
-    out.push_str(ev.event_type.as_str());
+    write_prehash(ev, canon, &mut out);
+    out
+}
+
+/// Where pre-hash pieces go: a String, or straight into SHA-256 so a huge event never needs
+/// its whole pre-hash string in memory.
+trait Sink {
+    fn put(&mut self, s: &str);
+}
+
+impl Sink for String {
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+impl Sink for openssl::sha::Sha256 {
+    fn put(&mut self, s: &str) {
+        self.update(s.as_bytes());
+    }
+}
+
+fn write_prehash(ev: &Event, canon: Option<&EpcListCanon>, out: &mut impl Sink) {
+    let pick =
+        |i: usize, list: &[String]| canon.map(|c| &c[i]).filter(|c| c.spans.len() == list.len());
+    out.put("eventType=");
+    out.put(ev.event_type.as_str());
     if let Some(t) = &ev.event_time {
-        out.push_str("eventTime=");
-        push_time(&mut out, t);
+        out.put("eventTime=");
+        push_time(out, t);
     }
     if let Some(o) = &ev.event_time_zone_offset {
-        out.push_str("eventTimeZoneOffset=");
-        out.push_str(o);
+        out.put("eventTimeZoneOffset=");
+        out.put(o);
     }
     if !ev.certification_info.is_empty() {
         let mut v: Vec<String> = ev
@@ -44,72 +101,62 @@ pub(crate) fn prehash_string_with(ev: &Event, canon: Option<&EpcListCanon>) -> S
             .map(|c| format!("certificationInfo={}", canonical_value(c)))
             .collect();
         v.sort_unstable();
-        v.iter().for_each(|s| out.push_str(s));
+        v.iter().for_each(|s| out.put(s));
     }
-    push_epcs(&mut out, "epcList", &ev.epc_list, pick(0, &ev.epc_list));
+    push_epcs(out, "epcList", &ev.epc_list, pick(0, &ev.epc_list));
     if let Some(p) = &ev.parent_id {
-        out.push_str("parentID=");
-        out.push_str(&canonical_for_hash(p));
+        out.put("parentID=");
+        out.put(&canonical_for_hash(p));
     }
+    push_epcs(out, "inputEPCList", &ev.input_epcs, pick(2, &ev.input_epcs));
+    push_epcs(out, "childEPCs", &ev.child_epcs, pick(1, &ev.child_epcs));
+    push_quantities(out, "quantityList", &ev.quantity_list);
+    push_quantities(out, "childQuantityList", &ev.child_quantity_list);
+    push_quantities(out, "inputQuantityList", &ev.input_quantity_list);
     push_epcs(
-        &mut out,
-        "inputEPCList",
-        &ev.input_epcs,
-        pick(2, &ev.input_epcs),
-    );
-    push_epcs(
-        &mut out,
-        "childEPCs",
-        &ev.child_epcs,
-        pick(1, &ev.child_epcs),
-    );
-    push_quantities(&mut out, "quantityList", &ev.quantity_list);
-    push_quantities(&mut out, "childQuantityList", &ev.child_quantity_list);
-    push_quantities(&mut out, "inputQuantityList", &ev.input_quantity_list);
-    push_epcs(
-        &mut out,
+        out,
         "outputEPCList",
         &ev.output_epcs,
         pick(3, &ev.output_epcs),
     );
-    push_quantities(&mut out, "outputQuantityList", &ev.output_quantity_list);
+    push_quantities(out, "outputQuantityList", &ev.output_quantity_list);
     if let Some(a) = ev.action {
-        out.push_str("action=");
-        out.push_str(a.as_str());
+        out.put("action=");
+        out.put(a.as_str());
     }
     if let Some(t) = &ev.transformation_id {
-        out.push_str("transformationID=");
-        out.push_str(&canonical_value(t));
+        out.put("transformationID=");
+        out.put(&canonical_value(t));
     }
     if let Some(b) = &ev.biz_step {
-        out.push_str("bizStep=");
-        out.push_str(&b.to_web_uri(Vocab::BizStep));
+        out.put("bizStep=");
+        out.put(&b.to_web_uri(Vocab::BizStep));
     }
     if let Some(d) = &ev.disposition {
-        out.push_str("disposition=");
-        out.push_str(&d.to_web_uri(Vocab::Disposition));
+        out.put("disposition=");
+        out.put(&d.to_web_uri(Vocab::Disposition));
     }
     if let Some(pd) = &ev.persistent_disposition {
         if !pd.set.is_empty() || !pd.unset.is_empty() {
-            out.push_str("persistentDisposition");
-            push_sorted_terms(&mut out, "set=", &pd.set);
-            push_sorted_terms(&mut out, "unset=", &pd.unset);
+            out.put("persistentDisposition");
+            push_sorted_terms(out, "set=", &pd.set);
+            push_sorted_terms(out, "unset=", &pd.unset);
         }
     }
     if let Some(r) = &ev.read_point {
-        out.push_str("readPointid=");
-        out.push_str(&canonical_for_hash(r));
+        out.put("readPointid=");
+        out.put(&canonical_for_hash(r));
     }
     if let Some(b) = &ev.biz_location {
-        out.push_str("bizLocationid=");
-        out.push_str(&canonical_for_hash(b));
+        out.put("bizLocationid=");
+        out.put(&canonical_for_hash(b));
     }
     // The reference implementation (1.9.3) puts sensor data right after bizLocation.
     if !ev.sensor_elements.is_empty() {
         let mut v: Vec<String> = ev.sensor_elements.iter().map(sensor_element).collect();
         v.sort_unstable();
-        out.push_str("sensorElementList");
-        v.iter().for_each(|s| out.push_str(s));
+        out.put("sensorElementList");
+        v.iter().for_each(|s| out.put(s));
     }
     if !ev.biz_transactions.is_empty() {
         let mut v: Vec<String> = ev
@@ -127,11 +174,11 @@ pub(crate) fn prehash_string_with(ev: &Event, canon: Option<&EpcListCanon>) -> S
             })
             .collect();
         v.sort_unstable();
-        out.push_str("bizTransactionList");
-        v.iter().for_each(|s| out.push_str(s));
+        out.put("bizTransactionList");
+        v.iter().for_each(|s| out.put(s));
     }
-    push_source_dest(&mut out, "destinationList", "destination", &ev.destinations);
-    push_source_dest(&mut out, "sourceList", "source", &ev.sources);
+    push_source_dest(out, "destinationList", "destination", &ev.destinations);
+    push_source_dest(out, "sourceList", "source", &ev.sources);
     // Everything without a fixed place: ILMD, user extensions, readPoint/bizLocation
     // extensions, sorted as whole strings.
     let mut rest: Vec<String> = Vec::new();
@@ -152,25 +199,33 @@ pub(crate) fn prehash_string_with(ev: &Event, canon: Option<&EpcListCanon>) -> S
     }
     rest.extend(ev.extensions.iter().map(element_string));
     rest.sort_unstable();
-    rest.iter().for_each(|s| out.push_str(s));
-    out
+    rest.iter().for_each(|s| out.put(s));
 }
 
 /// The event hash id: `ni:///sha-256;<hex>?ver=CBV2.0`.
 pub fn hash_id(ev: &Event) -> String {
-    hash_id_of_prehash(&prehash_string(ev))
+    hash_id_streamed(ev, None)
 }
 
 pub(crate) fn hash_id_with(ev: &Event, canon: &EpcListCanon) -> String {
-    hash_id_of_prehash(&prehash_string_with(ev, Some(canon)))
+    hash_id_streamed(ev, Some(canon))
+}
+
+fn hash_id_streamed(ev: &Event, canon: Option<&EpcListCanon>) -> String {
+    // The low-level hasher also avoids OpenSSL 3's per-call algorithm fetch of `sha::sha256`.
+    let mut hasher = openssl::sha::Sha256::new();
+    write_prehash(ev, canon, &mut hasher);
+    ni_uri(hasher.finish())
 }
 
 /// Hash id of a pre-hash string.
 pub fn hash_id_of_prehash(prehash: &str) -> String {
-    // The low-level hasher avoids OpenSSL 3's per-call algorithm fetch of `sha::sha256`.
     let mut hasher = openssl::sha::Sha256::new();
     hasher.update(prehash.as_bytes());
-    let digest = hasher.finish();
+    ni_uri(hasher.finish())
+}
+
+fn ni_uri(digest: [u8; 32]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(14 + 64 + 11);
     out.push_str("ni:///sha-256;");
@@ -182,14 +237,18 @@ pub fn hash_id_of_prehash(prehash: &str) -> String {
     out
 }
 
-fn push_time(out: &mut String, t: &Timestamp) {
+fn push_time(out: &mut impl Sink, t: &Timestamp) {
     match &t.value {
-        Some(v) => values::hash_timestamp(v, out),
-        None => out.push_str(t.text.trim()),
+        Some(v) => {
+            let mut s = String::with_capacity(24);
+            values::hash_timestamp(v, &mut s);
+            out.put(&s);
+        }
+        None => out.put(t.text.trim()),
     }
 }
 
-fn push_epcs(out: &mut String, name: &str, epcs: &[String], canon: Option<&[Option<String>]>) {
+fn push_epcs(out: &mut impl Sink, name: &str, epcs: &[String], canon: Option<&CanonList>) {
     if epcs.is_empty() {
         return;
     }
@@ -197,20 +256,20 @@ fn push_epcs(out: &mut String, name: &str, epcs: &[String], canon: Option<&[Opti
     let mut v: Vec<std::borrow::Cow<'_, str>> = match canon {
         Some(c) => epcs
             .iter()
-            .zip(c)
-            .map(|(e, c)| std::borrow::Cow::Borrowed(c.as_deref().unwrap_or(e)))
+            .enumerate()
+            .map(|(i, e)| std::borrow::Cow::Borrowed(c.get(i, e)))
             .collect(),
         None => epcs.iter().map(|e| canonical_for_hash(e)).collect(),
     };
     v.sort_unstable();
-    out.push_str(name);
+    out.put(name);
     for e in &v {
-        out.push_str("epc=");
-        out.push_str(e);
+        out.put("epc=");
+        out.put(e);
     }
 }
 
-fn push_quantities(out: &mut String, name: &str, list: &[QuantityElement]) {
+fn push_quantities(out: &mut impl Sink, name: &str, list: &[QuantityElement]) {
     if list.is_empty() {
         return;
     }
@@ -233,20 +292,20 @@ fn push_quantities(out: &mut String, name: &str, list: &[QuantityElement]) {
         })
         .collect();
     v.sort_unstable();
-    out.push_str(name);
-    v.iter().for_each(|s| out.push_str(s));
+    out.put(name);
+    v.iter().for_each(|s| out.put(s));
 }
 
-fn push_sorted_terms(out: &mut String, key: &str, terms: &[CbvTerm]) {
+fn push_sorted_terms(out: &mut impl Sink, key: &str, terms: &[CbvTerm]) {
     let mut v: Vec<String> = terms
         .iter()
         .map(|t| format!("{key}{}", t.to_web_uri(Vocab::Disposition)))
         .collect();
     v.sort_unstable();
-    v.iter().for_each(|s| out.push_str(s));
+    v.iter().for_each(|s| out.put(s));
 }
 
-fn push_source_dest(out: &mut String, list: &str, item: &str, v: &[super::model::SourceDest]) {
+fn push_source_dest(out: &mut impl Sink, list: &str, item: &str, v: &[super::model::SourceDest]) {
     if v.is_empty() {
         return;
     }
@@ -266,8 +325,8 @@ fn push_source_dest(out: &mut String, list: &str, item: &str, v: &[super::model:
         })
         .collect();
     strings.sort_unstable();
-    out.push_str(list);
-    strings.iter().for_each(|s| out.push_str(s));
+    out.put(list);
+    strings.iter().for_each(|s| out.put(s));
 }
 
 /// Canonical form of a free value: CBV URN → Web URI, plain number → canonical number,

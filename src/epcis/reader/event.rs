@@ -43,7 +43,7 @@ impl<R: BufRead> EpcisReader<R> {
         self.epcs_in_event = 0;
         self.cur.item_elements = 0;
         let mut ev = Box::new(Event::new(et, index, pos));
-        self.epc_canon.iter_mut().for_each(Vec::clear);
+        self.epc_canon.iter_mut().for_each(|c| c.clear());
         self.event_children(&mut ev, Level::Event)?;
         self.event_checks(&ev);
         if self.hashing {
@@ -437,7 +437,7 @@ impl<R: BufRead> EpcisReader<R> {
                                     None
                                 }
                             };
-                            self.epc_canon[canon].push(c);
+                            self.epc_canon[canon].push(c.as_deref());
                             out.push(epc);
                         }
                     } else {

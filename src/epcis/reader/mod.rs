@@ -130,7 +130,10 @@ impl<R: BufRead> EpcisReader<R> {
     /// Total capacity of the reader's reusable buffers, in bytes. Stays flat however many
     /// events a document has (checked by a test).
     pub fn buffer_footprint(&self) -> usize {
-        self.cur.buffer_capacities() + self.scratch.capacity() + self.stack.capacity()
+        self.cur.buffer_capacities()
+            + self.scratch.capacity()
+            + self.stack.capacity()
+            + self.epc_canon.iter().map(|c| c.capacity()).sum::<usize>()
     }
 
     /// Next item in document order; `Ok(None)` after [`Item::End`] or after an error.
