@@ -145,6 +145,8 @@ rules! {
     IDENTIFIER = ("EPCIS-I-001", Reject, "Every identifier (EPCs, parentID, input/output EPCs, quantity epcClass, readPoint/bizLocation, source/destination, bizTransaction ids) is a valid URI and, if it is a GS1 EPC URN or Digital Link, a valid one.", "Correct the identifier; the message gives the exact GS1 problem (check digit, length, characters).");
     NOT_URI = ("EPCIS-I-002", Reject, "Identifier values are absolute URIs (scheme:rest) without spaces.", "Use an EPC URN (urn:epc:id:…), a GS1 Digital Link (https://id.gs1.org/…) or another absolute URI.");
 
+    LOT = ("EPCIS-I-003", Warn, "ILMD lotNumber is a valid GS1 batch/lot (AI 10: 1-20 characters of GS1 CSET 82), as DSCSA product identifiers and verification requests need it.", "Use at most 20 characters from the GS1 CSET 82 set (letters, digits and ! \" % & ' ( ) * + , - . / : ; < = > ? _), no spaces.");
+
     // Header / master data.
     TRANSACTION_STATEMENT = ("EPCIS-H-001", Warn, "A gs1ushc:dscsaTransactionStatement, if present, affirms the statement (affirmTransactionStatement = true).", "Set <gs1ushc:affirmTransactionStatement>true</…> only when the seller makes the §581(27) statement.");
     VOCABULARY = ("EPCIS-H-002", Reject, "Vocabulary has a type attribute and every VocabularyElement and attribute has an id.", "Add the missing type/id attribute.");

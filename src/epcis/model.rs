@@ -289,8 +289,12 @@ pub enum LotSource {
 pub struct Ilmd {
     pub lot_number: Option<String>,
     pub lot_source: Option<LotSource>,
+    /// The lot as a GS1 batch/lot (AI 10), when it is a valid one.
+    pub lot: Option<crate::gs1::Lot>,
     /// `itemExpirationDate` as a date (None when absent or invalid).
     pub item_expiration_date: Option<NaiveDate>,
+    /// The expiry as a GS1 expiration date (AI 17), when representable.
+    pub expiry: Option<crate::gs1::Expiry>,
     /// Every ILMD element as written (including the two above); used for hashing/re-emission.
     pub elements: Vec<ExtensionElement>,
 }

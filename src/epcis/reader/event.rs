@@ -842,6 +842,15 @@ impl<R: BufRead> EpcisReader<R> {
                                 || (legacy && ev.ilmd.lot_source != Some(LotSource::Cbvmda)) =>
                         {
                             ev.ilmd.lot_number = Some(el.text.clone());
+                            ev.ilmd.lot = match crate::gs1::Lot::parse(&el.text) {
+                                Ok(l) => Some(l),
+                                Err(e) => {
+                                    let msg =
+                                        format!("ILMD lotNumber `{}`: {e} [{}]", el.text, e.code());
+                                    self.diag(&rules::LOT, p, msg);
+                                    None
+                                }
+                            };
                             ev.ilmd.lot_source = Some(if cbvmda {
                                 LotSource::Cbvmda
                             } else {
@@ -850,7 +859,10 @@ impl<R: BufRead> EpcisReader<R> {
                         }
                         "itemExpirationDate" if cbvmda || legacy => {
                             match values::parse_date(&el.text) {
-                                Some(d) => ev.ilmd.item_expiration_date = Some(d),
+                                Some(d) => {
+                                    ev.ilmd.item_expiration_date = Some(d);
+                                    ev.ilmd.expiry = crate::gs1::Expiry::from_date(d).ok();
+                                }
                                 None => self.diag(
                                     &rules::DATE,
                                     p,

@@ -362,6 +362,21 @@ fn invalid_gs1_identifier() {
 }
 
 #[test]
+fn lot_that_is_not_a_gs1_lot() {
+    case(&rules::LOT, &event("LOT42", "LOT 42"), &doc12(OBJECT_EVENT));
+    let ok = read(&doc12(OBJECT_EVENT));
+    let ilmd = &ok.events()[0].ilmd;
+    assert_eq!(
+        ilmd.lot.map(|l| l.as_str().to_owned()).as_deref(),
+        Some("LOT42")
+    );
+    assert_eq!(
+        ilmd.expiry.map(|e| e.as_str().to_owned()).as_deref(),
+        Some("270630")
+    );
+}
+
+#[test]
 fn vocabulary_without_type() {
     let md = |t: &str| {
         format!(
