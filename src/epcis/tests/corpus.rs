@@ -339,3 +339,36 @@ fn generated_dscsa_style_document_reads_clean() {
     let epc_refs: usize = out.events().iter().map(|e| e.epc_count()).sum();
     assert_eq!(epc_refs, 58);
 }
+
+#[test]
+fn epcis_2_0_persistent_disposition_and_certification_info_are_kept() {
+    let doc = super::doc20(
+        r#"<ObjectEvent><eventTime>2025-04-20T08:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>
+<certificationInfo>https://cert.example.com/c/1</certificationInfo>
+<epcList><epc>https://id.gs1.org/01/00312345678906/21/S1</epc></epcList><action>OBSERVE</action>
+<bizStep>inspecting</bizStep><disposition>https://ref.gs1.org/cbv/Disp-conformant</disposition>
+<persistentDisposition><set>completeness_verified</set><unset>urn:epcglobal:cbv:disp:needs_replacement</unset></persistentDisposition>
+</ObjectEvent>"#,
+    );
+    let out = read(&doc);
+    assert!(
+        out.error.is_none() && out.diagnostics.is_empty(),
+        "{:?} {:#?}",
+        out.error,
+        out.diagnostics
+    );
+    let e = out.events()[0];
+    assert_eq!(e.certification_info, vec!["https://cert.example.com/c/1"]);
+    assert_eq!(e.biz_step, Some(CbvTerm::Standard("inspecting")));
+    let pd = e.persistent_disposition.as_ref().unwrap();
+    assert_eq!(pd.set, vec![CbvTerm::Standard("completeness_verified")]);
+    assert_eq!(pd.unset, vec![CbvTerm::Standard("needs_replacement")]);
+    let epcs: Vec<_> = e.epcs().collect();
+    assert_eq!(
+        epcs,
+        vec![(
+            crate::epcis::EpcRole::Epc,
+            "https://id.gs1.org/01/00312345678906/21/S1"
+        )]
+    );
+}

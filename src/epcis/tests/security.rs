@@ -143,3 +143,47 @@ mod props {
         }
     }
 }
+
+/// Fails after the first `ok` bytes, like a dropped connection.
+struct Broken<'a> {
+    data: &'a [u8],
+    ok: usize,
+}
+
+impl std::io::Read for Broken<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.ok == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "connection reset",
+            ));
+        }
+        let n = buf.len().min(self.ok).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        self.ok -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn input_error_is_reported_as_io() {
+    let doc = doc12(&OBJECT_EVENT.repeat(5));
+    let input = std::io::BufReader::with_capacity(
+        64,
+        Broken {
+            data: &doc,
+            ok: 700,
+        },
+    );
+    let mut r = crate::epcis::EpcisReader::new(input, Default::default());
+    let err = loop {
+        match r.next_item() {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the broken input cannot be read to its end"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.code, rules::IO.id);
+    assert!(err.message.contains("connection reset"), "{}", err.message);
+}
