@@ -261,12 +261,30 @@ fn push_epcs(out: &mut impl Sink, name: &str, epcs: &[String], canon: Option<&Ca
             .collect(),
         None => epcs.iter().map(|e| canonical_for_hash(e)).collect(),
     };
-    v.sort_unstable();
+    sort_sharing_prefix(&mut v);
     out.put(name);
     for e in &v {
         out.put("epc=");
         out.put(e);
     }
+}
+
+/// Sort strings that mostly share a long prefix (Digital Links of one product): compare only
+/// what follows the prefix common to all of them, which gives the same order.
+fn sort_sharing_prefix(v: &mut [std::borrow::Cow<'_, str>]) {
+    let Some(first) = v.first() else {
+        return;
+    };
+    let mut common = first.len();
+    for s in v.iter().skip(1) {
+        common = common.min(s.len());
+        common = first.as_bytes()[..common]
+            .iter()
+            .zip(s.as_bytes())
+            .position(|(a, b)| a != b)
+            .unwrap_or(common);
+    }
+    v.sort_unstable_by(|a, b| a.as_bytes()[common..].cmp(&b.as_bytes()[common..]));
 }
 
 fn push_quantities(out: &mut impl Sink, name: &str, list: &[QuantityElement]) {
@@ -474,4 +492,21 @@ fn sensor_element(el: &ExtensionElement) -> String {
         .collect();
     push_sorted_elements(&mut s, &ext);
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn prefix_sort_orders_like_a_plain_sort(tails in proptest::collection::vec("[0-9A-Za-z/%]{0,6}", 0..40), prefix in "[a-z/]{0,12}") {
+            let mut ours: Vec<std::borrow::Cow<'_, str>> = tails.iter().map(|t| format!("{prefix}{t}").into()).collect();
+            let mut plain = ours.clone();
+            sort_sharing_prefix(&mut ours);
+            plain.sort_unstable();
+            prop_assert_eq!(ours, plain);
+        }
+    }
 }
