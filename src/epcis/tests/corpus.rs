@@ -372,3 +372,27 @@ fn epcis_2_0_persistent_disposition_and_certification_info_are_kept() {
         )]
     );
 }
+
+#[test]
+fn deprecated_quantity_event_is_accepted_as_a_quantity_element() {
+    let doc = super::doc12(
+        r#"<QuantityEvent><eventTime>2025-04-20T08:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>
+<epcClass>urn:epc:idpat:sgtin:0312345.067890.*</epcClass><quantity>12</quantity>
+<bizStep>urn:epcglobal:cbv:bizstep:receiving</bizStep></QuantityEvent>"#,
+    );
+    let out = read(&doc);
+    assert!(
+        out.error.is_none() && out.diagnostics.is_empty(),
+        "{:?} {:#?}",
+        out.error,
+        out.diagnostics
+    );
+    let e = out.events()[0];
+    assert_eq!(e.event_type, EventType::Quantity);
+    assert_eq!(e.quantity_list.len(), 1);
+    assert_eq!(
+        e.quantity_list[0].epc_class,
+        "urn:epc:idpat:sgtin:0312345.067890.*"
+    );
+    assert_eq!(e.quantity_list[0].quantity, Some(12.0));
+}
