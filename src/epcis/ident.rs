@@ -17,32 +17,9 @@ pub struct IdentError {
     pub message: String,
 }
 
-/// True when `s` looks like an absolute URI: `scheme:rest`, no ASCII whitespace or controls
-/// (non-ASCII characters are left to the IRI rules of whoever resolves it).
-pub fn is_absolute_uri(s: &str) -> bool {
-    let b = s.as_bytes();
-    let Some(colon) = b.iter().position(|&c| c == b':') else {
-        return false;
-    };
-    let (scheme, rest) = (&b[..colon], &b[colon + 1..]);
-    scheme.first().is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme
-            .iter()
-            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
-        && !rest.is_empty()
-        && !b.iter().any(|&c| c <= b' ' || c == 0x7f)
-}
-
 /// Validate one identifier (EPC URN, Digital Link, or any other absolute URI) with the
 /// `gs1` module: malformed GS1 URNs and Digital Links are refused, other URIs pass.
 pub fn validate(uri: &str) -> Result<(), IdentError> {
-    if !is_absolute_uri(uri) {
-        return Err(IdentError {
-            not_a_uri: true,
-            code: "gs1.not_uri",
-            message: "is not an absolute URI (expected scheme:…, e.g. urn:epc:id:sgtin:… or https://id.gs1.org/…)".into(),
-        });
-    }
     match gs1::classify(uri) {
         Ok(_) => Ok(()),
         Err(e) => Err(IdentError {
@@ -56,13 +33,6 @@ pub fn validate(uri: &str) -> Result<(), IdentError> {
 /// [`validate`] and [`canonical_for_hash`] with one parse: `Ok(Some(dl))` when the identifier
 /// is a GS1 EPC (its canonical Digital Link), `Ok(None)` when it stays as given.
 pub fn validate_with_canonical(uri: &str) -> Result<Option<String>, IdentError> {
-    if !is_absolute_uri(uri) {
-        return Err(IdentError {
-            not_a_uri: true,
-            code: "gs1.not_uri",
-            message: "is not an absolute URI (expected scheme:…, e.g. urn:epc:id:sgtin:… or https://id.gs1.org/…)".into(),
-        });
-    }
     match gs1::classify(uri) {
         Ok(Identifier::Epc(epc)) => Ok(Some(epc.to_canonical_digital_link())),
         Ok(Identifier::Opaque) => Ok(None),
@@ -103,10 +73,8 @@ mod tests {
             let e = validate(v).unwrap_err();
             assert!(e.not_a_uri, "{v}");
         }
-        assert!(is_absolute_uri(
-            "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
-        ));
-        assert!(is_absolute_uri("geo:47.506694,11.104301"));
+        assert!(validate("urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6").is_ok());
+        assert!(validate("geo:47.506694,11.104301").is_ok());
     }
 
     #[test]

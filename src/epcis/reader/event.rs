@@ -136,7 +136,8 @@ impl<R: BufRead> EpcisReader<R> {
     }
 
     fn text(&mut self, pos: Position, field: &str) -> Result<String, ReadError> {
-        let mut s = std::mem::take(&mut self.scratch);
+        // Straight into the value's own String: one allocation, no extra copy.
+        let mut s = String::new();
         let had_children = self.cur.read_text_into(&mut s)?;
         if had_children {
             self.diag(
@@ -145,9 +146,7 @@ impl<R: BufRead> EpcisReader<R> {
                 format!("`{field}` must hold text, not child elements"),
             );
         }
-        let out = s.as_str().to_owned();
-        self.scratch = s;
-        Ok(out)
+        Ok(s)
     }
 
     /// Text that must not be empty.
