@@ -457,3 +457,33 @@ fn rules_catalogue_lists_every_rule_once() {
     ids.dedup();
     assert_eq!(ids.len(), n, "rule ids are unique");
 }
+
+#[test]
+fn positions_count_lines_across_crlf_and_multi_line_tags() {
+    let bad =
+        String::from_utf8(event("<action>ADD</action>", "<action\n   >add</action>")).unwrap();
+    let crlf = bad.replace('\n', "\r\n");
+    for doc in [bad, crlf] {
+        let out = read(doc.as_bytes());
+        let d = out
+            .diagnostics
+            .iter()
+            .find(|d| d.rule == rules::ACTION.id)
+            .expect("action finding");
+        assert_eq!((d.line, d.column), (8, 1), "{doc:?}");
+        // The element after the two-line tag is on line 10.
+        let out2 = read(
+            doc.replace(
+                "<bizStep>urn:epcglobal:cbv:bizstep:commissioning",
+                "<bizStep>urn:epcglobal:cbv:bizstep:x",
+            )
+            .as_bytes(),
+        );
+        let d2 = out2
+            .diagnostics
+            .iter()
+            .find(|d| d.rule == rules::CBV_VALUE.id)
+            .expect("cbv finding");
+        assert_eq!((d2.line, d2.column), (10, 1));
+    }
+}

@@ -187,3 +187,32 @@ fn input_error_is_reported_as_io() {
     assert_eq!(err.code, rules::IO.id);
     assert!(err.message.contains("connection reset"), "{}", err.message);
 }
+
+mod robustness {
+    use super::super::{doc12, read, OBJECT_EVENT};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Corrupted documents end in an error or a result, never in a panic or a hang.
+        #[test]
+        fn corrupted_documents_never_panic(cut in 0usize..2000, flips in proptest::collection::vec((0usize..2000, any::<u8>()), 0..8)) {
+            let mut doc = doc12(&OBJECT_EVENT.repeat(2));
+            for (at, byte) in flips {
+                let i = at % doc.len();
+                doc[i] = byte;
+            }
+            doc.truncate(cut.min(doc.len()));
+            let out = read(&doc);
+            // Whatever happened, every finding carries a position.
+            for d in &out.diagnostics {
+                prop_assert!(d.line >= 1 && d.column >= 1);
+            }
+            if let Some(e) = out.error {
+                prop_assert!(e.code.starts_with("EPCIS-X-"));
+                prop_assert!(e.line >= 1);
+            }
+        }
+    }
+}
