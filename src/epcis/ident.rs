@@ -20,7 +20,7 @@ pub struct IdentError {
 /// Validate one identifier (EPC URN, Digital Link, or any other absolute URI) with the
 /// `gs1` module: malformed GS1 URNs and Digital Links are refused, other URIs pass.
 pub fn validate(uri: &str) -> Result<(), IdentError> {
-    match gs1::classify(uri) {
+    match classify(uri) {
         Ok(_) => Ok(()),
         Err(e) => Err(IdentError {
             not_a_uri: matches!(e, Gs1Error::NotUri { .. }),
@@ -33,7 +33,7 @@ pub fn validate(uri: &str) -> Result<(), IdentError> {
 /// [`validate`] and [`canonical_for_hash`] with one parse: `Ok(Some(dl))` when the identifier
 /// is a GS1 EPC (its canonical Digital Link), `Ok(None)` when it stays as given.
 pub fn validate_with_canonical(uri: &str) -> Result<Option<String>, IdentError> {
-    match gs1::classify(uri) {
+    match classify(uri) {
         Ok(Identifier::Epc(epc)) => Ok(Some(epc.to_canonical_digital_link())),
         Ok(Identifier::Opaque) => Ok(None),
         Err(e) => Err(IdentError {
@@ -52,10 +52,20 @@ pub fn canonical_for_hash(uri: &str) -> Cow<'_, str> {
     if !(uri.starts_with("urn:epc:") || uri.starts_with("http")) {
         return Cow::Borrowed(uri);
     }
-    match gs1::classify(uri) {
+    match classify(uri) {
         Ok(Identifier::Epc(epc)) => Cow::Owned(epc.to_canonical_digital_link()),
         Ok(Identifier::Opaque) | Err(_) => Cow::Borrowed(uri),
     }
+}
+
+/// `gs1::classify`, with a shortcut for the common case: an EPC URN without whitespace or
+/// control characters (so certainly an absolute URI) goes straight to the EPC URN parser,
+/// which is what `classify` would do after its generic URI check.
+fn classify(uri: &str) -> Result<Identifier, Gs1Error> {
+    if uri.starts_with("urn:epc:") && !uri.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return gs1::parse_epc_uri(uri).map(Identifier::Epc);
+    }
+    gs1::classify(uri)
 }
 
 #[cfg(test)]
@@ -85,6 +95,22 @@ mod tests {
         assert!(e.message.contains(e.code));
         assert!(validate("urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6").is_ok());
         assert!(validate("urn:epc:id:sgtin:0312345.067890.S1001").is_ok());
+    }
+
+    #[test]
+    fn shortcut_agrees_with_gs1_classify() {
+        for uri in [
+            "urn:epc:id:sgtin:0312345.067890.S1001",
+            "urn:epc:id:sgtin:0312345.06789.S1001",
+            "urn:epc:id:sscc:4012345.0000000111",
+            "urn:epc:idpat:sgtin:0312345.067890.*",
+            "urn:epc:class:lgtin:0312345.067890.LOT%2F1",
+            "urn:epc:id:sgln:4012345.00011.987",
+            "urn:epc:id:bogus:1.2",
+            "urn:epc:id:sgtin:0312345.067890.S\u{e9}",
+        ] {
+            assert_eq!(classify(uri), gs1::classify(uri), "{uri}");
+        }
     }
 
     #[test]
