@@ -1,5 +1,5 @@
 //! Stream an EPCIS XML file through the reader and print a summary. Used to measure peak RSS:
-//! `/usr/bin/time -v cargo run --release --example epcis_read -- FILE`.
+//! `/usr/bin/time -v cargo run --release --example epcis_read -- FILE [--no-hash]`.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -8,10 +8,14 @@ use std::time::Instant;
 use dscsa_exchange::epcis::{EpcisReader, Item, Limits};
 
 fn main() {
-    let path = std::env::args().nth(1).expect("usage: epcis_read FILE.xml");
+    let path = std::env::args()
+        .nth(1)
+        .expect("usage: epcis_read FILE.xml [--no-hash]");
+    let hashing = std::env::args().nth(2).as_deref() != Some("--no-hash");
     let file = File::open(&path).expect("open input");
     let started = Instant::now();
-    let mut r = EpcisReader::new(BufReader::with_capacity(64 * 1024, file), Limits::default());
+    let mut r = EpcisReader::new(BufReader::with_capacity(64 * 1024, file), Limits::default())
+        .with_hashing(hashing);
     let (mut events, mut epcs, mut diags, mut vocabularies) = (0u64, 0u64, 0usize, 0usize);
     loop {
         match r.next_item() {
