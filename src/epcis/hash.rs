@@ -75,9 +75,40 @@ impl Sink for String {
     }
 }
 
-impl Sink for openssl::sha::Sha256 {
+/// SHA-256 fed in blocks: the pre-hash comes in many tiny pieces (two per EPC), and one
+/// library call per piece costs more than copying it.
+struct BufferedSha {
+    hasher: openssl::sha::Sha256,
+    buf: Vec<u8>,
+}
+
+impl BufferedSha {
+    const BLOCK: usize = 16 * 1024;
+
+    fn new() -> Self {
+        BufferedSha {
+            hasher: openssl::sha::Sha256::new(),
+            buf: Vec::with_capacity(Self::BLOCK),
+        }
+    }
+
+    fn finish(mut self) -> [u8; 32] {
+        self.hasher.update(&self.buf);
+        self.hasher.finish()
+    }
+}
+
+impl Sink for BufferedSha {
     fn put(&mut self, s: &str) {
-        self.update(s.as_bytes());
+        if self.buf.len() + s.len() > Self::BLOCK {
+            self.hasher.update(&self.buf);
+            self.buf.clear();
+        }
+        if s.len() > Self::BLOCK {
+            self.hasher.update(s.as_bytes());
+        } else {
+            self.buf.extend_from_slice(s.as_bytes());
+        }
     }
 }
 
@@ -213,7 +244,7 @@ pub(crate) fn hash_id_with(ev: &Event, canon: &EpcListCanon) -> String {
 
 fn hash_id_streamed(ev: &Event, canon: Option<&EpcListCanon>) -> String {
     // The low-level hasher also avoids OpenSSL 3's per-call algorithm fetch of `sha::sha256`.
-    let mut hasher = openssl::sha::Sha256::new();
+    let mut hasher = BufferedSha::new();
     write_prehash(ev, canon, &mut hasher);
     ni_uri(hasher.finish())
 }

@@ -127,3 +127,23 @@ fn hash_id_is_sha256_of_the_prehash() {
         "ni:///sha-256;e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855?ver=CBV2.0"
     );
 }
+
+#[test]
+fn streamed_hash_of_a_large_event_equals_the_hash_of_its_prehash_string() {
+    let epcs: String = (0..2000)
+        .map(|i| format!("<epc>urn:epc:id:sgtin:0312345.067890.S{i}</epc>"))
+        .collect();
+    let doc = doc12(&format!(
+        "<ObjectEvent><eventTime>2024-03-01T14:30:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><epcList>{epcs}</epcList><action>OBSERVE</action></ObjectEvent>"
+    ));
+    let out = read(&doc);
+    let ev = out.events()[0];
+    let pre = prehash_string(ev);
+    assert!(pre.len() > 64 * 1024, "spans several hash blocks");
+    assert_eq!(hash_id(ev), hash_id_of_prehash(&pre));
+    assert_eq!(
+        ev.hash_id.as_deref(),
+        Some(hash_id_of_prehash(&pre).as_str()),
+        "reader path (canonical forms cached)"
+    );
+}
