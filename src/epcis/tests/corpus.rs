@@ -396,3 +396,30 @@ fn deprecated_quantity_event_is_accepted_as_a_quantity_element() {
     );
     assert_eq!(e.quantity_list[0].quantity, Some(12.0));
 }
+
+#[test]
+fn legacy_gs1ushc_lot_is_read_and_cbvmda_wins_when_both_are_given() {
+    let legacy = super::OBJECT_EVENT.replace(
+        "<ilmd><cbvmda:lotNumber>LOT42</cbvmda:lotNumber>",
+        r#"<ilmd><gs1ushc:lotNumber xmlns:gs1ushc="http://epcis.gs1us.org/hc/ns">OLD7</gs1ushc:lotNumber><ex:grade>A</ex:grade>"#,
+    );
+    let out = read(&super::doc12(&legacy));
+    assert!(out.diagnostics.is_empty(), "{:#?}", out.diagnostics);
+    let ilmd = &out.events()[0].ilmd;
+    assert_eq!(ilmd.lot_number.as_deref(), Some("OLD7"));
+    assert_eq!(ilmd.lot_source, Some(LotSource::Gs1Ushc));
+    assert_eq!(ilmd.elements.len(), 3, "other ILMD elements are kept");
+    assert!(ilmd
+        .elements
+        .iter()
+        .any(|e| e.local_name == "grade" && e.text == "A"));
+
+    let both = super::OBJECT_EVENT.replace(
+        "</ilmd>",
+        r#"<gs1ushc:lotNumber xmlns:gs1ushc="http://epcis.gs1us.org/hc/ns">OLD7</gs1ushc:lotNumber></ilmd>"#,
+    );
+    let out = read(&super::doc12(&both));
+    let ilmd = &out.events()[0].ilmd;
+    assert_eq!(ilmd.lot_number.as_deref(), Some("LOT42"));
+    assert_eq!(ilmd.lot_source, Some(LotSource::Cbvmda));
+}
