@@ -1,0 +1,71 @@
+//! Parse + structure/identifier checks + CBV event hash of a DSCSA-style document with
+//! 100,000 items (~17 MB, ~213k EPC references), generated into `target/` on first run with
+//! `/work/shared/tools/gen_epcis.py` (override with `EPCIS_GEN=/path/to/gen_epcis.py`).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use dscsa_exchange::epcis::{EpcisReader, Item, Limits};
+
+fn document() -> Vec<u8> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+    let path = dir.join("epcis-bench-100000.xml");
+    if !path.exists() {
+        let generator =
+            std::env::var("EPCIS_GEN").unwrap_or_else(|_| "/work/shared/tools/gen_epcis.py".into());
+        let status = Command::new("python3")
+            .args([
+                generator.as_str(),
+                "-n",
+                "100000",
+                "--master-data",
+                "--transaction-statement",
+                "-q",
+                "-o",
+            ])
+            .arg(&path)
+            .status()
+            .expect("run python3 gen_epcis.py");
+        assert!(status.success(), "gen_epcis.py failed");
+    }
+    std::fs::read(&path).expect("read generated document")
+}
+
+/// Reads the whole document; returns (events, EPC references, diagnostics).
+fn read_all(doc: &[u8]) -> (u64, u64, usize) {
+    let mut r = EpcisReader::new(doc, Limits::default());
+    let (mut events, mut epcs, mut diags) = (0u64, 0u64, 0usize);
+    while let Some(item) = r.next_item().expect("valid document") {
+        if let Item::Event(e) = item {
+            events += 1;
+            epcs += e.epc_count() as u64;
+            std::hint::black_box(&e.hash_id);
+        }
+        diags += r.take_diagnostics().len();
+    }
+    (events, epcs, diags)
+}
+
+fn bench(c: &mut Criterion) {
+    let doc = document();
+    let (events, epcs, diags) = read_all(&doc);
+    eprintln!(
+        "document: {} bytes, {events} events, {epcs} EPC references, {diags} diagnostics",
+        doc.len()
+    );
+    let mut g = c.benchmark_group("epcis_parse");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(epcs));
+    g.bench_function("read_validate_hash_100k_items", |b| {
+        b.iter(|| read_all(&doc))
+    });
+    g.throughput(Throughput::Bytes(doc.len() as u64));
+    g.bench_function("read_validate_hash_100k_items_bytes", |b| {
+        b.iter(|| read_all(&doc))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

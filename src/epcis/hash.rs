@@ -1,0 +1,543 @@
+//! CBV 2.0 event hash (`ni:///sha-256;…?ver=CBV2.0`, standards.md §3.4).
+//!
+//! The pre-hash string follows the GS1 reference implementation's test vectors where they
+//! and its README disagree: a business transaction / source / destination is written as
+//! `type=…` then the value, and `destinationList` comes before `sourceList`. ILMD, user
+//! extensions and extension children of readPoint/bizLocation are written as
+//! `{namespace}name=value` strings, sorted together at the end. recordTime, eventID and
+//! errorDeclaration are not hashed.
+
+use std::fmt::Write;
+
+use super::cbv::{CbvTerm, Vocab};
+use super::ident::canonical_for_hash;
+use super::model::{Event, ExtensionElement, QuantityElement, Timestamp};
+use super::values;
+
+/// Canonical forms of the four EPC lists, computed while reading (same order and length as
+/// the event's lists; `None` = the value as given), so each EPC is parsed only once.
+pub(crate) type EpcListCanon = [CanonList; 4];
+
+/// Canonical forms of one EPC list in one buffer (no allocation per EPC).
+#[derive(Debug, Default)]
+pub(crate) struct CanonList {
+    text: String,
+    /// (start, end) in `text`; `None` = use the value as given.
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+impl CanonList {
+    pub(crate) fn capacity(&self) -> usize {
+        self.text.capacity() + self.spans.capacity() * std::mem::size_of::<Option<(usize, usize)>>()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.text.clear();
+        self.spans.clear();
+    }
+
+    pub(crate) fn push(&mut self, canonical: Option<&str>) {
+        self.spans.push(canonical.map(|c| {
+            let start = self.text.len();
+            self.text.push_str(c);
+            (start, self.text.len())
+        }));
+    }
+
+    fn get<'a>(&'a self, i: usize, given: &'a str) -> &'a str {
+        match self.spans[i] {
+            Some((a, b)) => &self.text[a..b],
+            None => given,
+        }
+    }
+}
+
+/// The canonical pre-hash string of an event.
+pub fn prehash_string(ev: &Event) -> String {
+    prehash_string_with(ev, None)
+}
+
+pub(crate) fn prehash_string_with(ev: &Event, canon: Option<&EpcListCanon>) -> String {
+    let mut out = String::with_capacity(256 + ev.epc_count() * 48);
+    write_prehash(ev, canon, &mut out);
+    out
+}
+
+/// Where pre-hash pieces go: a String, or straight into SHA-256 so a huge event never needs
+/// its whole pre-hash string in memory.
+trait Sink {
+    fn put(&mut self, s: &str);
+}
+
+impl Sink for String {
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+/// SHA-256 fed in blocks: the pre-hash comes in many tiny pieces (two per EPC), and one
+/// library call per piece costs more than copying it.
+struct BufferedSha {
+    hasher: openssl::sha::Sha256,
+    buf: Vec<u8>,
+}
+
+impl BufferedSha {
+    const BLOCK: usize = 16 * 1024;
+
+    fn new() -> Self {
+        BufferedSha {
+            hasher: openssl::sha::Sha256::new(),
+            buf: Vec::with_capacity(Self::BLOCK),
+        }
+    }
+
+    fn finish(mut self) -> [u8; 32] {
+        self.hasher.update(&self.buf);
+        self.hasher.finish()
+    }
+}
+
+impl Sink for BufferedSha {
+    fn put(&mut self, s: &str) {
+        if self.buf.len() + s.len() > Self::BLOCK {
+            self.hasher.update(&self.buf);
+            self.buf.clear();
+        }
+        if s.len() > Self::BLOCK {
+            self.hasher.update(s.as_bytes());
+        } else {
+            self.buf.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+fn write_prehash(ev: &Event, canon: Option<&EpcListCanon>, out: &mut impl Sink) {
+    let pick =
+        |i: usize, list: &[String]| canon.map(|c| &c[i]).filter(|c| c.spans.len() == list.len());
+    out.put("eventType=");
+    out.put(ev.event_type.as_str());
+    if let Some(t) = &ev.event_time {
+        out.put("eventTime=");
+        push_time(out, t);
+    }
+    if let Some(o) = &ev.event_time_zone_offset {
+        out.put("eventTimeZoneOffset=");
+        out.put(o);
+    }
+    if !ev.certification_info.is_empty() {
+        let mut v: Vec<String> = ev
+            .certification_info
+            .iter()
+            .map(|c| format!("certificationInfo={}", canonical_value(c)))
+            .collect();
+        v.sort_unstable();
+        v.iter().for_each(|s| out.put(s));
+    }
+    push_epcs(out, "epcList", &ev.epc_list, pick(0, &ev.epc_list));
+    if let Some(p) = &ev.parent_id {
+        out.put("parentID=");
+        out.put(&canonical_for_hash(p));
+    }
+    push_epcs(out, "inputEPCList", &ev.input_epcs, pick(2, &ev.input_epcs));
+    push_epcs(out, "childEPCs", &ev.child_epcs, pick(1, &ev.child_epcs));
+    push_quantities(out, "quantityList", &ev.quantity_list);
+    push_quantities(out, "childQuantityList", &ev.child_quantity_list);
+    push_quantities(out, "inputQuantityList", &ev.input_quantity_list);
+    push_epcs(
+        out,
+        "outputEPCList",
+        &ev.output_epcs,
+        pick(3, &ev.output_epcs),
+    );
+    push_quantities(out, "outputQuantityList", &ev.output_quantity_list);
+    if let Some(a) = ev.action {
+        out.put("action=");
+        out.put(a.as_str());
+    }
+    if let Some(t) = &ev.transformation_id {
+        out.put("transformationID=");
+        out.put(&canonical_value(t));
+    }
+    if let Some(b) = &ev.biz_step {
+        out.put("bizStep=");
+        out.put(&b.to_web_uri(Vocab::BizStep));
+    }
+    if let Some(d) = &ev.disposition {
+        out.put("disposition=");
+        out.put(&d.to_web_uri(Vocab::Disposition));
+    }
+    if let Some(pd) = &ev.persistent_disposition {
+        if !pd.set.is_empty() || !pd.unset.is_empty() {
+            out.put("persistentDisposition");
+            push_sorted_terms(out, "set=", &pd.set);
+            push_sorted_terms(out, "unset=", &pd.unset);
+        }
+    }
+    if let Some(r) = &ev.read_point {
+        out.put("readPointid=");
+        out.put(&canonical_for_hash(r));
+    }
+    if let Some(b) = &ev.biz_location {
+        out.put("bizLocationid=");
+        out.put(&canonical_for_hash(b));
+    }
+    // The reference implementation (1.9.3) puts sensor data right after bizLocation.
+    if !ev.sensor_elements.is_empty() {
+        let mut v: Vec<String> = ev.sensor_elements.iter().map(sensor_element).collect();
+        v.sort_unstable();
+        out.put("sensorElementList");
+        v.iter().for_each(|s| out.put(s));
+    }
+    if !ev.biz_transactions.is_empty() {
+        let mut v: Vec<String> = ev
+            .biz_transactions
+            .iter()
+            .map(|bt| {
+                let mut s = String::new();
+                if let Some(t) = &bt.transaction_type {
+                    s.push_str("type=");
+                    s.push_str(&t.to_web_uri(Vocab::BizTransactionType));
+                }
+                s.push_str("bizTransaction=");
+                s.push_str(&canonical_for_hash(&bt.id));
+                s
+            })
+            .collect();
+        v.sort_unstable();
+        out.put("bizTransactionList");
+        v.iter().for_each(|s| out.put(s));
+    }
+    push_source_dest(out, "destinationList", "destination", &ev.destinations);
+    push_source_dest(out, "sourceList", "source", &ev.sources);
+    // Everything without a fixed place: ILMD, user extensions, readPoint/bizLocation
+    // extensions, sorted as whole strings.
+    let mut rest: Vec<String> = Vec::new();
+    if !ev.ilmd.elements.is_empty() {
+        let mut s = String::from("ilmd");
+        push_sorted_elements(&mut s, &ev.ilmd.elements);
+        rest.push(s);
+    }
+    for (name, list) in [
+        ("readPoint", &ev.read_point_extensions),
+        ("bizLocation", &ev.biz_location_extensions),
+    ] {
+        if !list.is_empty() {
+            let mut s = String::from(name);
+            push_sorted_elements(&mut s, list);
+            rest.push(s);
+        }
+    }
+    rest.extend(ev.extensions.iter().map(element_string));
+    rest.sort_unstable();
+    rest.iter().for_each(|s| out.put(s));
+}
+
+/// The event hash id: `ni:///sha-256;<hex>?ver=CBV2.0`.
+pub fn hash_id(ev: &Event) -> String {
+    hash_id_streamed(ev, None)
+}
+
+pub(crate) fn hash_id_with(ev: &Event, canon: &EpcListCanon) -> String {
+    hash_id_streamed(ev, Some(canon))
+}
+
+fn hash_id_streamed(ev: &Event, canon: Option<&EpcListCanon>) -> String {
+    // The low-level hasher also avoids OpenSSL 3's per-call algorithm fetch of `sha::sha256`.
+    let mut hasher = BufferedSha::new();
+    write_prehash(ev, canon, &mut hasher);
+    ni_uri(hasher.finish())
+}
+
+/// Hash id of a pre-hash string.
+pub fn hash_id_of_prehash(prehash: &str) -> String {
+    let mut hasher = openssl::sha::Sha256::new();
+    hasher.update(prehash.as_bytes());
+    ni_uri(hasher.finish())
+}
+
+fn ni_uri(digest: [u8; 32]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(14 + 64 + 11);
+    out.push_str("ni:///sha-256;");
+    for b in digest {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out.push_str("?ver=CBV2.0");
+    out
+}
+
+fn push_time(out: &mut impl Sink, t: &Timestamp) {
+    match &t.value {
+        Some(v) => {
+            let mut s = String::with_capacity(24);
+            values::hash_timestamp(v, &mut s);
+            out.put(&s);
+        }
+        None => out.put(t.text.trim()),
+    }
+}
+
+fn push_epcs(out: &mut impl Sink, name: &str, epcs: &[String], canon: Option<&CanonList>) {
+    if epcs.is_empty() {
+        return;
+    }
+    // Every entry starts with the same `epc=`, so sorting the values sorts the entries.
+    let mut v: Vec<std::borrow::Cow<'_, str>> = match canon {
+        Some(c) => epcs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| std::borrow::Cow::Borrowed(c.get(i, e)))
+            .collect(),
+        None => epcs.iter().map(|e| canonical_for_hash(e)).collect(),
+    };
+    sort_sharing_prefix(&mut v);
+    out.put(name);
+    for e in &v {
+        out.put("epc=");
+        out.put(e);
+    }
+}
+
+/// Sort strings that mostly share a long prefix (Digital Links of one product): compare only
+/// what follows the prefix common to all of them, which gives the same order.
+fn sort_sharing_prefix(v: &mut [std::borrow::Cow<'_, str>]) {
+    let Some(first) = v.first() else {
+        return;
+    };
+    let mut common = first.len();
+    for s in v.iter().skip(1) {
+        common = common.min(s.len());
+        common = first.as_bytes()[..common]
+            .iter()
+            .zip(s.as_bytes())
+            .position(|(a, b)| a != b)
+            .unwrap_or(common);
+    }
+    v.sort_unstable_by(|a, b| a.as_bytes()[common..].cmp(&b.as_bytes()[common..]));
+}
+
+fn push_quantities(out: &mut impl Sink, name: &str, list: &[QuantityElement]) {
+    if list.is_empty() {
+        return;
+    }
+    let mut v: Vec<String> = list
+        .iter()
+        .map(|q| {
+            let mut s = String::from("quantityElement");
+            if !q.epc_class.is_empty() {
+                s.push_str("epcClass=");
+                s.push_str(&canonical_for_hash(&q.epc_class));
+            }
+            if let Some(n) = q.quantity {
+                let _ = write!(s, "quantity={n}");
+            }
+            if let Some(u) = &q.uom {
+                s.push_str("uom=");
+                s.push_str(u);
+            }
+            s
+        })
+        .collect();
+    v.sort_unstable();
+    out.put(name);
+    v.iter().for_each(|s| out.put(s));
+}
+
+fn push_sorted_terms(out: &mut impl Sink, key: &str, terms: &[CbvTerm]) {
+    let mut v: Vec<String> = terms
+        .iter()
+        .map(|t| format!("{key}{}", t.to_web_uri(Vocab::Disposition)))
+        .collect();
+    v.sort_unstable();
+    v.iter().for_each(|s| out.put(s));
+}
+
+fn push_source_dest(out: &mut impl Sink, list: &str, item: &str, v: &[super::model::SourceDest]) {
+    if v.is_empty() {
+        return;
+    }
+    let mut strings: Vec<String> = v
+        .iter()
+        .map(|sd| {
+            let mut s = String::new();
+            let ty = sd.sd_type.to_web_uri(Vocab::SourceDestType);
+            if !ty.is_empty() {
+                s.push_str("type=");
+                s.push_str(&ty);
+            }
+            s.push_str(item);
+            s.push('=');
+            s.push_str(&canonical_for_hash(&sd.id));
+            s
+        })
+        .collect();
+    strings.sort_unstable();
+    out.put(list);
+    strings.iter().for_each(|s| out.put(s));
+}
+
+/// Canonical form of a free value: CBV URN → Web URI, plain number → canonical number,
+/// GS1 identifier → canonical Digital Link.
+fn canonical_value(text: &str) -> String {
+    let t = text.trim();
+    for vocab in [
+        Vocab::BizStep,
+        Vocab::Disposition,
+        Vocab::BizTransactionType,
+        Vocab::SourceDestType,
+        Vocab::ErrorReason,
+    ] {
+        let term = CbvTerm::Other(t.to_owned());
+        let web = term.to_web_uri(vocab);
+        if web != t {
+            return web;
+        }
+    }
+    if let Some(n) = values::canonical_number(t) {
+        return n;
+    }
+    canonical_for_hash(t).into_owned()
+}
+
+fn qualified_name(out: &mut String, el: &ExtensionElement) {
+    if !el.namespace.is_empty() {
+        out.push('{');
+        out.push_str(&el.namespace);
+        out.push('}');
+    }
+    out.push_str(&el.local_name);
+}
+
+fn element_string(el: &ExtensionElement) -> String {
+    let mut s = String::new();
+    qualified_name(&mut s, el);
+    if !el.text.is_empty() {
+        s.push('=');
+        s.push_str(&canonical_value(&el.text));
+    }
+    push_sorted_elements(&mut s, &el.children);
+    s
+}
+
+fn push_sorted_elements(out: &mut String, list: &[ExtensionElement]) {
+    let mut v: Vec<String> = list.iter().map(element_string).collect();
+    v.sort_unstable();
+    v.iter().for_each(|s| out.push_str(s));
+}
+
+/// Attribute order of sensorMetadata and sensorReport in the pre-hash string.
+const SENSOR_METADATA: &[&str] = &[
+    "time",
+    "startTime",
+    "endTime",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "bizRules",
+];
+const SENSOR_REPORT: &[&str] = &[
+    "type",
+    "exception",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "time",
+    "microorganism",
+    "chemicalSubstance",
+    "value",
+    "component",
+    "stringValue",
+    "booleanValue",
+    "hexBinaryValue",
+    "uriValue",
+    "minValue",
+    "maxValue",
+    "meanValue",
+    "sDev",
+    "percRank",
+    "percValue",
+    "uom",
+    "coordinateReferenceSystem",
+];
+
+fn sensor_part(name: &str, el: &ExtensionElement, order: &[&str]) -> String {
+    let mut s = String::from(name);
+    for key in order {
+        if let Some((_, v)) = el.attributes.iter().find(|(k, _)| k == key) {
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            s.push_str(key);
+            s.push('=');
+            if key.to_ascii_lowercase().contains("time") {
+                match values::parse_date_time(v) {
+                    Ok(p) => values::hash_timestamp(&p.value, &mut s),
+                    Err(_) => s.push_str(v),
+                }
+            } else if let Some(rest) = v.strip_prefix("gs1:") {
+                s.push_str("https://gs1.org/voc/");
+                s.push_str(rest);
+            } else {
+                s.push_str(&canonical_value(v));
+            }
+        }
+    }
+    push_sorted_elements(
+        &mut s,
+        &el.children
+            .iter()
+            .filter(|c| !c.namespace.is_empty())
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    s
+}
+
+fn sensor_element(el: &ExtensionElement) -> String {
+    let mut s = String::from("sensorElement");
+    if let Some(m) = el
+        .children
+        .iter()
+        .find(|c| c.namespace.is_empty() && c.local_name == "sensorMetadata")
+    {
+        s.push_str(&sensor_part("sensorMetadata", m, SENSOR_METADATA));
+    }
+    let mut reports: Vec<String> = el
+        .children
+        .iter()
+        .filter(|c| c.namespace.is_empty() && c.local_name == "sensorReport")
+        .map(|r| sensor_part("sensorReport", r, SENSOR_REPORT))
+        .collect();
+    reports.sort_unstable();
+    reports.iter().for_each(|r| s.push_str(r));
+    let ext: Vec<ExtensionElement> = el
+        .children
+        .iter()
+        .filter(|c| !c.namespace.is_empty())
+        .cloned()
+        .collect();
+    push_sorted_elements(&mut s, &ext);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn prefix_sort_orders_like_a_plain_sort(tails in proptest::collection::vec("[0-9A-Za-z/%]{0,6}", 0..40), prefix in "[a-z/]{0,12}") {
+            let mut ours: Vec<std::borrow::Cow<'_, str>> = tails.iter().map(|t| format!("{prefix}{t}").into()).collect();
+            let mut plain = ours.clone();
+            sort_sharing_prefix(&mut ours);
+            plain.sort_unstable();
+            prop_assert_eq!(ours, plain);
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! Token layer over quick-xml's `NsReader`: namespace-resolved start tags copied into reused
+//! buffers, text with the five predefined entities and character references resolved here,
+//! DOCTYPE refused, depth and text length limited, and line:column for every token.
+
+use std::io::BufRead;
+
+use quick_xml::events::attributes::AttrError;
+use quick_xml::events::Event as XmlEvent;
+use quick_xml::name::ResolveResult;
+use quick_xml::{NsReader, XmlVersion};
+
+use super::super::diagnostics::{rules, Rule};
+use super::super::model::{ExtensionElement, Position};
+use super::source::{Source, SourceLimit};
+use super::ReadError;
+use crate::epcis::Limits;
+
+pub(crate) const NS_EPCIS1: &str = "urn:epcglobal:epcis:xsd:1";
+pub(crate) const NS_EPCIS2: &str = "urn:epcglobal:epcis:xsd:2";
+pub(crate) const NS_MASTERDATA: &str = "urn:epcglobal:epcis-masterdata:xsd:1";
+pub(crate) const NS_SBDH: &str =
+    "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader";
+pub(crate) const NS_GS1USHC: &str = "http://epcis.gs1us.org/hc/ns";
+pub(crate) const NS_CBVMDA: &str = "urn:epcglobal:cbv:mda";
+
+/// Namespace of the current start tag, classified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ns {
+    /// No namespace: every EPCIS child element (`elementFormDefault="unqualified"`).
+    None,
+    Epcis1,
+    Epcis2,
+    MasterData,
+    Sbdh,
+    /// Anything else; the URI is in `Cursor::ns_uri`.
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tok {
+    Start,
+    End,
+    /// A piece of text (in `Cursor::text`): a text run, CDATA or a resolved reference.
+    Text,
+    Eof,
+}
+
+pub(crate) struct Cursor<R> {
+    xml: NsReader<Source<R>>,
+    buf: Vec<u8>,
+    pub(crate) ns: Ns,
+    /// Namespace URI of the current start tag (empty for no namespace).
+    pub(crate) ns_uri: String,
+    pub(crate) local: String,
+    pub(crate) prefix: String,
+    /// Attributes of the current start tag: (qualified name, value), xmlns excluded.
+    pub(crate) attrs: Vec<(String, String)>,
+    attr_count: usize,
+    pub(crate) text: String,
+    /// Position of the current token.
+    pub(crate) pos: Position,
+    pub(crate) depth: usize,
+    max_depth: usize,
+    pub(crate) max_text: usize,
+    /// Start tags since the current item (event, header, vocabulary) began.
+    pub(crate) item_elements: usize,
+    max_elements: usize,
+    /// Byte offset where the current token starts.
+    pub(crate) tok_start: u64,
+}
+
+impl<R: BufRead> Cursor<R> {
+    pub(crate) fn new(input: R, limits: &Limits) -> Self {
+        // A token may be a long text value or a start tag with many namespace declarations.
+        let max_token = (limits.max_text_len as u64).saturating_add(64 * 1024);
+        let mut xml = NsReader::from_reader(Source::new(input, limits.max_bytes, max_token));
+        let cfg = xml.config_mut();
+        cfg.expand_empty_elements = true;
+        cfg.check_end_names = true;
+        cfg.trim_text(false);
+        Cursor {
+            xml,
+            buf: Vec::with_capacity(4096),
+            ns: Ns::None,
+            ns_uri: String::new(),
+            local: String::new(),
+            prefix: String::new(),
+            attrs: Vec::new(),
+            attr_count: 0,
+            text: String::new(),
+            pos: Position { line: 1, column: 1 },
+            depth: 0,
+            max_depth: limits.max_depth,
+            max_text: limits.max_text_len,
+            item_elements: 0,
+            max_elements: limits.max_elements_per_item,
+            tok_start: 0,
+        }
+    }
+
+    /// Attributes of the current start tag.
+    pub(crate) fn attributes(&self) -> &[(String, String)] {
+        &self.attrs[..self.attr_count]
+    }
+
+    /// Value of an attribute of the current start tag by local name (any prefix).
+    pub(crate) fn attr(&self, local: &str) -> Option<&str> {
+        self.attributes()
+            .iter()
+            .find(|(k, _)| k == local || k.rsplit_once(':').is_some_and(|(_, l)| l == local))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.xml.get_ref().bytes_read()
+    }
+
+    /// Capacities of the internal buffers (for the bounded-memory test).
+    pub(crate) fn buffer_capacities(&self) -> usize {
+        self.buf.capacity() + self.text.capacity() + self.xml.get_ref().window_capacity()
+    }
+
+    pub(crate) fn error(&self, rule: &Rule, message: String) -> ReadError {
+        ReadError {
+            code: rule.id,
+            line: self.pos.line,
+            column: self.pos.column,
+            message,
+        }
+    }
+
+    fn error_at(&self, rule: &Rule, offset: u64, message: String) -> ReadError {
+        let (line, column) = self.xml.get_ref().line_col(offset);
+        ReadError {
+            code: rule.id,
+            line,
+            column,
+            message,
+        }
+    }
+
+    /// Next token. Comments, processing instructions and the XML declaration are skipped.
+    pub(crate) fn next_tok(&mut self) -> Result<Tok, ReadError> {
+        loop {
+            let start = self.xml.buffer_position();
+            self.xml.get_mut().begin_token(start);
+            self.tok_start = start;
+            let (line, column) = self.xml.get_ref().line_col(start);
+            self.buf.clear();
+            let result = self.xml.read_resolved_event_into(&mut self.buf);
+            let (ns, ev) = match result {
+                Ok(v) => v,
+                Err(e) => return Err(self.map_xml_error(e)),
+            };
+            match ev {
+                XmlEvent::Start(s) => {
+                    // `pos` tracks start tags: it is what diagnostics point at.
+                    self.pos = Position { line, column };
+                    self.depth += 1;
+                    self.item_elements += 1;
+                    if self.item_elements > self.max_elements {
+                        return Err(ReadError {
+                            code: rules::LIMIT_ELEMENTS.id,
+                            line,
+                            column,
+                            message: format!(
+                                "more than {} elements in one event, header or vocabulary",
+                                self.max_elements
+                            ),
+                        });
+                    }
+                    if self.depth > self.max_depth {
+                        return Err(ReadError {
+                            code: rules::LIMIT_DEPTH.id,
+                            line,
+                            column,
+                            message: format!(
+                                "element nesting deeper than the limit of {} levels",
+                                self.max_depth
+                            ),
+                        });
+                    }
+                    self.ns_uri.clear();
+                    self.ns = match ns {
+                        ResolveResult::Bound(n) => {
+                            let uri: &str = n.as_ref();
+                            self.ns_uri.push_str(uri);
+                            match uri {
+                                NS_EPCIS1 => Ns::Epcis1,
+                                NS_EPCIS2 => Ns::Epcis2,
+                                NS_MASTERDATA => Ns::MasterData,
+                                NS_SBDH => Ns::Sbdh,
+                                _ => Ns::Other,
+                            }
+                        }
+                        ResolveResult::Unbound => Ns::None,
+                        ResolveResult::Unknown(p) => {
+                            return Err(ReadError {
+                                code: rules::XML_SYNTAX.id,
+                                line,
+                                column,
+                                message: format!("namespace prefix `{p}` is not declared"),
+                            })
+                        }
+                    };
+                    let name = s.name();
+                    self.local.clear();
+                    self.local.push_str(name.local_name().as_ref());
+                    self.prefix.clear();
+                    if let Some(p) = name.prefix() {
+                        self.prefix.push_str(p.as_ref());
+                    }
+                    self.attr_count = 0;
+                    for a in s.attributes() {
+                        let a = match a {
+                            Ok(a) => a,
+                            Err(e) => {
+                                return Err(ReadError {
+                                    code: rules::XML_SYNTAX.id,
+                                    line,
+                                    column,
+                                    message: attr_error_message(&e),
+                                })
+                            }
+                        };
+                        let key: &str = a.key.as_ref();
+                        if key == "xmlns" || key.starts_with("xmlns:") {
+                            continue;
+                        }
+                        let value = match a.normalized_value(XmlVersion::Implicit1_0) {
+                            Ok(v) => v,
+                            Err(e) => {
+                                return Err(ReadError {
+                                    code: rules::ENTITY.id,
+                                    line,
+                                    column,
+                                    message: format!("attribute `{key}`: {e} (only &lt; &gt; &amp; &apos; &quot; and character references are allowed)"),
+                                })
+                            }
+                        };
+                        if self.attr_count == self.attrs.len() {
+                            self.attrs.push((String::new(), String::new()));
+                        }
+                        let slot = &mut self.attrs[self.attr_count];
+                        slot.0.clear();
+                        slot.0.push_str(key);
+                        slot.1.clear();
+                        slot.1.push_str(&value);
+                        self.attr_count += 1;
+                    }
+                    return Ok(Tok::Start);
+                }
+                XmlEvent::End(_) => {
+                    self.depth = self.depth.saturating_sub(1);
+                    return Ok(Tok::End);
+                }
+                XmlEvent::Text(t) => {
+                    self.text.clear();
+                    self.text.push_str(&t.xml10_content());
+                    return Ok(Tok::Text);
+                }
+                XmlEvent::CData(c) => {
+                    self.text.clear();
+                    self.text.push_str(&c.xml10_content());
+                    return Ok(Tok::Text);
+                }
+                XmlEvent::GeneralRef(r) => {
+                    let name: &str = &r;
+                    let ch = if r.is_char_ref() {
+                        match r.resolve_char_ref() {
+                            Ok(Some(c)) if is_xml_char(c) => c,
+                            _ => {
+                                return Err(ReadError {
+                                    code: rules::ENTITY.id,
+                                    line,
+                                    column,
+                                    message: format!("`&{name};` is not a valid XML character reference"),
+                                })
+                            }
+                        }
+                    } else {
+                        match name {
+                            "lt" => '<',
+                            "gt" => '>',
+                            "amp" => '&',
+                            "apos" => '\'',
+                            "quot" => '"',
+                            _ => {
+                                return Err(ReadError {
+                                    code: rules::ENTITY.id,
+                                    line,
+                                    column,
+                                    message: format!("entity reference `&{name};` is not allowed: only the five predefined entities and character references are resolved, entity declarations are refused"),
+                                })
+                            }
+                        }
+                    };
+                    self.text.clear();
+                    self.text.push(ch);
+                    return Ok(Tok::Text);
+                }
+                XmlEvent::DocType(_) => {
+                    return Err(ReadError {
+                        code: rules::DOCTYPE.id,
+                        line,
+                        column,
+                        message: "DOCTYPE declarations are refused (they enable entity expansion and external entity attacks); EPCIS documents do not use them".into(),
+                    })
+                }
+                XmlEvent::Eof => return Ok(Tok::Eof),
+                XmlEvent::Empty(_) | XmlEvent::Comment(_) | XmlEvent::PI(_) | XmlEvent::Decl(_) => {}
+            }
+        }
+    }
+
+    fn map_xml_error(&self, e: quick_xml::Error) -> ReadError {
+        if let quick_xml::Error::Io(_) = &e {
+            match self.xml.get_ref().limit_hit {
+                Some(SourceLimit::Bytes) => {
+                    return self.error(
+                        &rules::LIMIT_BYTES,
+                        format!(
+                            "document is larger than the limit of {} bytes",
+                            self.xml.get_ref().bytes_read()
+                        ),
+                    )
+                }
+                Some(SourceLimit::Token) => {
+                    return self.error(
+                        &rules::LIMIT_TEXT,
+                        format!(
+                            "a text value or tag is longer than the limit of {} bytes",
+                            self.max_text
+                        ),
+                    )
+                }
+                None => return self.error(&rules::IO, format!("input could not be read: {e}")),
+            }
+        }
+        let offset = self.xml.error_position();
+        let rule = match &e {
+            quick_xml::Error::Escape(_) => &rules::ENTITY,
+            _ => &rules::XML_SYNTAX,
+        };
+        self.error_at(rule, offset, format!("not well-formed XML: {e}"))
+    }
+
+    /// After a start tag: collect the element's text (trimmed) into `out`, skipping child
+    /// elements. Returns true when child elements were present.
+    pub(crate) fn read_text_into(&mut self, out: &mut String) -> Result<bool, ReadError> {
+        out.clear();
+        let mut had_children = false;
+        loop {
+            match self.next_tok()? {
+                Tok::Text => {
+                    if out.len() + self.text.len() > self.max_text {
+                        return Err(self.error(
+                            &rules::LIMIT_TEXT,
+                            format!(
+                                "text value longer than the limit of {} bytes",
+                                self.max_text
+                            ),
+                        ));
+                    }
+                    out.push_str(&self.text);
+                }
+                Tok::Start => {
+                    had_children = true;
+                    self.skip_element()?;
+                }
+                Tok::End => break,
+                Tok::Eof => return Err(self.unexpected_eof()),
+            }
+        }
+        trim_in_place(out);
+        Ok(had_children)
+    }
+
+    /// After a start tag: skip to its end tag.
+    pub(crate) fn skip_element(&mut self) -> Result<(), ReadError> {
+        let target = self.depth - 1;
+        loop {
+            match self.next_tok()? {
+                Tok::End if self.depth == target => return Ok(()),
+                Tok::Eof => return Err(self.unexpected_eof()),
+                _ => {}
+            }
+        }
+    }
+
+    pub(crate) fn unexpected_eof(&self) -> ReadError {
+        self.error(
+            &rules::XML_SYNTAX,
+            "not well-formed XML: unexpected end of document".into(),
+        )
+    }
+
+    /// After a start tag: read the whole element as an [`ExtensionElement`] tree.
+    pub(crate) fn read_any(&mut self) -> Result<ExtensionElement, ReadError> {
+        let mut root = self.current_as_element();
+        let mut stack: Vec<ExtensionElement> = Vec::new();
+        let mut cur = std::mem::take(&mut root);
+        loop {
+            match self.next_tok()? {
+                Tok::Start => {
+                    let child = self.current_as_element();
+                    stack.push(std::mem::replace(&mut cur, child));
+                }
+                Tok::Text => {
+                    if cur.text.len() + self.text.len() > self.max_text {
+                        return Err(self.error(
+                            &rules::LIMIT_TEXT,
+                            format!(
+                                "text value longer than the limit of {} bytes",
+                                self.max_text
+                            ),
+                        ));
+                    }
+                    cur.text.push_str(&self.text);
+                }
+                Tok::End => {
+                    trim_in_place(&mut cur.text);
+                    match stack.pop() {
+                        Some(mut parent) => {
+                            parent.children.push(cur);
+                            cur = parent;
+                        }
+                        None => return Ok(cur),
+                    }
+                }
+                Tok::Eof => return Err(self.unexpected_eof()),
+            }
+        }
+    }
+
+    /// The current start tag as an element without content.
+    pub(crate) fn current_as_element(&self) -> ExtensionElement {
+        ExtensionElement {
+            namespace: self.ns_uri.clone(),
+            prefix: self.prefix.clone(),
+            local_name: self.local.clone(),
+            attributes: self.attributes().to_vec(),
+            text: String::new(),
+            children: Vec::new(),
+        }
+    }
+}
+
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+fn attr_error_message(e: &AttrError) -> String {
+    format!("not well-formed XML: bad attribute: {e}")
+}
+
+/// Trim XML whitespace in place without reallocating.
+pub(crate) fn trim_in_place(s: &mut String) {
+    let is_ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    let end = s.trim_end_matches(is_ws).len();
+    s.truncate(end);
+    let start = s.len() - s.trim_start_matches(is_ws).len();
+    if start > 0 {
+        s.drain(..start);
+    }
+}

@@ -1,0 +1,490 @@
+//! Streaming EPCIS XML reader (1.2, 2.0 and standalone master-data documents).
+//!
+//! Pull API: [`EpcisReader::next_item`] returns one [`Item`] at a time in document order;
+//! memory is bounded by the largest single item (one event, one vocabulary, the header), never
+//! by the document. Fatal problems end reading with a [`ReadError`]; everything else becomes a
+//! [`Diagnostic`] collected by [`EpcisReader::take_diagnostics`] while reading continues.
+
+mod cursor;
+mod event;
+mod header;
+pub(crate) mod order;
+mod source;
+
+use std::io::BufRead;
+
+use cursor::{Cursor, Ns, Tok};
+
+use super::diagnostics::{rules, Diagnostic, Rule};
+use super::model::{DocumentKind, DocumentStart, EpcisVersion, Header, Item, Position, Timestamp};
+use super::values;
+use super::Limits;
+
+/// A fatal error: reading stops. `code` is a stable rule id (`EPCIS-X-…`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code} at {line}:{column}: {message}")]
+pub struct ReadError {
+    pub code: &'static str,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// Where the reader is in the document tree (one entry per open container element).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Children of the root element.
+    Top,
+    Header,
+    /// `EPCISHeader/extension`.
+    HeaderExtension,
+    MasterData,
+    VocabularyList,
+    Body,
+    EventList,
+    /// 1.2 `EventList/extension` (and nested extensions).
+    EventListExtension,
+}
+
+/// Streaming reader; see the module documentation.
+pub struct EpcisReader<R: BufRead> {
+    cur: Cursor<R>,
+    limits: Limits,
+    stack: Vec<State>,
+    started: bool,
+    finished: bool,
+    version: EpcisVersion,
+    kind: DocumentKind,
+    header: Option<Header>,
+    diagnostics: Vec<Diagnostic>,
+    dropped_diagnostics: u64,
+    event_count: u64,
+    /// Index of the event being read (for diagnostics).
+    current_event: Option<u64>,
+    /// EPCs in the event being read.
+    epcs_in_event: usize,
+    hashing: bool,
+    /// Canonical Digital Links of the current event's EPC lists (for the hash).
+    epc_canon: super::hash::EpcListCanon,
+    /// Reused text buffer.
+    scratch: String,
+}
+
+impl<R: BufRead> EpcisReader<R> {
+    pub fn new(input: R, limits: Limits) -> Self {
+        EpcisReader {
+            cur: Cursor::new(input, &limits),
+            limits,
+            stack: Vec::with_capacity(8),
+            started: false,
+            finished: false,
+            version: EpcisVersion::V1,
+            kind: DocumentKind::EpcisDocument,
+            header: None,
+            diagnostics: Vec::new(),
+            dropped_diagnostics: 0,
+            event_count: 0,
+            current_event: None,
+            epcs_in_event: 0,
+            hashing: true,
+            epc_canon: Default::default(),
+            scratch: String::with_capacity(256),
+        }
+    }
+
+    /// Turn the CBV 2.0 event hash on (default) or off. When on, every event's `hash_id` is set.
+    pub fn with_hashing(mut self, on: bool) -> Self {
+        self.hashing = on;
+        self
+    }
+
+    /// Non-fatal findings since the last call.
+    pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
+        if self.dropped_diagnostics > 0 {
+            let n = std::mem::take(&mut self.dropped_diagnostics);
+            let (line, column) = (self.cur.pos.line, self.cur.pos.column);
+            self.diagnostics.push(Diagnostic::new(
+                &rules::DIAGNOSTICS_TRUNCATED,
+                line,
+                column,
+                None,
+                format!(
+                    "{n} further findings were dropped (limit {} per batch)",
+                    self.limits.max_diagnostics
+                ),
+            ));
+        }
+        std::mem::take(&mut self.diagnostics)
+    }
+
+    /// Bytes read from the input so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.cur.bytes_read()
+    }
+
+    /// Events returned so far.
+    pub fn event_count(&self) -> u64 {
+        self.event_count
+    }
+
+    /// Total capacity of the reader's reusable buffers, in bytes. Stays flat however many
+    /// events a document has (checked by a test).
+    pub fn buffer_footprint(&self) -> usize {
+        self.cur.buffer_capacities()
+            + self.scratch.capacity()
+            + self.stack.capacity()
+            + self.epc_canon.iter().map(|c| c.capacity()).sum::<usize>()
+    }
+
+    /// Next item in document order; `Ok(None)` after [`Item::End`] or after an error.
+    pub fn next_item(&mut self) -> Result<Option<Item>, ReadError> {
+        if self.finished {
+            return Ok(None);
+        }
+        match self.step() {
+            Ok(item) => {
+                if matches!(item, None | Some(Item::End)) {
+                    self.finished = true;
+                }
+                Ok(item)
+            }
+            Err(e) => {
+                self.finished = true;
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn diag(&mut self, rule: &Rule, pos: Position, message: String) {
+        if self.diagnostics.len() >= self.limits.max_diagnostics {
+            self.dropped_diagnostics += 1;
+            return;
+        }
+        self.diagnostics.push(Diagnostic::new(
+            rule,
+            pos.line,
+            pos.column,
+            self.current_event,
+            message,
+        ));
+    }
+
+    fn step(&mut self) -> Result<Option<Item>, ReadError> {
+        if !self.started {
+            return self.read_root().map(Some);
+        }
+        loop {
+            let Some(&state) = self.stack.last() else {
+                return Ok(Some(Item::End));
+            };
+            match self.cur.next_tok()? {
+                Tok::Text => {}
+                Tok::Eof => return Err(self.cur.unexpected_eof()),
+                Tok::End => {
+                    self.stack.pop();
+                    match state {
+                        State::Header => {
+                            let header = self.header.take().unwrap_or_default();
+                            self.header_checks(header.position, header.sbdh.is_some());
+                            return Ok(Some(Item::Header(Box::new(header))));
+                        }
+                        State::Top => return Ok(Some(Item::End)),
+                        _ => {}
+                    }
+                }
+                Tok::Start => {
+                    if let Some(item) = self.start_in(state)? {
+                        return Ok(Some(item));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A start tag inside a container in `state`.
+    fn start_in(&mut self, state: State) -> Result<Option<Item>, ReadError> {
+        let pos = self.cur.pos;
+        let unqualified = self.cur.ns == Ns::None;
+        let is = |name: &str, cur: &Cursor<R>| unqualified && cur.local == name;
+        match state {
+            State::Top => {
+                if is("EPCISHeader", &self.cur) {
+                    self.cur.item_elements = 0;
+                    self.header = Some(Header {
+                        position: pos,
+                        ..Header::default()
+                    });
+                    self.stack.push(State::Header);
+                } else if is("EPCISBody", &self.cur) {
+                    self.stack.push(State::Body);
+                } else if is("extension", &self.cur) || !unqualified {
+                    self.cur.skip_element()?;
+                } else {
+                    self.unexpected(pos, "the document root");
+                    self.cur.skip_element()?;
+                }
+            }
+            State::Header => {
+                if self.cur.ns == Ns::Sbdh && self.cur.local == "StandardBusinessDocumentHeader" {
+                    let sbdh = self.read_sbdh()?;
+                    if let Some(h) = self.header.as_mut() {
+                        h.sbdh = Some(sbdh);
+                    }
+                } else if is("extension", &self.cur) {
+                    self.stack.push(State::HeaderExtension);
+                } else if unqualified {
+                    self.unexpected(pos, "EPCISHeader");
+                    self.cur.skip_element()?;
+                } else {
+                    self.read_header_extension()?;
+                }
+            }
+            State::HeaderExtension => {
+                if is("EPCISMasterData", &self.cur) {
+                    self.stack.push(State::MasterData);
+                } else if unqualified {
+                    self.unexpected(pos, "EPCISHeader/extension");
+                    self.cur.skip_element()?;
+                } else {
+                    self.read_header_extension()?;
+                }
+            }
+            State::MasterData => {
+                if is("VocabularyList", &self.cur) {
+                    self.stack.push(State::VocabularyList);
+                } else if is("extension", &self.cur) || !unqualified {
+                    self.cur.skip_element()?;
+                } else {
+                    self.unexpected(pos, "EPCISMasterData");
+                    self.cur.skip_element()?;
+                }
+            }
+            State::VocabularyList => {
+                if is("Vocabulary", &self.cur) {
+                    self.cur.item_elements = 0;
+                    let v = self.read_vocabulary()?;
+                    return Ok(Some(Item::MasterData(v)));
+                } else if is("extension", &self.cur) || !unqualified {
+                    self.cur.skip_element()?;
+                } else {
+                    self.unexpected(pos, "VocabularyList");
+                    self.cur.skip_element()?;
+                }
+            }
+            State::Body => {
+                if self.kind == DocumentKind::EpcisDocument && is("EventList", &self.cur) {
+                    self.stack.push(State::EventList);
+                } else if self.kind == DocumentKind::EpcisMasterDataDocument
+                    && is("VocabularyList", &self.cur)
+                {
+                    self.stack.push(State::VocabularyList);
+                } else if is("extension", &self.cur) || !unqualified {
+                    self.cur.skip_element()?;
+                } else if unqualified
+                    && super::model::EventType::from_name(&self.cur.local).is_some()
+                {
+                    self.diag(
+                        &rules::EVENT_LOCATION,
+                        pos,
+                        format!(
+                            "`{}` sits directly in EPCISBody; events belong in EPCISBody/EventList",
+                            self.cur.local
+                        ),
+                    );
+                    self.cur.skip_element()?;
+                } else {
+                    self.unexpected(pos, "EPCISBody");
+                    self.cur.skip_element()?;
+                }
+            }
+            State::EventList | State::EventListExtension => {
+                if unqualified {
+                    if let Some(et) = super::model::EventType::from_name(&self.cur.local) {
+                        return self.event_in_list(et, state, pos).map(Some);
+                    }
+                    if self.cur.local == "extension" {
+                        if self.version == EpcisVersion::V2 && state == State::EventList {
+                            self.diag(
+                                &rules::WRONG_VERSION_PLACE,
+                                pos,
+                                "EventList/extension is an EPCIS 1.2 construct; in 2.0 events are direct children of EventList".into(),
+                            );
+                        }
+                        self.stack.push(State::EventListExtension);
+                        return Ok(None);
+                    }
+                    self.unexpected(pos, "EventList");
+                }
+                self.cur.skip_element()?;
+            }
+        }
+        Ok(None)
+    }
+
+    fn event_in_list(
+        &mut self,
+        et: super::model::EventType,
+        state: State,
+        pos: Position,
+    ) -> Result<Item, ReadError> {
+        use super::model::EventType as T;
+        if self.version == EpcisVersion::V1
+            && state == State::EventList
+            && matches!(et, T::Transformation | T::Association)
+        {
+            self.diag(
+                &rules::WRONG_VERSION_PLACE,
+                pos,
+                format!(
+                    "in EPCIS 1.2 a {} sits inside EventList/extension, not directly in EventList",
+                    et.as_str()
+                ),
+            );
+        }
+        if self.event_count >= self.limits.max_events {
+            return Err(self.cur.error(
+                &rules::LIMIT_EVENTS,
+                format!(
+                    "document has more than the limit of {} events",
+                    self.limits.max_events
+                ),
+            ));
+        }
+        let ev = self.read_event(et, pos)?;
+        self.event_count += 1;
+        Ok(Item::Event(ev))
+    }
+
+    fn unexpected(&mut self, pos: Position, parent: &str) {
+        let msg = format!("unexpected element `{}` in {parent}", self.cur.local);
+        self.diag(&rules::UNEXPECTED, pos, msg);
+    }
+
+    /// Reads up to and including the root start tag.
+    fn read_root(&mut self) -> Result<Item, ReadError> {
+        loop {
+            match self.cur.next_tok()? {
+                Tok::Text => {
+                    if !self.cur.text.trim().is_empty() {
+                        return Err(self.cur.error(
+                            &rules::XML_SYNTAX,
+                            "not well-formed XML: text before the root element".into(),
+                        ));
+                    }
+                }
+                Tok::Eof => {
+                    return Err(self.cur.error(&rules::ROOT, "the document is empty".into()))
+                }
+                Tok::End => return Err(self.cur.unexpected_eof()),
+                Tok::Start => break,
+            }
+        }
+        self.started = true;
+        let pos = self.cur.pos;
+        let (version, kind) = match (self.cur.ns, self.cur.local.as_str()) {
+            (Ns::Epcis1, "EPCISDocument") => (EpcisVersion::V1, DocumentKind::EpcisDocument),
+            (Ns::Epcis2, "EPCISDocument") => (EpcisVersion::V2, DocumentKind::EpcisDocument),
+            (Ns::MasterData, "EPCISMasterDataDocument") => {
+                (EpcisVersion::V1, DocumentKind::EpcisMasterDataDocument)
+            }
+            _ => {
+                let ns = if self.cur.ns_uri.is_empty() {
+                    "no namespace".to_string()
+                } else {
+                    format!("namespace `{}`", self.cur.ns_uri)
+                };
+                return Err(self.cur.error(
+                    &rules::ROOT,
+                    format!(
+                        "root element `{}` in {ns} is not an EPCIS document; expected EPCISDocument in urn:epcglobal:epcis:xsd:1 or urn:epcglobal:epcis:xsd:2, or EPCISMasterDataDocument in urn:epcglobal:epcis-masterdata:xsd:1",
+                        self.cur.local
+                    ),
+                ));
+            }
+        };
+        self.version = version;
+        self.kind = kind;
+        let schema_version = self.cur.attr("schemaVersion").map(str::to_owned);
+        let creation_text = self.cur.attr("creationDate").map(str::to_owned);
+        match &schema_version {
+            None => self.diag(
+                &rules::SCHEMA_VERSION,
+                pos,
+                "root element has no schemaVersion attribute".into(),
+            ),
+            Some(v) if !values::is_decimal(v) => self.diag(
+                &rules::SCHEMA_VERSION,
+                pos,
+                format!("schemaVersion `{v}` is not a decimal number such as 1.2 or 2.0"),
+            ),
+            Some(v) => {
+                let major = v.trim_start_matches('+').split('.').next().unwrap_or("");
+                let expected = match (kind, version) {
+                    (DocumentKind::EpcisMasterDataDocument, _) | (_, EpcisVersion::V1) => "1",
+                    (_, EpcisVersion::V2) => "2",
+                };
+                if major != expected {
+                    self.diag(
+                        &rules::VERSION_MISMATCH,
+                        pos,
+                        format!("schemaVersion `{v}` does not match the root namespace `{}` (expected {expected}.x)", self.cur.ns_uri),
+                    );
+                }
+            }
+        }
+        let creation_date = match creation_text {
+            None => {
+                self.diag(
+                    &rules::CREATION_DATE,
+                    pos,
+                    "root element has no creationDate attribute".into(),
+                );
+                None
+            }
+            Some(text) => {
+                Some(self.timestamp_value(text, "creationDate", pos, &rules::CREATION_DATE))
+            }
+        };
+        self.stack.push(State::Top);
+        Ok(Item::DocumentStart(DocumentStart {
+            version,
+            kind,
+            schema_version,
+            creation_date,
+        }))
+    }
+
+    /// Parse a timestamp, reporting `invalid_rule` when it is not an xsd:dateTime and
+    /// EPCIS-V-002 when the zone is missing (reject in 2.0, warn in 1.2).
+    pub(crate) fn timestamp_value(
+        &mut self,
+        text: String,
+        field: &str,
+        pos: Position,
+        invalid_rule: &Rule,
+    ) -> Timestamp {
+        match values::parse_date_time(&text) {
+            Ok(p) => {
+                if !p.has_zone {
+                    let mut rule = rules::DATE_TIME_ZONE;
+                    if self.version == EpcisVersion::V1 {
+                        rule.severity = super::diagnostics::Severity::Warn;
+                    }
+                    self.diag(
+                        &rule,
+                        pos,
+                        format!("{field} `{text}` has no time zone; UTC is assumed"),
+                    );
+                }
+                Timestamp {
+                    text,
+                    value: Some(p.value),
+                }
+            }
+            Err(_) => {
+                self.diag(invalid_rule, pos, format!("{field} `{text}` is not a valid xsd:dateTime (YYYY-MM-DDThh:mm:ss[.fff]±hh:mm)"));
+                Timestamp { text, value: None }
+            }
+        }
+    }
+}

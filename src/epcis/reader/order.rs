@@ -1,0 +1,437 @@
+//! Element order of event children per EPCIS version (standards.md §1.5, §1.6, §3.1; 2.0 puts
+//! the former 1.2 `extension` fields where the wrapper was, AssociationEvent excepted), as
+//! tables the reader walks while it reads: out-of-order, duplicate and missing children are
+//! found in one pass without keeping the children.
+
+use crate::epcis::model::{EpcisVersion, EventType};
+
+/// Every event child element the model knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    EventTime,
+    RecordTime,
+    EventTimeZoneOffset,
+    CertificationInfo,
+    EventId,
+    ErrorDeclaration,
+    BaseExtension,
+    EpcList,
+    ParentId,
+    ChildEpcs,
+    InputEpcList,
+    OutputEpcList,
+    QuantityList,
+    ChildQuantityList,
+    InputQuantityList,
+    OutputQuantityList,
+    EpcClass,
+    Quantity,
+    Action,
+    TransformationId,
+    BizStep,
+    Disposition,
+    PersistentDisposition,
+    ReadPoint,
+    BizLocation,
+    BizTransactionList,
+    SourceList,
+    DestinationList,
+    SensorElementList,
+    Ilmd,
+    Extension,
+}
+
+impl Field {
+    pub(crate) fn from_name(name: &str) -> Option<Field> {
+        use Field::*;
+        Some(match name {
+            "eventTime" => EventTime,
+            "recordTime" => RecordTime,
+            "eventTimeZoneOffset" => EventTimeZoneOffset,
+            "certificationInfo" => CertificationInfo,
+            "eventID" => EventId,
+            "errorDeclaration" => ErrorDeclaration,
+            "baseExtension" => BaseExtension,
+            "epcList" => EpcList,
+            "parentID" => ParentId,
+            "childEPCs" => ChildEpcs,
+            "inputEPCList" => InputEpcList,
+            "outputEPCList" => OutputEpcList,
+            "quantityList" => QuantityList,
+            "childQuantityList" => ChildQuantityList,
+            "inputQuantityList" => InputQuantityList,
+            "outputQuantityList" => OutputQuantityList,
+            "epcClass" => EpcClass,
+            "quantity" => Quantity,
+            "action" => Action,
+            "transformationID" => TransformationId,
+            "bizStep" => BizStep,
+            "disposition" => Disposition,
+            "persistentDisposition" => PersistentDisposition,
+            "readPoint" => ReadPoint,
+            "bizLocation" => BizLocation,
+            "bizTransactionList" => BizTransactionList,
+            "sourceList" => SourceList,
+            "destinationList" => DestinationList,
+            "sensorElementList" => SensorElementList,
+            "ilmd" => Ilmd,
+            "extension" => Extension,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        use Field::*;
+        match self {
+            EventTime => "eventTime",
+            RecordTime => "recordTime",
+            EventTimeZoneOffset => "eventTimeZoneOffset",
+            CertificationInfo => "certificationInfo",
+            EventId => "eventID",
+            ErrorDeclaration => "errorDeclaration",
+            BaseExtension => "baseExtension",
+            EpcList => "epcList",
+            ParentId => "parentID",
+            ChildEpcs => "childEPCs",
+            InputEpcList => "inputEPCList",
+            OutputEpcList => "outputEPCList",
+            QuantityList => "quantityList",
+            ChildQuantityList => "childQuantityList",
+            InputQuantityList => "inputQuantityList",
+            OutputQuantityList => "outputQuantityList",
+            EpcClass => "epcClass",
+            Quantity => "quantity",
+            Action => "action",
+            TransformationId => "transformationID",
+            BizStep => "bizStep",
+            Disposition => "disposition",
+            PersistentDisposition => "persistentDisposition",
+            ReadPoint => "readPoint",
+            BizLocation => "bizLocation",
+            BizTransactionList => "bizTransactionList",
+            SourceList => "sourceList",
+            DestinationList => "destinationList",
+            SensorElementList => "sensorElementList",
+            Ilmd => "ilmd",
+            Extension => "extension",
+        }
+    }
+}
+
+/// One allowed child: the field, whether it is required, whether it may repeat.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slot(pub Field, pub bool, pub bool);
+
+const fn o(f: Field) -> Slot {
+    Slot(f, false, false)
+}
+const fn r(f: Field) -> Slot {
+    Slot(f, true, false)
+}
+
+use Field::*;
+
+macro_rules! head1 { ($($s:expr),* $(,)?) => { &[r(EventTime), o(RecordTime), r(EventTimeZoneOffset), o(BaseExtension), $($s),*] } }
+macro_rules! head2 { ($($s:expr),* $(,)?) => { &[r(EventTime), o(RecordTime), r(EventTimeZoneOffset), Slot(CertificationInfo, false, true), o(EventId), o(ErrorDeclaration), $($s),*] } }
+
+const OBJECT_1: &[Slot] = head1![
+    r(EpcList),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(Extension)
+];
+const OBJECT_1_EXT: &[Slot] = &[
+    o(QuantityList),
+    o(SourceList),
+    o(DestinationList),
+    o(Ilmd),
+    o(Extension),
+];
+const AGGREGATION_1: &[Slot] = head1![
+    o(ParentId),
+    r(ChildEpcs),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(Extension)
+];
+const AGGREGATION_1_EXT: &[Slot] = &[
+    o(ChildQuantityList),
+    o(SourceList),
+    o(DestinationList),
+    o(Extension),
+];
+const TRANSACTION_1: &[Slot] = head1![
+    r(BizTransactionList),
+    o(ParentId),
+    r(EpcList),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(Extension)
+];
+const TRANSACTION_1_EXT: &[Slot] = &[
+    o(QuantityList),
+    o(SourceList),
+    o(DestinationList),
+    o(Extension),
+];
+const TRANSFORMATION_1: &[Slot] = head1![
+    o(InputEpcList),
+    o(InputQuantityList),
+    o(OutputEpcList),
+    o(OutputQuantityList),
+    o(TransformationId),
+    o(BizStep),
+    o(Disposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(SourceList),
+    o(DestinationList),
+    o(Ilmd),
+    o(Extension)
+];
+const QUANTITY_1: &[Slot] = head1![
+    r(EpcClass),
+    r(Quantity),
+    o(BizStep),
+    o(Disposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(Extension)
+];
+const ASSOCIATION_1: &[Slot] = head1![
+    o(ParentId),
+    o(ChildEpcs),
+    o(ChildQuantityList),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(PersistentDisposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(SourceList),
+    o(DestinationList),
+    o(SensorElementList),
+    o(Extension)
+];
+/// The innermost 1.2 `extension` holds only foreign elements.
+const INNER_EXT: &[Slot] = &[];
+const BASE_EXTENSION: &[Slot] = &[o(EventId), o(ErrorDeclaration), o(Extension)];
+
+const OBJECT_2: &[Slot] = head2![
+    o(EpcList),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(PersistentDisposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(QuantityList),
+    o(SourceList),
+    o(DestinationList),
+    o(SensorElementList),
+    o(Ilmd)
+];
+const AGGREGATION_2: &[Slot] = head2![
+    o(ParentId),
+    o(ChildEpcs),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(PersistentDisposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(ChildQuantityList),
+    o(SourceList),
+    o(DestinationList),
+    o(SensorElementList)
+];
+const TRANSACTION_2: &[Slot] = head2![
+    r(BizTransactionList),
+    o(ParentId),
+    o(EpcList),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(PersistentDisposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(QuantityList),
+    o(SourceList),
+    o(DestinationList),
+    o(SensorElementList)
+];
+const TRANSFORMATION_2: &[Slot] = head2![
+    o(InputEpcList),
+    o(InputQuantityList),
+    o(OutputEpcList),
+    o(OutputQuantityList),
+    o(TransformationId),
+    o(BizStep),
+    o(Disposition),
+    o(PersistentDisposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(SourceList),
+    o(DestinationList),
+    o(SensorElementList),
+    o(Ilmd)
+];
+const ASSOCIATION_2: &[Slot] = head2![
+    o(ParentId),
+    o(ChildEpcs),
+    o(ChildQuantityList),
+    r(Action),
+    o(BizStep),
+    o(Disposition),
+    o(PersistentDisposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList),
+    o(SourceList),
+    o(DestinationList),
+    o(SensorElementList)
+];
+const QUANTITY_2: &[Slot] = head2![
+    r(EpcClass),
+    r(Quantity),
+    o(BizStep),
+    o(Disposition),
+    o(ReadPoint),
+    o(BizLocation),
+    o(BizTransactionList)
+];
+
+/// Which list of children is being walked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    /// Direct children of the event element.
+    Event,
+    /// Children of the first 1.2 `extension` wrapper.
+    Extension,
+    /// Children of a nested 1.2 `extension`.
+    InnerExtension,
+    BaseExtension,
+}
+
+pub(crate) fn table(version: EpcisVersion, et: EventType, level: Level) -> &'static [Slot] {
+    use EventType as T;
+    match (version, level) {
+        (_, Level::BaseExtension) => BASE_EXTENSION,
+        (_, Level::InnerExtension) => INNER_EXT,
+        (EpcisVersion::V1, Level::Event) => match et {
+            T::Object => OBJECT_1,
+            T::Aggregation => AGGREGATION_1,
+            T::Transaction => TRANSACTION_1,
+            T::Transformation => TRANSFORMATION_1,
+            T::Quantity => QUANTITY_1,
+            T::Association => ASSOCIATION_1,
+        },
+        (EpcisVersion::V1, Level::Extension) => match et {
+            T::Object => OBJECT_1_EXT,
+            T::Aggregation => AGGREGATION_1_EXT,
+            T::Transaction => TRANSACTION_1_EXT,
+            _ => INNER_EXT,
+        },
+        (EpcisVersion::V2, Level::Event) => match et {
+            T::Object => OBJECT_2,
+            T::Aggregation => AGGREGATION_2,
+            T::Transaction => TRANSACTION_2,
+            T::Transformation => TRANSFORMATION_2,
+            T::Quantity => QUANTITY_2,
+            T::Association => ASSOCIATION_2,
+        },
+        // 2.0 has no wrappers; a stray one is walked like the 2.0 event level.
+        (EpcisVersion::V2, Level::Extension) => INNER_EXT,
+    }
+}
+
+/// True when `field` is a child of `et` somewhere in `version` (any wrapper level).
+pub(crate) fn known_in(version: EpcisVersion, et: EventType, field: Field) -> bool {
+    [Level::Event, Level::Extension, Level::BaseExtension]
+        .iter()
+        .any(|&l| table(version, et, l).iter().any(|s| s.0 == field))
+}
+
+/// Outcome of visiting a child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Visit {
+    Ok,
+    /// Appears after the named field although the schema puts it before.
+    OutOfOrder(&'static str),
+    /// Appears after a foreign-namespace extension element.
+    AfterExtension,
+    Duplicate,
+    NotAllowed,
+}
+
+/// Walks one list of children against a table.
+pub(crate) struct OrderTracker {
+    table: &'static [Slot],
+    last: usize,
+    seen: u64,
+    after_foreign: bool,
+}
+
+impl OrderTracker {
+    pub(crate) fn new(table: &'static [Slot]) -> Self {
+        debug_assert!(table.len() <= 64);
+        OrderTracker {
+            table,
+            last: 0,
+            seen: 0,
+            after_foreign: false,
+        }
+    }
+
+    pub(crate) fn visit(&mut self, field: Field) -> Visit {
+        let Some(idx) = self.table.iter().position(|s| s.0 == field) else {
+            return Visit::NotAllowed;
+        };
+        let bit = 1u64 << idx;
+        let result = if self.after_foreign {
+            Visit::AfterExtension
+        } else if self.seen & bit != 0 && !self.table[idx].2 {
+            Visit::Duplicate
+        } else if idx < self.last {
+            Visit::OutOfOrder(self.table[self.last].0.name())
+        } else {
+            Visit::Ok
+        };
+        self.seen |= bit;
+        if idx > self.last {
+            self.last = idx;
+        }
+        result
+    }
+
+    /// A foreign-namespace element: allowed only after every standard child.
+    pub(crate) fn visit_foreign(&mut self) {
+        self.after_foreign = true;
+    }
+
+    /// Required fields never seen.
+    pub(crate) fn missing(&self) -> impl Iterator<Item = Field> + '_ {
+        self.table
+            .iter()
+            .enumerate()
+            .filter(move |(i, s)| s.1 && self.seen & (1u64 << i) == 0)
+            .map(|(_, s)| s.0)
+    }
+}
