@@ -362,3 +362,94 @@ pub fn authenticate(conn: &mut PgConnection, fingerprint: &[u8]) -> Result<Calle
         }),
     }
 }
+
+/// Who a certificate belongs to, remembered between requests. Forgotten whenever partners or
+/// certificates change: at once for changes made through this process, and within
+/// milliseconds for changes made elsewhere (a PostgreSQL NOTIFY; see
+/// `store::partners::listen_for_changes`). Until the listener is connected the cache is
+/// bypassed, so a disabled partner is never served from a stale entry.
+#[derive(Default)]
+pub struct AuthCache {
+    entries: std::sync::RwLock<std::collections::HashMap<[u8; 32], CachedAuth>>,
+    generation: std::sync::atomic::AtomicU64,
+    listening: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Clone)]
+enum CachedAuth {
+    Caller(Caller),
+    Refused(RefusalKind),
+}
+
+#[derive(Clone, Copy)]
+enum RefusalKind {
+    Unknown,
+    Revoked,
+    Disabled,
+}
+
+impl AuthCache {
+    /// Forget everything (a partner or certificate changed).
+    pub fn invalidate(&self) {
+        use std::sync::atomic::Ordering;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.write().expect("auth cache lock").clear();
+    }
+
+    /// Called by the listener: whether change notifications are being received.
+    pub fn set_listening(&self, on: bool) {
+        self.invalidate();
+        self.listening
+            .store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn authenticate(
+        &self,
+        conn: &mut PgConnection,
+        fingerprint: &[u8; 32],
+    ) -> Result<Caller, AuthError> {
+        use std::sync::atomic::Ordering;
+        let hex = || fingerprint_hex(fingerprint);
+        if !self.listening.load(Ordering::SeqCst) {
+            return authenticate(conn, fingerprint);
+        }
+        if let Some(hit) = self
+            .entries
+            .read()
+            .expect("auth cache lock")
+            .get(fingerprint)
+        {
+            return match hit {
+                CachedAuth::Caller(c) => Ok(c.clone()),
+                CachedAuth::Refused(RefusalKind::Unknown) => {
+                    Err(AuthError::UnknownCertificate(hex()))
+                }
+                CachedAuth::Refused(RefusalKind::Revoked) => {
+                    Err(AuthError::RevokedCertificate(hex()))
+                }
+                CachedAuth::Refused(RefusalKind::Disabled) => Err(AuthError::Disabled(hex())),
+            };
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let result = authenticate(conn, fingerprint);
+        let entry = match &result {
+            Ok(c) => Some(CachedAuth::Caller(c.clone())),
+            Err(AuthError::UnknownCertificate(_)) => {
+                Some(CachedAuth::Refused(RefusalKind::Unknown))
+            }
+            Err(AuthError::RevokedCertificate(_)) => {
+                Some(CachedAuth::Refused(RefusalKind::Revoked))
+            }
+            Err(AuthError::Disabled(_)) => Some(CachedAuth::Refused(RefusalKind::Disabled)),
+            Err(AuthError::Store(_)) => None,
+        };
+        if let Some(entry) = entry {
+            let mut map = self.entries.write().expect("auth cache lock");
+            // A change that happened while we were reading makes what we read stale.
+            if self.generation.load(Ordering::SeqCst) == generation {
+                map.insert(*fingerprint, entry);
+            }
+        }
+        result
+    }
+}

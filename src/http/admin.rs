@@ -9,7 +9,7 @@ use serde_json::json;
 use validator::Validate;
 
 use super::caller::{authenticate, peer, require};
-use super::problem::{blocking, Problem};
+use super::problem::{with_conn, Problem};
 use super::AppState;
 use crate::flags::{self, Flag, FlagError, Target};
 use crate::partners::{self, AtpStatus, NewPartner, PartnerError, Role};
@@ -58,12 +58,8 @@ fn invalid(errors: validator::ValidationErrors) -> Problem {
 
 pub async fn whoami(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, Problem> {
     let peer = peer(&req)?;
-    let pool = state.pool.clone();
-    let caller = blocking(move || {
-        let mut conn = pool.get()?;
-        authenticate(&mut conn, &peer)
-    })
-    .await?;
+    let (pool, auth) = (state.pool.clone(), state.auth.clone());
+    let caller = with_conn(pool, move |conn| authenticate(&auth, conn, &peer)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "partnerId": caller.partner_id, "gln": caller.gln, "name": caller.name, "role": caller.role,
     })))
@@ -74,12 +70,11 @@ pub async fn list_partners(
     req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {
     let peer = peer(&req)?;
-    let pool = state.pool.clone();
-    let list = blocking(move || {
-        let mut conn = pool.get()?;
-        let caller = authenticate(&mut conn, &peer)?;
+    let (pool, auth) = (state.pool.clone(), state.auth.clone());
+    let list = with_conn(pool, move |conn| {
+        let caller = authenticate(&auth, conn, &peer)?;
         require(&caller, &[Role::Admin])?;
-        Ok(partners::list(&mut conn)?)
+        Ok(partners::list(conn)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -135,12 +130,11 @@ pub async fn add_partner(
             None => None,
         },
     };
-    let pool = state.pool.clone();
-    let partner = blocking(move || {
-        let mut conn = pool.get()?;
-        let caller = authenticate(&mut conn, &peer)?;
+    let (pool, auth) = (state.pool.clone(), state.auth.clone());
+    let partner = with_conn(pool, move |conn| {
+        let caller = authenticate(&auth, conn, &peer)?;
         require(&caller, &[Role::Admin])?;
-        Ok(partners::register(&mut conn, new, &caller.actor())?)
+        Ok(partners::register(conn, new, &caller.actor())?)
     })
     .await?;
     Ok(HttpResponse::Created().json(partner))
@@ -162,17 +156,14 @@ pub async fn set_enabled(
             )))
         }
     };
-    let pool = state.pool.clone();
-    let partner = blocking(move || {
-        let mut conn = pool.get()?;
-        let caller = authenticate(&mut conn, &peer)?;
+    let (pool, auth) = (state.pool.clone(), state.auth.clone());
+    let partner = with_conn(pool, move |conn| {
+        let caller = authenticate(&auth, conn, &peer)?;
         require(&caller, &[Role::Admin])?;
-        Ok(partners::set_enabled(
-            &mut conn,
-            &selector,
-            enabled,
-            &caller.actor(),
-        )?)
+        let partner = partners::set_enabled(conn, &selector, enabled, &caller.actor())?;
+        // Effective for the next request on this server now, not when the NOTIFY arrives.
+        auth.invalidate();
+        Ok(partner)
     })
     .await?;
     Ok(HttpResponse::Ok().json(partner))
@@ -205,13 +196,12 @@ pub async fn set_flag(
         (None, None) => Target::Product(gtin),
     };
     let flag: Flag = body.flag.parse()?;
-    let pool = state.pool.clone();
-    blocking(move || {
-        let mut conn = pool.get()?;
-        let caller = authenticate(&mut conn, &peer)?;
+    let (pool, auth) = (state.pool.clone(), state.auth.clone());
+    with_conn(pool, move |conn| {
+        let caller = authenticate(&auth, conn, &peer)?;
         require(&caller, &[Role::Compliance, Role::Admin])?;
         Ok(flags::set(
-            &mut conn,
+            conn,
             &target,
             flag,
             &body.reason,
@@ -256,10 +246,9 @@ pub async fn verification_requests(
     let peer = peer(&req)?;
     let query = query.into_inner();
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    let pool = state.pool.clone();
-    let rows = blocking(move || {
-        let mut conn = pool.get()?;
-        let caller = authenticate(&mut conn, &peer)?;
+    let (pool, auth) = (state.pool.clone(), state.auth.clone());
+    let rows = with_conn(pool, move |conn| {
+        let caller = authenticate(&auth, conn, &peer)?;
         let mut q = vr::table
             .select((
                 vr::id,
@@ -285,7 +274,7 @@ pub async fn verification_requests(
         if let Some(g) = query.gtin {
             q = q.filter(vr::gtin.eq(g));
         }
-        Ok(q.load::<LogRow>(&mut conn)?)
+        Ok(q.load::<LogRow>(conn)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(rows))

@@ -7,7 +7,7 @@ use actix_web::HttpRequest;
 use diesel::PgConnection;
 
 use super::problem::Problem;
-use crate::partners::{self, AuthError, Caller, Role};
+use crate::partners::{AuthCache, AuthError, Caller, Role};
 use crate::tls::PeerCertificate;
 
 /// Called for every new connection on the partner listener.
@@ -59,8 +59,12 @@ impl From<AuthError> for Problem {
 }
 
 /// Authenticates the caller on an open connection (inside a blocking closure).
-pub fn authenticate(conn: &mut PgConnection, peer: &PeerCertificate) -> Result<Caller, Problem> {
-    Ok(partners::authenticate(conn, &peer.fingerprint)?)
+pub fn authenticate(
+    auth: &AuthCache,
+    conn: &mut PgConnection,
+    peer: &PeerCertificate,
+) -> Result<Caller, Problem> {
+    Ok(auth.authenticate(conn, &peer.fingerprint)?)
 }
 
 /// Refuses callers whose role is not among `allowed`.

@@ -24,6 +24,8 @@ use crate::tls::TlsError;
 /// Shared state handed to every handler.
 pub struct AppState {
     pub pool: PgPool,
+    /// Client certificate -> partner, kept current by database notifications.
+    pub auth: std::sync::Arc<crate::partners::AuthCache>,
     pub verification_log: VerificationLog,
     pub responder_gln: Option<Gln>,
     /// Client for forwarding verification requests, with our own client certificate.
@@ -49,12 +51,32 @@ pub struct Application {
     tls_port: Option<u16>,
     servers: Vec<Server>,
     log_writer: Option<std::thread::JoinHandle<()>>,
+    listener_stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Application {
     pub fn build(settings: &Settings, pool: PgPool) -> Result<Application, StartError> {
         let (verification_log, log_writer) = VerificationLog::start(pool.clone());
+        let auth = std::sync::Arc::new(crate::partners::AuthCache::default());
+        let listener_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if let Some(url) = &settings.database.url {
+            let (auth, stop, url) = (
+                auth.clone(),
+                listener_stop.clone(),
+                url.expose().to_string(),
+            );
+            std::thread::Builder::new()
+                .name("partner-changes".into())
+                .spawn(move || {
+                    crate::store::partners::listen_for_changes(&url, &stop, &|connected| {
+                        auth.set_listening(connected)
+                    });
+                    auth.set_listening(false);
+                })
+                .map_err(|e| StartError::Listen(settings.http.listen, e))?;
+        }
         let state = web::Data::new(AppState {
+            auth,
             pool,
             verification_log,
             responder_gln: settings.verification.responder_gln,
@@ -124,6 +146,7 @@ impl Application {
             tls_port,
             servers,
             log_writer: Some(log_writer),
+            listener_stop,
         })
     }
 
@@ -163,6 +186,8 @@ impl Application {
     pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
         let handles = self.handles();
         let results = futures_util::future::join_all(std::mem::take(&mut self.servers)).await;
+        self.listener_stop
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         // One listener stopping (or failing) stops the other.
         for h in handles {
             h.stop(true).await;

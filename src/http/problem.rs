@@ -108,6 +108,24 @@ where
     })?
 }
 
+/// Runs `f` on a pooled connection off the executor. When it fails with a server-side problem,
+/// the connection is checked and discarded if the database has gone away.
+pub async fn with_conn<T, F>(pool: crate::store::PgPool, f: F) -> Result<T, Problem>
+where
+    F: FnOnce(&mut diesel::PgConnection) -> Result<T, Problem> + Send + 'static,
+    T: Send + 'static,
+{
+    blocking(move || {
+        let mut conn = pool.get()?;
+        let result = f(&mut conn);
+        if matches!(&result, Err(p) if p.status >= 500) {
+            crate::store::discard_if_dead(&mut conn);
+        }
+        result
+    })
+    .await
+}
+
 impl From<diesel::result::Error> for Problem {
     fn from(e: diesel::result::Error) -> Self {
         log::error!("database error: {e}");

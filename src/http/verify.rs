@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::caller::{authenticate, peer};
-use super::problem::{blocking, Problem};
+use super::problem::{with_conn, Problem};
 use super::AppState;
 use crate::partners::Caller;
 use crate::store::verification::VerificationRecord;
@@ -99,18 +99,13 @@ async fn answer(
 ) -> Result<HttpResponse, Problem> {
     let started = Instant::now();
     let peer = peer(&req)?;
-    let pool = state.pool.clone();
+    let (pool, auth) = (state.pool.clone(), state.auth.clone());
     let responder_gln = state.responder_gln;
     let request = parsed.as_ref().ok().cloned();
-    let (caller, outcome) = blocking(move || {
-        let mut conn = pool.get()?;
-        let caller = authenticate(&mut conn, &peer)?;
+    let (caller, outcome) = with_conn(pool, move |conn| {
+        let caller = authenticate(&auth, conn, &peer)?;
         let outcome = match &request {
-            Some(r) => Some(verification::verify_local(
-                &mut conn,
-                r,
-                responder_gln.as_ref(),
-            )?),
+            Some(r) => Some(verification::verify_local(conn, r, responder_gln.as_ref())?),
             None => None,
         };
         Ok((caller, outcome))
@@ -339,11 +334,10 @@ pub async fn check_connectivity(
     let gtin: crate::gs1::Gtin = query.gtin.parse().map_err(|e: crate::gs1::Gs1Error| {
         Problem::bad_request("invalid-verification-request", e.to_string())
     })?;
-    let pool = state.pool.clone();
-    let serves = blocking(move || {
-        let mut conn = pool.get()?;
-        authenticate(&mut conn, &peer)?;
-        Ok(verification::serves(&mut conn, &gtin)?)
+    let (pool, auth) = (state.pool.clone(), state.auth.clone());
+    let serves = with_conn(pool, move |conn| {
+        authenticate(&auth, conn, &peer)?;
+        Ok(verification::serves(conn, &gtin)?)
     })
     .await?;
     if !serves {

@@ -101,13 +101,26 @@ pub fn connect(url: &str) -> Result<PgConnection, StoreError> {
 
 /// A pool that does not connect up front: `/ready` must be able to report a database that is
 /// down at start-up or later, and recover when it comes back, without a restart.
+///
+/// Connections are not tested on every checkout (that would cost a round trip per request);
+/// instead work that fails calls [`discard_if_dead`], which drops a connection whose server has
+/// gone away, so the pool heals after a database restart.
 pub fn pool(url: &str, size: u32, connect_timeout: Duration) -> PgPool {
     Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(connect_timeout)
-        .test_on_check_out(true)
+        .test_on_check_out(false)
         .build_unchecked(ConnectionManager::new(url))
+}
+
+/// After a failure: if the connection no longer answers, mark it broken so that the pool
+/// discards it instead of handing it out again.
+pub fn discard_if_dead(conn: &mut PgConnection) {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if conn.batch_execute("SELECT 1").is_err() {
+        AnsiTransactionManager::transaction_manager_status_mut(conn).set_in_error();
+    }
 }
 
 /// Applies pending migrations, serialised across processes by an advisory lock.
@@ -127,7 +140,10 @@ pub fn ping(pool: &PgPool) -> Result<(), StoreError> {
     let mut conn = pool
         .get()
         .map_err(|e| StoreError::Unavailable(one_line(&e.to_string())))?;
-    conn.batch_execute("SELECT 1")?;
+    if let Err(e) = conn.batch_execute("SELECT 1") {
+        discard_if_dead(&mut conn);
+        return Err(e.into());
+    }
     Ok(())
 }
 

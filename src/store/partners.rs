@@ -120,3 +120,50 @@ pub fn by_fingerprint(
         .first(conn)
         .optional()
 }
+
+/// Calls `on_change(true)` whenever partners or certificates change (PostgreSQL NOTIFY from the
+/// triggers of migration 2) and after (re)connecting, since changes may have been missed while
+/// disconnected; calls `on_change(false)` when the connection is lost, so that callers stop
+/// trusting what they cached. Runs until `stop` is set; reconnects with a pause.
+pub fn listen_for_changes(
+    url: &str,
+    stop: &std::sync::atomic::AtomicBool,
+    on_change: &dyn Fn(bool),
+) {
+    use diesel::connection::SimpleConnection;
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+    while !stop.load(Ordering::Relaxed) {
+        let mut conn = match super::connect(url) {
+            Ok(c) => c,
+            Err(e) => {
+                log::warn!("partner change listener cannot connect: {e}");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        if let Err(e) = conn.batch_execute("LISTEN dscsa_partners_changed") {
+            log::warn!("partner change listener: {e}");
+            std::thread::sleep(Duration::from_secs(1));
+            continue;
+        }
+        on_change(true);
+        'connected: while !stop.load(Ordering::Relaxed) {
+            let mut changed = false;
+            for n in conn.notifications_iter() {
+                match n {
+                    Ok(_) => changed = true,
+                    Err(e) => {
+                        log::warn!("partner change listener lost its connection: {e}");
+                        on_change(false);
+                        break 'connected;
+                    }
+                }
+            }
+            if changed {
+                on_change(true);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}

@@ -234,7 +234,16 @@ fn migrate_starts_the_private_instance_for_its_run_and_stops_it_after() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("applied 1 migration"));
+    let total = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(
+        &dscsa_exchange::store::MIGRATIONS,
+    )
+    .unwrap()
+    .len();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("applied {total} migration")),
+        "{stdout}"
+    );
     assert!(dir.join("data/postgres/pgdata/PG_VERSION").exists());
     assert!(!dir.join("data/postgres/pgdata/postmaster.pid").exists());
     let again = command(&dir).arg("migrate").output().unwrap();

@@ -186,3 +186,41 @@ async fn health_stays_on_plain_http_and_partner_routes_are_not_there() {
         404
     );
 }
+
+#[tokio::test]
+async fn a_partner_disabled_by_another_process_is_refused_without_restart() {
+    let app = spawn_partner_app().await;
+    let (_, partner, _) = app.partner("0312345000004", Role::TradingPartner).await;
+    // Served (and now cached) while enabled.
+    assert_eq!(
+        partner
+            .get(app.url("/whoami"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Another process (the CLI, psql) changes the database directly.
+    app.sql("UPDATE trading_partners SET enabled = false WHERE gln = '0312345000004'")
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut status = 200;
+    while std::time::Instant::now() < deadline {
+        status = partner
+            .get(app.url("/whoami"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 403 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        status, 403,
+        "the server kept serving a partner disabled elsewhere"
+    );
+}
