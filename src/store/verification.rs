@@ -5,49 +5,77 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, SmallInt, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 
 use super::schema::{lookup_directory, product_flags, verification_requests};
 use super::PgPool;
 
-/// What verification needs to know about one serial, in one round trip.
-#[derive(Debug, Clone, QueryableByName)]
+/// What verification needs to know about one serial.
+#[derive(Debug, Clone)]
 pub struct SerialFacts {
-    #[diesel(sql_type = Nullable<Text>)]
     pub lot: Option<String>,
-    #[diesel(sql_type = Nullable<Date>)]
     pub expiry: Option<NaiveDate>,
-    #[diesel(sql_type = SmallInt)]
     pub status: i16,
-    #[diesel(sql_type = Bool)]
     pub suspect: bool,
-    #[diesel(sql_type = Bool)]
     pub recalled: bool,
-    #[diesel(sql_type = Bool)]
     pub illegitimate: bool,
-    #[diesel(sql_type = Bool)]
     pub duplicate: bool,
     /// Active flags set on the serial's product or lot.
-    #[diesel(sql_type = Array<Text>)]
     pub product_flags: Vec<String>,
 }
 
+/// Two statements built with the query builder, so that diesel prepares each once per
+/// connection: the hot path of verification pays no parse/plan per request.
 pub fn serial_facts(
     conn: &mut PgConnection,
     epc_key: &str,
     gtin: &str,
 ) -> QueryResult<Option<SerialFacts>> {
-    diesel::sql_query(
-        "SELECT s.lot, s.expiry, s.status, s.suspect, s.recalled, s.illegitimate, s.duplicate, \
-                ARRAY(SELECT DISTINCT f.flag FROM product_flags f \
-                      WHERE f.gtin = $2 AND f.cleared_at IS NULL \
-                        AND (f.lot IS NULL OR f.lot = s.lot)) AS product_flags \
-         FROM serials s WHERE s.epc_key = $1",
-    )
-    .bind::<Text, _>(epc_key)
-    .bind::<Text, _>(gtin)
-    .get_result(conn)
-    .optional()
+    use super::schema::serials::dsl as s;
+    let row: Option<(
+        Option<String>,
+        Option<NaiveDate>,
+        i16,
+        bool,
+        bool,
+        bool,
+        bool,
+    )> = s::serials
+        .filter(s::epc_key.eq(epc_key))
+        .select((
+            s::lot,
+            s::expiry,
+            s::status,
+            s::suspect,
+            s::recalled,
+            s::illegitimate,
+            s::duplicate,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((lot, expiry, status, suspect, recalled, illegitimate, duplicate)) = row else {
+        return Ok(None);
+    };
+    let flags: Vec<String> = product_flags::table
+        .filter(product_flags::gtin.eq(gtin))
+        .filter(product_flags::cleared_at.is_null())
+        .filter(
+            product_flags::lot
+                .is_null()
+                .or(product_flags::lot.nullable().eq(lot.clone())),
+        )
+        .select(product_flags::flag)
+        .load(conn)?;
+    Ok(Some(SerialFacts {
+        lot,
+        expiry,
+        status,
+        suspect,
+        recalled,
+        illegitimate,
+        duplicate,
+        product_flags: flags,
+    }))
 }
 
 #[derive(QueryableByName)]
