@@ -4,6 +4,7 @@
 //! streaming XML) <- `store` (diesel, PostgreSQL) <- use cases <- `http`, `cli`.
 //! See `docs/ARCHITECTURE.md`.
 
+pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod epcis;

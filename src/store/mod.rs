@@ -5,6 +5,7 @@
 //! `web::block`, and the CLI calls it directly.
 
 pub mod audit;
+pub mod capture;
 pub mod partners;
 pub mod private_pg;
 pub mod schema;

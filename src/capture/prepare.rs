@@ -1,0 +1,434 @@
+//! Turns one parsed EPCIS event into the rows that store it and the effects it has on the
+//! per-serial state. No database access here.
+
+use chrono::{DateTime, Utc};
+
+use crate::epcis::{Action, EpcRole, Event, EventType, ExtensionElement};
+use crate::gs1::{self, Epc, Identifier};
+use crate::store::capture::{
+    BizTransactionRow, EffectRow, EpcRow, EventRow, IlmdRow, SourceDestRow,
+};
+
+/// How an event changes the state of the serials it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Commission,
+    Pack,
+    Unpack,
+    /// Status/disposition/owner/location change; `inherit`: also for everything inside.
+    Transition { inherit: bool },
+    /// Stored, no state change (error declarations, transformation, association, quantity).
+    None,
+}
+
+/// The GCP-independent key of an identifier (see docs/ARCHITECTURE.md), with what the serial
+/// table wants to know about it. `None` for identifiers the reader already refused.
+pub struct Key {
+    pub key: String,
+    pub kind: i16,
+    pub gtin: Option<String>,
+    pub serial: Option<String>,
+    /// Class-level (LGTIN, GTIN pattern): has no serial state.
+    pub class: bool,
+}
+
+pub fn key_of(uri: &str) -> Option<Key> {
+    match gs1::classify(uri).ok()? {
+        Identifier::Opaque => Some(Key {
+            key: uri.to_string(),
+            kind: 9,
+            gtin: None,
+            serial: None,
+            class: false,
+        }),
+        Identifier::Epc(epc) => {
+            let key = epc.key();
+            Some(match &epc {
+                Epc::Sgtin(s) => Key {
+                    key,
+                    kind: 1,
+                    gtin: Some(s.gtin().as_str().to_string()),
+                    serial: Some(s.serial().as_str().to_string()),
+                    class: false,
+                },
+                Epc::Sscc(_) => Key {
+                    key,
+                    kind: 2,
+                    gtin: None,
+                    serial: None,
+                    class: false,
+                },
+                Epc::Lgtin(_) | Epc::GtinClass(_) => Key {
+                    key,
+                    kind: 9,
+                    gtin: None,
+                    serial: None,
+                    class: true,
+                },
+                _ => Key {
+                    key,
+                    kind: 9,
+                    gtin: None,
+                    serial: None,
+                    class: false,
+                },
+            })
+        }
+    }
+}
+
+/// Serial status codes (docs/ARCHITECTURE.md).
+fn status_for(event: &Event) -> Option<i16> {
+    let step = event.biz_step.as_ref().map(|s| s.as_str()).unwrap_or("");
+    match (event.action, step) {
+        (Some(Action::Delete), "destroying") => Some(7),
+        (Some(Action::Delete), _) => Some(6),
+        (_, "shipping" | "departing" | "consigning") => Some(3),
+        (_, "receiving" | "arriving" | "accepting") => Some(4),
+        (_, "dispensing" | "retail_selling") => Some(5),
+        _ => None,
+    }
+}
+
+pub fn op_for(event: &Event) -> Op {
+    if event.error_declaration.is_some() {
+        return Op::None;
+    }
+    match (event.event_type, event.action) {
+        (EventType::Object, Some(Action::Add)) => Op::Commission,
+        (EventType::Object, Some(Action::Observe)) => Op::Transition { inherit: true },
+        (EventType::Object, Some(Action::Delete)) => Op::Transition {
+            // Destroying a case destroys what is in it; decommissioning its label does not.
+            inherit: event.biz_step.as_ref().is_some_and(|s| s.as_str() == "destroying"),
+        },
+        (EventType::Aggregation, Some(Action::Add)) => Op::Pack,
+        (EventType::Aggregation, Some(Action::Delete)) => Op::Unpack,
+        (EventType::Aggregation, Some(Action::Observe)) => Op::Transition { inherit: false },
+        (EventType::Transaction, _) => Op::Transition { inherit: true },
+        _ => Op::None,
+    }
+}
+
+pub fn is_shipping(event: &Event) -> bool {
+    event.biz_step.as_ref().is_some_and(|s| s.as_str() == "shipping")
+}
+
+fn event_type_code(t: EventType) -> i16 {
+    match t {
+        EventType::Object => 1,
+        EventType::Aggregation => 2,
+        EventType::Transaction => 3,
+        EventType::Transformation => 4,
+        EventType::Association => 5,
+        EventType::Quantity => 6,
+    }
+}
+
+fn role_code(r: EpcRole) -> i16 {
+    match r {
+        EpcRole::Epc => 1,
+        EpcRole::Parent => 2,
+        EpcRole::Child => 3,
+        EpcRole::Input => 4,
+        EpcRole::Output => 5,
+    }
+}
+
+pub fn extension_json(e: &ExtensionElement) -> serde_json::Value {
+    serde_json::json!({
+        "ns": e.namespace,
+        "name": e.local_name,
+        "attributes": e.attributes,
+        "text": e.text,
+        "children": e.children.iter().map(extension_json).collect::<Vec<_>>(),
+    })
+}
+
+/// Parses `ni:///sha-256;<hex>?ver=CBV2.0` into the digest.
+pub fn hash_digest(hash_id: &str) -> Option<Vec<u8>> {
+    let hex = hash_id.strip_prefix("ni:///sha-256;")?.split('?').next()?;
+    if hex.len() != 64 {
+        return None;
+    }
+    (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect()
+}
+
+/// One event, ready to store.
+pub struct Prepared {
+    pub index: u64,
+    pub line: u32,
+    pub column: u32,
+    pub op: Op,
+    pub event_time: DateTime<Utc>,
+    pub digest: Vec<u8>,
+    pub is_error_declaration: bool,
+    pub shipping: bool,
+    pub row: EventRow,
+    pub epcs: Vec<EpcRow>,
+    pub biz_transactions: Vec<BizTransactionRow>,
+    pub sources_destinations: Vec<SourceDestRow>,
+    pub ilmd: Option<IlmdRow>,
+    /// Effects with `ord`/`event_id` filled in when the event joins a batch.
+    pub effects: Vec<EffectRow>,
+    /// GTINs and location keys, for the master-data rules.
+    pub gtins: Vec<String>,
+    pub locations: Vec<String>,
+    /// Identifiers listed twice in one list (stored once).
+    pub repeated: Vec<String>,
+}
+
+/// `None` when the event cannot be stored at all (no event time, unparseable identifiers):
+/// the reader has already reported why.
+pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
+    let event_time = event.event_time.as_ref()?.value?.with_timezone(&Utc);
+    let hash_id = match &event.hash_id {
+        Some(h) => h.clone(),
+        None => crate::epcis::hash_id(event),
+    };
+    let digest = hash_digest(&hash_id)?;
+    let mut epcs: Vec<EpcRow> = Vec::with_capacity(event.epc_count());
+    let mut seen = std::collections::HashSet::with_capacity(event.epc_count());
+    let mut repeated = Vec::new();
+    let mut keys: Vec<(EpcRole, Key)> = Vec::with_capacity(event.epc_count());
+    for (role, uri) in event.epcs() {
+        let k = key_of(uri)?;
+        if !seen.insert((role_code(role), k.key.clone())) {
+            repeated.push(uri.to_string());
+            continue;
+        }
+        epcs.push(EpcRow {
+            event_id: 0,
+            role: role_code(role),
+            epc_key: k.key.clone(),
+            quantity: None,
+            uom: None,
+        });
+        keys.push((role, k));
+    }
+    for (role, list) in [
+        (EpcRole::Epc, &event.quantity_list),
+        (EpcRole::Child, &event.child_quantity_list),
+        (EpcRole::Input, &event.input_quantity_list),
+        (EpcRole::Output, &event.output_quantity_list),
+    ] {
+        for q in list {
+            let k = key_of(&q.epc_class)?;
+            if !seen.insert((role_code(role), k.key.clone())) {
+                repeated.push(q.epc_class.clone());
+                continue;
+            }
+            epcs.push(EpcRow {
+                event_id: 0,
+                role: role_code(role),
+                epc_key: k.key,
+                quantity: q.quantity,
+                uom: q.uom.clone(),
+            });
+        }
+    }
+    let location_key = |uri: &Option<String>| uri.as_deref().and_then(key_of).map(|k| k.key);
+    let read_point = location_key(&event.read_point);
+    let biz_location = location_key(&event.biz_location);
+    let party_key = |id: &str| key_of(id).map(|k| k.key).unwrap_or_else(|| id.to_string());
+    let biz_transactions = event
+        .biz_transactions
+        .iter()
+        .enumerate()
+        .map(|(i, bt)| BizTransactionRow {
+            event_id: 0,
+            seq: i as i16,
+            bt_type: bt.transaction_type.as_ref().map(|t| t.as_str().to_string()),
+            bt_id: bt.id.clone(),
+        })
+        .collect();
+    let sources_destinations: Vec<SourceDestRow> = event
+        .sources
+        .iter()
+        .map(|s| (1i16, s))
+        .chain(event.destinations.iter().map(|d| (2i16, d)))
+        .enumerate()
+        .map(|(i, (kind, sd))| SourceDestRow {
+            event_id: 0,
+            seq: i as i16,
+            kind,
+            sd_type: sd.sd_type.as_str().to_string(),
+            party: party_key(&sd.id),
+        })
+        .collect();
+    let ilmd = (!event.ilmd.is_empty()).then(|| IlmdRow {
+        event_id: 0,
+        lot: event.ilmd.lot.as_ref().map(|l| l.as_str().to_string()).or_else(|| event.ilmd.lot_number.clone()),
+        expiry: event
+            .ilmd
+            .expiry
+            .as_ref()
+            .map(|e| e.date())
+            .or(event.ilmd.item_expiration_date),
+        other: (!event.ilmd.elements.is_empty()).then(|| {
+            serde_json::Value::Array(event.ilmd.elements.iter().map(extension_json).collect())
+        }),
+    });
+
+    let mut extensions = serde_json::Map::new();
+    if !event.extensions.is_empty() {
+        extensions.insert("extensions".into(), event.extensions.iter().map(extension_json).collect());
+    }
+    if !event.certification_info.is_empty() {
+        extensions.insert("certificationInfo".into(), event.certification_info.clone().into());
+    }
+    if !event.sensor_elements.is_empty() {
+        extensions.insert("sensorElementList".into(), event.sensor_elements.iter().map(extension_json).collect());
+    }
+    if !event.read_point_extensions.is_empty() || !event.biz_location_extensions.is_empty() {
+        extensions.insert("readPointExtensions".into(), event.read_point_extensions.iter().map(extension_json).collect());
+        extensions.insert("bizLocationExtensions".into(), event.biz_location_extensions.iter().map(extension_json).collect());
+    }
+    let owner = event
+        .destinations
+        .iter()
+        .find(|d| d.sd_type.as_str() == "owning_party")
+        .map(|d| party_key(&d.id));
+    let op = op_for(event);
+    let status = status_for(event);
+    let disposition = event.disposition.as_ref().map(|d| d.as_str().to_string());
+    let lot = ilmd.as_ref().and_then(|i| i.lot.clone());
+    let expiry = ilmd.as_ref().and_then(|i| i.expiry);
+    let effect = |k: &Key, is_parent: bool, parent_key: Option<String>| EffectRow {
+        ord: 0,
+        event_id: 0,
+        epc_key: k.key.clone(),
+        kind: k.kind,
+        gtin: k.gtin.clone(),
+        serial_number: k.serial.clone(),
+        is_parent,
+        parent_key,
+        lot: lot.clone(),
+        expiry,
+        status,
+        disposition: disposition.clone(),
+        owner: owner.clone(),
+        location: biz_location.clone(),
+        event_time,
+    };
+    let instance = |role: EpcRole| keys.iter().filter(move |(r, k)| *r == role && !k.class);
+    let parent = keys.iter().find(|(r, _)| *r == EpcRole::Parent).map(|(_, k)| k);
+    let effects: Vec<EffectRow> = match op {
+        Op::Commission => instance(EpcRole::Epc).map(|(_, k)| effect(k, false, None)).collect(),
+        Op::Pack => match parent {
+            Some(p) => std::iter::once(effect(p, true, None))
+                .chain(instance(EpcRole::Child).map(|(_, k)| effect(k, false, Some(p.key.clone()))))
+                .collect(),
+            None => Vec::new(),
+        },
+        Op::Unpack => {
+            let children: Vec<EffectRow> = instance(EpcRole::Child)
+                .map(|(_, k)| effect(k, false, parent.map(|p| p.key.clone())))
+                .collect();
+            match (children.is_empty(), parent) {
+                (true, Some(p)) => vec![effect(p, true, None)],
+                _ => children,
+            }
+        }
+        Op::Transition { .. } => keys
+            .iter()
+            .filter(|(r, k)| matches!(r, EpcRole::Epc | EpcRole::Parent | EpcRole::Child) && !k.class)
+            .map(|(_, k)| effect(k, false, None))
+            .collect(),
+        Op::None => Vec::new(),
+    };
+    let gtins = if op == Op::Commission {
+        let mut g: Vec<String> = keys.iter().filter_map(|(_, k)| k.gtin.clone()).collect();
+        g.sort();
+        g.dedup();
+        g
+    } else {
+        Vec::new()
+    };
+    let locations: Vec<String> = [&read_point, &biz_location]
+        .into_iter()
+        .flatten()
+        .filter(|k| k.starts_with("414"))
+        .cloned()
+        .collect();
+    let declaration = event.error_declaration.as_ref();
+    let row = EventRow {
+        id: 0,
+        document_id,
+        seq: event.index as i32,
+        event_type: event_type_code(event.event_type),
+        action: event.action.map(|a| a.as_str().to_string()),
+        event_time,
+        event_time_zone_offset: event
+            .event_time_zone_offset
+            .clone()
+            .unwrap_or_else(|| "+00:00".into()),
+        event_id: event.event_id.clone(),
+        event_hash: digest.clone(),
+        biz_step: event.biz_step.as_ref().map(|s| s.as_str().to_string()),
+        disposition,
+        read_point,
+        biz_location,
+        transformation_id: event.transformation_id.clone(),
+        persistent_disposition: event.persistent_disposition.as_ref().map(|p| {
+            serde_json::json!({
+                "set": p.set.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+                "unset": p.unset.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+            })
+        }),
+        error_declaration_time: declaration
+            .and_then(|d| d.declaration_time.as_ref())
+            .and_then(|t| t.value)
+            .map(|t| t.with_timezone(&Utc)),
+        error_reason: declaration.and_then(|d| d.reason.as_ref()).map(|r| r.as_str().to_string()),
+        corrective_event_ids: declaration
+            .map(|d| d.corrective_event_ids.iter().cloned().map(Some).collect()),
+        extensions: (!extensions.is_empty()).then_some(serde_json::Value::Object(extensions)),
+    };
+    Some(Prepared {
+        index: event.index,
+        line: event.position.line,
+        column: event.position.column,
+        op,
+        event_time,
+        digest,
+        is_error_declaration: declaration.is_some(),
+        shipping: is_shipping(event),
+        row,
+        epcs,
+        biz_transactions,
+        sources_destinations,
+        ilmd,
+        effects,
+        gtins,
+        locations,
+        repeated,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_do_not_depend_on_the_company_prefix_length_or_the_form() {
+        let urn = key_of("urn:epc:id:sgtin:0361414.012345.SN1").unwrap();
+        let dl = key_of("https://id.gs1.org/01/00361414123458/21/SN1").unwrap();
+        assert_eq!(urn.key, "010036141412345821SN1");
+        assert_eq!(urn.key, dl.key);
+        assert_eq!((urn.kind, urn.gtin.as_deref()), (1, Some("00361414123458")));
+        let opaque = key_of("urn:example:thing:1").unwrap();
+        assert_eq!((opaque.key.as_str(), opaque.kind), ("urn:example:thing:1", 9));
+        assert!(key_of("urn:epc:id:sgtin:0361414.012345").is_none());
+    }
+
+    #[test]
+    fn hash_ids_parse_to_their_digest() {
+        let id = "ni:///sha-256;6ae96341e0acc6d7a261364751f60e68278a81cdf51da0abb6b4e617014e39d7?ver=CBV2.0";
+        let d = hash_digest(id).unwrap();
+        assert_eq!(d.len(), 32);
+        assert_eq!(d[0], 0x6a);
+        assert!(hash_digest("ni:///sha-256;zz?ver=CBV2.0").is_none());
+    }
+}
