@@ -18,14 +18,33 @@ const GS1_SYMBOLOGY_IDS: &[&str] = &["]d2", "]C1", "]Q3", "]e0", "]J1", "]E0", "
 /// Symbology identifiers of the same carriers in non-GS1 mode: the data is not AI-formatted.
 const NON_GS1_SYMBOLOGY_IDS: &[&str] = &["]d1", "]Q1", "]C0", "]Q0", "]d0"];
 
-/// Validated AI element string.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// Validated AI element string. Equality is by the (AI, value) sequence.
+#[derive(Clone)]
 pub struct ElementString {
     data: String,
     items: Vec<Item>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+impl PartialEq for ElementString {
+    fn eq(&self, other: &Self) -> bool {
+        self.items.len() == other.items.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|(a, b)| a.ai == b.ai && a.value == b.value)
+    }
+}
+impl Eq for ElementString {}
+impl std::hash::Hash for ElementString {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        for e in self.iter() {
+            e.ai.hash(h);
+            e.value.hash(h);
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
 struct Item {
     def: u16,
     start: u32,
@@ -691,6 +710,19 @@ mod tests {
             p("010031234567890610\u{1d}21A").unwrap_err().code(),
             "gs1.syntax"
         );
+    }
+
+    #[test]
+    fn regression_non_ascii_inside_a_fixed_component_is_a_charset_error_not_a_panic() {
+        let e = p("(8003)00;\u{1d}urn\u{1d}4:epc\u{194}d0:").unwrap_err();
+        assert_eq!(e.code(), "gs1.charset");
+    }
+
+    #[test]
+    fn regression_repeated_ai_kept_once_compares_equal_to_its_rendering() {
+        let es = p("\u{1d}4003d(2(22!..\u{1d}40100\u{1d}40100").unwrap();
+        assert_eq!(es.len(), 2);
+        assert_eq!(p(&es.to_raw()).unwrap(), es);
     }
 
     #[test]
