@@ -8,7 +8,7 @@ use dscsa_exchange::gs1::{self, Epc, Sgtin};
 
 const SGTIN_URI: &str = "urn:epc:id:sgtin:0361414.012345.SN1002AB%2F77";
 /// A typical DSCSA pack: GTIN, expiry, lot, serial, as a GS1 DataMatrix scanner sends it.
-const SCAN: &str = "]d2010036141412345817271231\u{1d}10LOT4217\u{1d}21SN1002AB77";
+const SCAN: &str = "]d201003614141234581727123110LOT4217\u{1d}21SN1002AB77";
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("gs1");

@@ -352,7 +352,12 @@ impl AiDef {
         let b = value.as_bytes();
         // Every GS1 character set is ASCII; refusing the rest first keeps slicing safe.
         if let Some(p) = b.iter().position(|c| !c.is_ascii()) {
-            return Err(bad_char(what, value, p, "an ASCII character of the AI's character set"));
+            return Err(bad_char(
+                what,
+                value,
+                p,
+                "an ASCII character of the AI's character set",
+            ));
         }
         if b.is_empty() {
             return Err(Gs1Error::length(what, value, &self.length_text(), 0));

@@ -147,6 +147,19 @@ fn parse_raw(
     key_form: bool,
     es: &mut ElementString,
 ) -> Result<(), Gs1Error> {
+    walk_raw(input, year, key_form, |di, v| {
+        es.push(di, v);
+        Ok(())
+    })
+}
+
+/// Split and validate raw data, handing each (AI index, value) to `f`; no allocation.
+fn walk_raw<'a>(
+    input: &'a str,
+    year: i32,
+    key_form: bool,
+    mut f: impl FnMut(u16, &'a str) -> Result<(), Gs1Error>,
+) -> Result<(), Gs1Error> {
     let t = table();
     let (body, offset) = strip_symbology(input)?;
     let b = body.as_bytes();
@@ -221,7 +234,7 @@ fn parse_raw(
             ));
         }
         def.validate(value, year)?;
-        es.push(di, value);
+        f(di, value)?;
     }
     Ok(())
 }
@@ -345,6 +358,136 @@ fn parse_bracketed(input: &str, year: i32, es: &mut ElementString) -> Result<(),
     Ok(())
 }
 
+/// Repeated AIs must agree; mandatory (`req=`) and exclusive (`ex=`) pairings must hold.
+fn check_rules(list: &[(u16, &str)]) -> Result<(), Gs1Error> {
+    let t = table();
+    for (i, &(d, v)) in list.iter().enumerate() {
+        if let Some(&(_, first)) = list[..i].iter().find(|o| o.0 == d) {
+            if first != v {
+                return Err(Gs1Error::AiConflict {
+                    ai: t.def(d).ai.to_string(),
+                    first: first.to_string(),
+                    second: v.to_string(),
+                });
+            }
+        }
+    }
+    let present = |p: &str| list.iter().any(|&(d, _)| pattern_matches(p, t.def(d).ai));
+    for &(d, _) in list {
+        let def = t.def(d);
+        for group in &def.req {
+            if !group.iter().any(|alt| alt.iter().all(|p| present(p))) {
+                let requires = group
+                    .iter()
+                    .map(|alt| {
+                        alt.iter()
+                            .map(|p| format!("({p})"))
+                            .collect::<Vec<_>>()
+                            .join(" with ")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                let found = list
+                    .iter()
+                    .map(|&(x, _)| format!("({})", t.def(x).ai))
+                    .collect::<String>();
+                return Err(Gs1Error::AiRequires {
+                    ai: def.ai.to_string(),
+                    requires,
+                    found,
+                });
+            }
+        }
+        for p in &def.ex {
+            if let Some(&(o, _)) = list
+                .iter()
+                .find(|&&(o, _)| t.def(o).ai != def.ai && pattern_matches(p, t.def(o).ai))
+            {
+                return Err(Gs1Error::AiExcludes {
+                    ai: def.ai.to_string(),
+                    other: t.def(o).ai.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a DSCSA pack scan carries: the SGTIN, and lot and expiry when present.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PackScan {
+    pub sgtin: Sgtin,
+    pub lot: Option<Lot>,
+    pub expiry: Option<Expiry>,
+}
+
+/// Parse raw scan data (or a bracketed string) that must identify an SGTIN, with the same
+/// validation as [`parse_element_string`] but without heap allocation for typical scans.
+pub fn parse_scan_sgtin(input: &str) -> Result<PackScan, Gs1Error> {
+    const MAX: usize = 24;
+    let year = current_year();
+    let mut items: [(u16, &str); MAX] = [(0, ""); MAX];
+    let mut n = 0usize;
+    let mut overflow = false;
+    let walked = if input.starts_with('(') {
+        Err(None)
+    } else {
+        walk_raw(input, year, false, |di, v| {
+            if n == MAX {
+                overflow = true;
+            } else {
+                items[n] = (di, v);
+                n += 1;
+            }
+            Ok(())
+        })
+        .map_err(Some)
+    };
+    let need = |what: &str| {
+        Gs1Error::not_an_identifier(
+            input,
+            format!("scan data has no {what}, so it is not an SGTIN"),
+        )
+    };
+    match walked {
+        Err(Some(e)) => Err(e),
+        Ok(()) if !overflow => {
+            let items = &items[..n];
+            check_rules(items)?;
+            let t = table();
+            let get = |ai: &str| {
+                items
+                    .iter()
+                    .find(|&&(d, _)| t.def(d).ai == ai)
+                    .map(|&(_, v)| v)
+            };
+            let gtin = Gtin::parse(get("01").ok_or_else(|| need("GTIN (01)"))?)?;
+            let serial = SerialNumber::parse(get("21").ok_or_else(|| need("serial (21)"))?)?;
+            Ok(PackScan {
+                sgtin: Sgtin::new(gtin, serial),
+                lot: get("10").map(Lot::parse).transpose()?,
+                expiry: get("17")
+                    .map(|v| Expiry::parse_with_year(v, year))
+                    .transpose()?,
+            })
+        }
+        _ => {
+            // Bracketed input or unusually many elements: the general path.
+            let es = parse_element_string_with_year(input, year)?;
+            Ok(PackScan {
+                sgtin: es
+                    .sgtin()
+                    .ok_or_else(|| need("GTIN (01) with serial (21)"))?,
+                lot: es.lot(),
+                expiry: es
+                    .get("17")
+                    .map(|v| Expiry::parse_with_year(v, year))
+                    .transpose()?,
+            })
+        }
+    }
+}
+
 impl ElementString {
     pub(crate) fn new() -> Self {
         ElementString {
@@ -438,62 +581,20 @@ impl ElementString {
 
     /// Mandatory (`req=`) and exclusive (`ex=`) pairings, and repeated AIs.
     pub(crate) fn check_pairs(&mut self) -> Result<(), Gs1Error> {
-        // Repeated AIs: allowed only with the same value, then kept once.
+        let list: Vec<(u16, &str)> = self
+            .items
+            .iter()
+            .map(|it| (it.def, &self.data[it.start as usize..it.end as usize]))
+            .collect();
+        check_rules(&list)?;
+        // Repeated AIs (same value, checked above) are kept once.
         let mut i = 0;
         while i < self.items.len() {
-            let it = self.items[i];
-            let dup = self.items[..i].iter().find(|o| o.def == it.def).copied();
-            if let Some(first) = dup {
-                let a = &self.data[first.start as usize..first.end as usize];
-                let b = &self.data[it.start as usize..it.end as usize];
-                if a != b {
-                    return Err(Gs1Error::AiConflict {
-                        ai: table().def(it.def).ai.to_string(),
-                        first: a.to_string(),
-                        second: b.to_string(),
-                    });
-                }
+            let d = self.items[i].def;
+            if self.items[..i].iter().any(|o| o.def == d) {
                 self.items.remove(i);
             } else {
                 i += 1;
-            }
-        }
-        let present = |p: &str| self.iter().any(|e| pattern_matches(p, e.ai));
-        for e in self.iter() {
-            for group in &e.def.req {
-                if !group.iter().any(|alt| alt.iter().all(|p| present(p))) {
-                    let requires = group
-                        .iter()
-                        .map(|alt| {
-                            alt.iter()
-                                .map(|p| format!("({p})"))
-                                .collect::<Vec<_>>()
-                                .join(" with ")
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" or ");
-                    let found = self
-                        .iter()
-                        .map(|x| format!("({})", x.ai))
-                        .collect::<Vec<_>>()
-                        .join("");
-                    return Err(Gs1Error::AiRequires {
-                        ai: e.ai.to_string(),
-                        requires,
-                        found,
-                    });
-                }
-            }
-            for p in &e.def.ex {
-                if let Some(other) = self
-                    .iter()
-                    .find(|o| o.ai != e.ai && pattern_matches(p, o.ai))
-                {
-                    return Err(Gs1Error::AiExcludes {
-                        ai: e.ai.to_string(),
-                        other: other.ai.to_string(),
-                    });
-                }
             }
         }
         Ok(())
@@ -723,6 +824,36 @@ mod tests {
         let es = p("\u{1d}4003d(2(22!..\u{1d}40100\u{1d}40100").unwrap();
         assert_eq!(es.len(), 2);
         assert_eq!(p(&es.to_raw()).unwrap(), es);
+    }
+
+    #[test]
+    fn pack_scan_fast_path_agrees_with_the_general_parser() {
+        let scan = "]d2010036141412345817271231\u{1d}10LOT4217\u{1d}21SN1002";
+        let ps = parse_scan_sgtin(scan).unwrap();
+        let es = parse_element_string(scan).unwrap();
+        assert_eq!(Some(ps.sgtin), es.sgtin());
+        assert_eq!(ps.lot, es.lot());
+        assert_eq!(ps.expiry, es.expiry());
+        assert_eq!(
+            parse_scan_sgtin("(01)00361414123458(21)SN1002")
+                .unwrap()
+                .sgtin,
+            ps.sgtin
+        );
+        assert_eq!(
+            parse_scan_sgtin("0100361414123458").unwrap_err().code(),
+            "gs1.not_an_identifier"
+        );
+        assert_eq!(
+            parse_scan_sgtin("010036141412345821A\u{1d}21B")
+                .unwrap_err()
+                .code(),
+            "gs1.ai_conflict"
+        );
+        assert_eq!(
+            parse_scan_sgtin("21A").unwrap_err().code(),
+            "gs1.ai_requires"
+        );
     }
 
     #[test]

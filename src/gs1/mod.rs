@@ -30,7 +30,8 @@ pub use dates::{century_rule, Expiry};
 pub use describe::{describe, describe_with, DescribedElement, Description, Form};
 pub use digital_link::{parse_digital_link, parse_digital_link_full, DigitalLink};
 pub use element_string::{
-    parse_element_string, parse_element_string_with_year, Element, ElementString, GS,
+    parse_element_string, parse_element_string_with_year, parse_scan_sgtin, Element, ElementString,
+    PackScan, GS,
 };
 pub use epc::{parse_epc_uri, Epc, Gid, KeyedId, Lgtin, Sgln, Sgtin, CANONICAL_DL_BASE};
 pub use error::Gs1Error;
