@@ -23,6 +23,8 @@ mod keys;
 mod ndc;
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod vectors;
 
 pub use ai::{table as ai_table, AiDef, AiTable, Cset, Linter};
 pub use chars::mod10_check_digit;
