@@ -45,8 +45,7 @@ impl Sgtin {
             )
         })?;
         let (gtin, rest) = gtin_fields(uri, "urn:epc:id:sgtin:".len(), body)?;
-        let serial = decode_component(uri, "serial number", rest)?;
-        let serial = SerialNumber::parse(&serial)?;
+        let serial = with_decoded(uri, "serial number", rest, SerialNumber::parse)?;
         Ok(Sgtin { gtin, serial })
     }
 }
@@ -483,16 +482,23 @@ impl Epc {
         let n = gcp.gcp_length(what, digits)?;
         // The prefix must fit in the key's numeric part.
         let max = match self {
-            Epc::Giai(_) | Epc::Ginc(_) | Epc::Cpi(_) => {
-                digits.bytes().take_while(u8::is_ascii_digit).count()
-            }
+            // A non-empty reference must follow the prefix.
+            Epc::Giai(_) | Epc::Ginc(_) | Epc::Cpi(_) => digits
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count()
+                .min(digits.len() - 1),
             _ => 12,
         };
-        if n as usize > max.min(12) {
+        // EPC URIs carry company prefixes of 6 to 12 digits (TDS).
+        if !(6..=max.min(12)).contains(&(n as usize)) {
             return Err(Gs1Error::GcpUnknown {
                 what,
                 key: digits.to_string(),
-                reason: format!("resolved GCP length {n} does not fit this key"),
+                reason: format!(
+                    "resolved GCP length {n} does not fit an EPC URI of this key (6 to {} digits)",
+                    max.min(12)
+                ),
             });
         }
         Ok(n)
@@ -707,6 +713,51 @@ fn decode_component<'a>(
     pct_decode(what, comp)
 }
 
+/// As [`decode_component`], handing the decoded text to `f`; short escaped values are decoded
+/// on the stack so the hot path does not allocate.
+fn with_decoded<T>(
+    uri: &str,
+    what: &'static str,
+    comp: &str,
+    f: impl FnOnce(&str) -> Result<T, Gs1Error>,
+) -> Result<T, Gs1Error> {
+    let literal_ok = !comp
+        .bytes()
+        .any(|b| !is_cset82(b) || matches!(b, b'"' | b'&' | b'/' | b'<' | b'>' | b'?'));
+    if literal_ok && !comp.contains('%') {
+        return f(comp);
+    }
+    let mut buf = [0u8; 32];
+    let b = comp.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    let mut ok = literal_ok;
+    while ok && i < b.len() {
+        let byte = if b[i] == b'%' {
+            let h = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
+            i += 3;
+            h.filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        } else {
+            i += 1;
+            Some(b[i - 1])
+        };
+        match byte {
+            Some(c) if c.is_ascii() && n < buf.len() => {
+                buf[n] = c;
+                n += 1;
+            }
+            _ => ok = false,
+        }
+    }
+    match std::str::from_utf8(&buf[..n]) {
+        Ok(s) if ok => f(s),
+        // Anything unusual: the allocating path gives the precise error (or the value).
+        _ => f(&decode_component(uri, what, comp)?),
+    }
+}
+
 fn comp_err(uri: &str, pos: usize, component: &str, expected: String, found: &str) -> Gs1Error {
     Gs1Error::syntax(
         "EPC URI",
@@ -851,8 +902,8 @@ pub fn parse_epc_uri(uri: &str) -> Result<Epc, Gs1Error> {
         ("id", "sgtin") => Epc::Sgtin(Sgtin::from_epc_uri(uri)?),
         ("class", "lgtin") => {
             let (gtin, rest) = gtin_fields(uri, at, body)?;
-            let lot = decode_component(uri, "lot", rest)?;
-            Epc::Lgtin(Lgtin::new(gtin, Lot::parse(&lot)?))
+            let lot = with_decoded(uri, "lot", rest, Lot::parse)?;
+            Epc::Lgtin(Lgtin::new(gtin, lot))
         }
         ("idpat", "sgtin") => {
             let (gtin, rest) = gtin_fields(uri, at, body)?;
@@ -1091,6 +1142,45 @@ mod tests {
         let err = parse_epc_uri("urn:epc:id:sgtin:0312345.067890.A/B").unwrap_err();
         assert_eq!(err.code(), "gs1.charset");
         assert!(err.to_string().contains("position 33"), "{err}");
+    }
+
+    #[test]
+    fn escaped_serials_are_decoded_strictly() {
+        assert_eq!(
+            parse_epc_uri("urn:epc:id:sgtin:0312345.067890.%+1")
+                .unwrap_err()
+                .code(),
+            "gs1.syntax"
+        );
+        assert_eq!(
+            parse_epc_uri("urn:epc:id:sgtin:0312345.067890.%2")
+                .unwrap_err()
+                .code(),
+            "gs1.syntax"
+        );
+        // 20 decoded characters are fine, 21 are not, however they were escaped.
+        let ok = format!("urn:epc:id:sgtin:0312345.067890.{}", "%2F".repeat(20));
+        assert!(parse_epc_uri(&ok).is_ok());
+        let long = format!("urn:epc:id:sgtin:0312345.067890.{}", "%2F".repeat(21));
+        assert_eq!(parse_epc_uri(&long).unwrap_err().code(), "gs1.length");
+        // A space is not CSET 82, escaped or not.
+        assert_eq!(
+            parse_epc_uri("urn:epc:id:sgtin:0312345.067890.A%20B")
+                .unwrap_err()
+                .code(),
+            "gs1.charset"
+        );
+    }
+
+    #[test]
+    fn gcp_lengths_outside_6_to_12_cannot_make_an_epc_uri() {
+        let e = Epc::from_key("010401234500000921ABC").unwrap();
+        let mut r = GcpResolver::new();
+        r.load_table(
+            r#"<GCPPrefixFormatList><entry prefix="0401" gcpLength="5"/></GCPPrefixFormatList>"#,
+        )
+        .unwrap();
+        assert_eq!(e.to_epc_uri(&r).unwrap_err().code(), "gs1.gcp_unknown");
     }
 
     #[test]
