@@ -23,6 +23,15 @@ fuzz_target!(|data: &[u8]| {
             assert!(gs1::parse_digital_link(&dl).is_ok(), "dl {dl:?}");
         }
     }
+    // The allocation-free pack-scan parser must agree with the general one.
+    match (gs1::parse_scan_sgtin(s), gs1::parse_element_string(s)) {
+        (Ok(p), Ok(es)) => {
+            assert_eq!(Some(p.sgtin), es.sgtin());
+            assert_eq!(p.lot, es.lot());
+        }
+        (Ok(p), Err(e)) => panic!("scan fast path accepted {p:?}, general parser said {e}"),
+        (Err(_), _) => {}
+    }
     let _ = gs1::parse_digital_link(s);
     let _ = gs1::describe(s);
     let _ = gs1::classify(s);

@@ -58,7 +58,12 @@ pub enum Identifier {
 /// - Any other absolute URI is opaque; anything that is not a URI is an error.
 pub fn classify(uri: &str) -> Result<Identifier, Gs1Error> {
     check_absolute_uri(uri)?;
-    if uri.starts_with("urn:epc:") {
+    // "urn" and the namespace "epc" are case-insensitive (RFC 8141), so any spelling claims
+    // to be an EPC; TDS URIs are lower case, so anything else is refused, not passed through.
+    if uri
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("urn:epc:"))
+    {
         return parse_epc_uri(uri).map(Identifier::Epc);
     }
     let lower = uri.get(..8).unwrap_or(uri).to_ascii_lowercase();
@@ -153,6 +158,7 @@ mod tests {
             classify("urn:epcglobal:cbv:bt:0312345000011:PO1").unwrap(),
             Identifier::Opaque
         );
+        assert!(classify("URN:EPC:id:sgtin:0312345.067890.A1").is_err());
         assert_eq!(classify("not a uri").unwrap_err().code(), "gs1.not_uri");
         assert_eq!(classify("0312345").unwrap_err().code(), "gs1.not_uri");
         assert_eq!(
