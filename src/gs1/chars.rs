@@ -176,7 +176,7 @@ fn push_pct(out: &mut String, b: u8) {
     out.push(HEX[(b & 15) as usize] as char);
 }
 
-fn hex_val(b: u8) -> Option<u8> {
+pub(crate) fn hex_val(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),

@@ -401,7 +401,7 @@ fn check_rules(list: &[(u16, &str)]) -> Result<(), Gs1Error> {
         for p in &def.ex {
             if let Some(&(o, _)) = list
                 .iter()
-                .find(|&&(o, _)| t.def(o).ai != def.ai && pattern_matches(p, t.def(o).ai))
+                .find(|&&(o, _)| o != d && pattern_matches(p, t.def(o).ai))
             {
                 return Err(Gs1Error::AiExcludes {
                     ai: def.ai.to_string(),
@@ -456,10 +456,8 @@ pub fn parse_scan_sgtin(input: &str) -> Result<PackScan, Gs1Error> {
             check_rules(items)?;
             let t = table();
             let get = |ai: &str| {
-                items
-                    .iter()
-                    .find(|&&(d, _)| t.def(d).ai == ai)
-                    .map(|&(_, v)| v)
+                let want = t.get(ai)?;
+                items.iter().find(|&&(d, _)| d == want).map(|&(_, v)| v)
             };
             let gtin = Gtin::parse(get("01").ok_or_else(|| need("GTIN (01)"))?)?;
             let serial = SerialNumber::parse(get("21").ok_or_else(|| need("serial (21)"))?)?;

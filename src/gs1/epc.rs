@@ -766,12 +766,10 @@ fn with_decoded<T>(
     let mut ok = literal_ok;
     while ok && i < b.len() {
         let byte = if b[i] == b'%' {
-            let h = b
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok());
+            let hi = b.get(i + 1).copied().and_then(super::chars::hex_val);
+            let lo = b.get(i + 2).copied().and_then(super::chars::hex_val);
             i += 3;
-            h.filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            hi.zip(lo).map(|(h, l)| h << 4 | l)
         } else {
             i += 1;
             Some(b[i - 1])
@@ -952,8 +950,7 @@ fn gtin_fields<'a>(uri: &str, at: usize, body: &'a str) -> Result<(Gtin, &'a str
     d[1..1 + cp.len()].copy_from_slice(cp.as_bytes());
     d[1 + cp.len()..].copy_from_slice(&item.as_bytes()[1..]);
     // All digits, checked above.
-    let data = std::str::from_utf8(&d).unwrap_or("");
-    let gtin = Gtin::from_data_digits(data)?.with_gcp_hint(Some(cp.len() as u8));
+    let gtin = Gtin::from_checked_data(&d).with_gcp_hint(Some(cp.len() as u8));
     Ok((gtin, rest))
 }
 

@@ -178,6 +178,14 @@ impl Gtin {
         Ok(Gtin(d, GcpHint(None)))
     }
 
+    /// From 13 data digits already known to be ASCII digits.
+    pub(crate) fn from_checked_data(data: &[u8; 13]) -> Self {
+        let mut d = [0u8; 14];
+        d[..13].copy_from_slice(data);
+        d[13] = mod10_check_digit(data);
+        Gtin(d, GcpHint(None))
+    }
+
     /// Indicator digit (first of 14): 0 for GTIN-8/12/13, 1-8 packaging levels, 9 variable measure.
     pub fn indicator(&self) -> u8 {
         self.0[0] - b'0'
