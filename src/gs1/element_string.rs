@@ -459,11 +459,14 @@ pub fn parse_scan_sgtin(input: &str) -> Result<PackScan, Gs1Error> {
                 let want = t.get(ai)?;
                 items.iter().find(|&&(d, _)| d == want).map(|&(_, v)| v)
             };
-            let gtin = Gtin::parse(get("01").ok_or_else(|| need("GTIN (01)"))?)?;
-            let serial = SerialNumber::parse(get("21").ok_or_else(|| need("serial (21)"))?)?;
+            // The values passed the dictionary checks (N14 + check digit, CSET 82 up to 20),
+            // which are the newtypes' rules; no need to validate them twice.
+            let gtin = Gtin::from_validated(get("01").ok_or_else(|| need("GTIN (01)"))?)?;
+            let serial =
+                SerialNumber::from_validated(get("21").ok_or_else(|| need("serial (21)"))?)?;
             Ok(PackScan {
                 sgtin: Sgtin::new(gtin, serial),
-                lot: get("10").map(Lot::parse).transpose()?,
+                lot: get("10").map(Lot::from_validated).transpose()?,
                 expiry: get("17")
                     .map(|v| Expiry::parse_with_year(v, year))
                     .transpose()?,

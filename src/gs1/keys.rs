@@ -178,6 +178,15 @@ impl Gtin {
         Ok(Gtin(d, GcpHint(None)))
     }
 
+    /// From a value the AI dictionary already validated as N14 with check digit; falls back
+    /// to full parsing if it is not 14 bytes.
+    pub(crate) fn from_validated(s: &str) -> Result<Self, Gs1Error> {
+        match <[u8; 14]>::try_from(s.as_bytes()) {
+            Ok(d) => Ok(Gtin(d, GcpHint(None))),
+            Err(_) => Gtin::parse(s),
+        }
+    }
+
     /// From 13 data digits already known to be ASCII digits.
     pub(crate) fn from_checked_data(data: &[u8; 13]) -> Self {
         let mut d = [0u8; 14];
@@ -249,6 +258,15 @@ macro_rules! cset82_text {
             #[inline]
             pub fn as_str(&self) -> &str {
                 self.0.as_str()
+            }
+
+            /// From a value the AI dictionary already validated (CSET 82, 1 to 20).
+            #[inline]
+            pub(crate) fn from_validated(s: &str) -> Result<Self, Gs1Error> {
+                match InlineStr::new(s) {
+                    Some(v) if !s.is_empty() => Ok($name(v)),
+                    _ => $name::parse(s),
+                }
             }
         }
 
