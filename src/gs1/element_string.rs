@@ -461,16 +461,23 @@ pub fn parse_scan_sgtin(input: &str) -> Result<PackScan, Gs1Error> {
             };
             // The values passed the dictionary checks (N14 + check digit, CSET 82 up to 20),
             // which are the newtypes' rules; no need to validate them twice.
-            let gtin = Gtin::from_validated(get("01").ok_or_else(|| need("GTIN (01)"))?)?;
-            let serial =
-                SerialNumber::from_validated(get("21").ok_or_else(|| need("serial (21)"))?)?;
-            Ok(PackScan {
-                sgtin: Sgtin::new(gtin, serial),
-                lot: get("10").map(Lot::from_validated).transpose()?,
-                expiry: get("17")
-                    .map(|v| Expiry::parse_with_year(v, year))
-                    .transpose()?,
-            })
+            let gtin = get("01").ok_or_else(|| need("GTIN (01)"))?;
+            let serial = get("21").ok_or_else(|| need("serial (21)"))?;
+            let expiry = match get("17") {
+                Some(v) => Some(Expiry::parse_with_year(v, year)?),
+                None => None,
+            };
+            match (
+                Gtin::from_validated(gtin),
+                SerialNumber::from_validated(serial),
+            ) {
+                (Some(g), Some(s)) => Ok(PackScan {
+                    sgtin: Sgtin::new(g, s),
+                    lot: get("10").and_then(Lot::from_validated),
+                    expiry,
+                }),
+                _ => Err(need("valid GTIN and serial")),
+            }
         }
         _ => {
             // Bracketed input or unusually many elements: the general path.

@@ -180,11 +180,11 @@ impl Gtin {
 
     /// From a value the AI dictionary already validated as N14 with check digit; falls back
     /// to full parsing if it is not 14 bytes.
-    pub(crate) fn from_validated(s: &str) -> Result<Self, Gs1Error> {
-        match <[u8; 14]>::try_from(s.as_bytes()) {
-            Ok(d) => Ok(Gtin(d, GcpHint(None))),
-            Err(_) => Gtin::parse(s),
-        }
+    #[inline]
+    pub(crate) fn from_validated(s: &str) -> Option<Self> {
+        <[u8; 14]>::try_from(s.as_bytes())
+            .ok()
+            .map(|d| Gtin(d, GcpHint(None)))
     }
 
     /// From 13 data digits already known to be ASCII digits.
@@ -262,11 +262,8 @@ macro_rules! cset82_text {
 
             /// From a value the AI dictionary already validated (CSET 82, 1 to 20).
             #[inline]
-            pub(crate) fn from_validated(s: &str) -> Result<Self, Gs1Error> {
-                match InlineStr::new(s) {
-                    Some(v) if !s.is_empty() => Ok($name(v)),
-                    _ => $name::parse(s),
-                }
+            pub(crate) fn from_validated(s: &str) -> Option<Self> {
+                InlineStr::new(s).filter(|_| !s.is_empty()).map($name)
             }
         }
 
