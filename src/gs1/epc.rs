@@ -278,6 +278,35 @@ impl Epc {
         self.info().name
     }
 
+    /// Visit the (AI, value) pairs in canonical order without allocating.
+    fn for_each_element(&self, mut f: impl FnMut(&'static str, &str)) {
+        match self {
+            Epc::Sgtin(s) => {
+                f("01", s.gtin.as_str());
+                f("21", s.serial.as_str());
+            }
+            Epc::Sscc(s) => f("00", s.as_str()),
+            Epc::Sgln(s) => {
+                f("414", s.gln.as_str());
+                if let Some(e) = &s.extension {
+                    f("254", e.as_str());
+                }
+            }
+            Epc::Lgtin(l) => {
+                f("01", l.gtin.as_str());
+                f("10", l.lot.as_str());
+            }
+            Epc::GtinClass(g) => f("01", g.as_str()),
+            Epc::Pgln(g) => f("417", g.as_str()),
+            _ => {
+                // Rare schemes: the allocating list is fine.
+                for (ai, v) in self.elements() {
+                    f(ai, &v);
+                }
+            }
+        }
+    }
+
     /// The (AI, value) pairs of this EPC in canonical order.
     pub fn elements(&self) -> Vec<(&'static str, String)> {
         let i = self.info();
@@ -323,13 +352,14 @@ impl Epc {
             return u;
         }
         let mut s = String::with_capacity(48);
-        for (ai, v) in self.elements() {
-            if matches!(self, Epc::Cpi(_)) && ai == "8011" {
+        let cpi = matches!(self, Epc::Cpi(_));
+        self.for_each_element(|ai, v| {
+            if cpi && ai == "8011" {
                 s.push('\u{1d}');
             }
             s.push_str(ai);
-            s.push_str(&v);
-        }
+            s.push_str(v);
+        });
         s
     }
 
@@ -429,12 +459,12 @@ impl Epc {
         }
         let mut s = String::with_capacity(64);
         s.push_str(CANONICAL_DL_BASE);
-        for (ai, v) in self.elements() {
+        self.for_each_element(|ai, v| {
             s.push('/');
             s.push_str(ai);
             s.push('/');
-            dl_escape(&v, &mut s);
-        }
+            dl_escape(v, &mut s);
+        });
         s
     }
 
