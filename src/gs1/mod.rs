@@ -98,7 +98,12 @@ fn check_absolute_uri(uri: &str) -> Result<(), Gs1Error> {
     if colon + 1 == uri.len() {
         return Err(not("nothing after the scheme"));
     }
-    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let bad = if uri.is_ascii() {
+        uri.bytes().any(|b| b <= b' ' || b == 0x7f)
+    } else {
+        uri.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if bad {
         return Err(not("contains whitespace or control characters"));
     }
     Ok(())
