@@ -129,7 +129,7 @@ pub fn describe_with(input: &str, gcp: &GcpResolver) -> Result<Description, Gs1E
     let elements = es
         .as_ref()
         .map(|es| {
-            es.iter()
+            es.elements()
                 .map(|e| DescribedElement {
                     ai: e.ai.to_string(),
                     title: e.def.title.to_string(),

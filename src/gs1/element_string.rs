@@ -25,19 +25,23 @@ pub struct ElementString {
     items: Vec<Item>,
 }
 
+impl<'a> IntoIterator for &'a ElementString {
+    type Item = (&'static str, &'a str);
+    type IntoIter = Box<dyn Iterator<Item = (&'static str, &'a str)> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
 impl PartialEq for ElementString {
     fn eq(&self, other: &Self) -> bool {
-        self.items.len() == other.items.len()
-            && self
-                .iter()
-                .zip(other.iter())
-                .all(|(a, b)| a.ai == b.ai && a.value == b.value)
+        self.items.len() == other.items.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
     }
 }
 impl Eq for ElementString {}
 impl std::hash::Hash for ElementString {
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        for e in self.iter() {
+        for e in self.elements() {
             e.ai.hash(h);
             e.value.hash(h);
         }
@@ -533,8 +537,13 @@ impl ElementString {
         Ok(())
     }
 
-    /// Iterate over (AI, value) in the order given.
-    pub fn iter(&self) -> impl Iterator<Item = Element<'_>> + '_ {
+    /// Iterate over (AI, value) pairs in the order given.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        self.elements().map(|e| (e.ai, e.value))
+    }
+
+    /// Iterate over the elements with their dictionary entries.
+    pub fn elements(&self) -> impl Iterator<Item = Element<'_>> + '_ {
         let t = table();
         self.items.iter().map(move |it| {
             let def = t.def(it.def);
@@ -556,11 +565,11 @@ impl ElementString {
 
     /// The value of `ai`, if present.
     pub fn get(&self, ai: &str) -> Option<&str> {
-        self.iter().find(|e| e.ai == ai).map(|e| e.value)
+        self.elements().find(|e| e.ai == ai).map(|e| e.value)
     }
 
     pub fn has(&self, ai: &str) -> bool {
-        self.iter().any(|e| e.ai == ai)
+        self.elements().any(|e| e.ai == ai)
     }
 
     // Values were validated against the dictionary, which implies the newtype rules; the
@@ -611,7 +620,7 @@ impl ElementString {
     /// Human-readable form `(01)…(21)…`; a literal '(' in a value is written `\(`.
     pub fn to_bracketed(&self) -> String {
         let mut s = String::with_capacity(self.data.len() + 6 * self.items.len());
-        for e in self.iter() {
+        for e in self.elements() {
             s.push('(');
             s.push_str(e.ai);
             s.push(')');
@@ -635,7 +644,7 @@ impl ElementString {
     pub fn to_raw_with_separator(&self, sep: char) -> String {
         let mut s = String::with_capacity(self.data.len() + 6 * self.items.len());
         let n = self.items.len();
-        for (i, e) in self.iter().enumerate() {
+        for (i, e) in self.elements().enumerate() {
             s.push_str(e.ai);
             s.push_str(e.value);
             if i + 1 < n && !e.def.predefined {
@@ -647,7 +656,7 @@ impl ElementString {
 
     /// The first AI that is a Digital Link primary key, if any.
     pub fn primary_key(&self) -> Option<Element<'_>> {
-        self.iter().find(|e| e.def.dl_pkey.is_some())
+        self.elements().find(|e| e.def.dl_pkey.is_some())
     }
 
     /// GS1 Digital Link URI on `base` (e.g. `https://id.gs1.org`): the primary key, its
@@ -685,7 +694,7 @@ impl ElementString {
             }
         }
         let mut first = true;
-        for e in self.iter() {
+        for e in self.elements() {
             if e.ai == pk.ai || best.contains(&e.ai) {
                 continue;
             }
@@ -719,7 +728,7 @@ mod tests {
     #[test]
     fn raw_datamatrix_scan_with_symbology_id() {
         let es = p("]d20100312345678906172612001000LOT42\u{1d}21SN1001").unwrap();
-        let v: Vec<_> = es.iter().map(|e| (e.ai, e.value)).collect();
+        let v: Vec<_> = es.iter().collect();
         assert_eq!(
             v,
             [
@@ -731,6 +740,20 @@ mod tests {
         );
         assert_eq!(es.sgtin().unwrap().serial().as_str(), "SN1001");
         assert_eq!(es.expiry().unwrap().date().to_string(), "2026-12-31");
+    }
+
+    #[test]
+    fn iteration_yields_ai_value_pairs() {
+        let es = p("(01)00312345678906(21)S1").unwrap();
+        let mut seen = Vec::new();
+        for (ai, v) in &es {
+            seen.push(format!("{ai}={v}"));
+        }
+        assert_eq!(seen, ["01=00312345678906", "21=S1"]);
+        assert_eq!(
+            es.elements().map(|e| e.def.title).collect::<Vec<_>>(),
+            ["GTIN", "SERIAL"]
+        );
     }
 
     #[test]
