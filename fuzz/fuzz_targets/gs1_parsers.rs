@@ -16,9 +16,17 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(es) = gs1::parse_element_string(s) {
         let raw = es.to_raw();
-        assert_eq!(gs1::parse_element_string(&raw).as_ref(), Ok(&es), "raw {raw:?}");
+        assert_eq!(
+            gs1::parse_element_string(&raw).as_ref(),
+            Ok(&es),
+            "raw {raw:?}"
+        );
         let br = es.to_bracketed();
-        assert_eq!(gs1::parse_element_string(&br).as_ref(), Ok(&es), "bracketed {br:?}");
+        assert_eq!(
+            gs1::parse_element_string(&br).as_ref(),
+            Ok(&es),
+            "bracketed {br:?}"
+        );
         if let Ok(dl) = es.to_digital_link("https://id.gs1.org") {
             assert!(gs1::parse_digital_link(&dl).is_ok(), "dl {dl:?}");
         }

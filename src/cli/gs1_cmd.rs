@@ -87,27 +87,32 @@ fn parse_inputs(
     err: &mut dyn Write,
 ) -> u8 {
     let mut status = EXIT_OK;
-    let mut one = |input: &str, out: &mut dyn Write, err: &mut dyn Write| {
-        match gs1::describe_with(input, resolver) {
-            Ok(d) => {
-                let r = if json {
-                    serde_json::to_string(&d)
-                        .map_err(std::io::Error::other)
-                        .and_then(|s| writeln!(out, "{s}"))
-                } else {
-                    write_text(&d, out)
-                };
-                if r.is_err() {
-                    status = EXIT_INVALID;
-                }
-            }
-            Err(e) => {
+    let mut one = |input: &str, out: &mut dyn Write, err: &mut dyn Write| match gs1::describe_with(
+        input, resolver,
+    ) {
+        Ok(d) => {
+            let r = if json {
+                serde_json::to_string(&d)
+                    .map_err(std::io::Error::other)
+                    .and_then(|s| writeln!(out, "{s}"))
+            } else {
+                write_text(&d, out)
+            };
+            if r.is_err() {
                 status = EXIT_INVALID;
-                let _ = writeln!(err, "error: {}: [{}] {e}", input.replace('\u{1d}', "^"), e.code());
-                if json {
-                    let o = serde_json::json!({"input": input, "error": {"code": e.code(), "message": e.to_string()}});
-                    let _ = writeln!(out, "{o}");
-                }
+            }
+        }
+        Err(e) => {
+            status = EXIT_INVALID;
+            let _ = writeln!(
+                err,
+                "error: {}: [{}] {e}",
+                input.replace('\u{1d}', "^"),
+                e.code()
+            );
+            if json {
+                let o = serde_json::json!({"input": input, "error": {"code": e.code(), "message": e.to_string()}});
+                let _ = writeln!(out, "{o}");
             }
         }
     };
@@ -140,7 +145,11 @@ fn parse_inputs(
 fn write_text(d: &Description, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "input: {}", d.input.replace('\u{1d}', "^"))?;
     let form = serde_json::to_value(d.form).ok();
-    writeln!(out, "  form: {}", form.as_ref().and_then(|v| v.as_str()).unwrap_or("?"))?;
+    writeln!(
+        out,
+        "  form: {}",
+        form.as_ref().and_then(|v| v.as_str()).unwrap_or("?")
+    )?;
     if let Some(s) = &d.symbology_identifier {
         writeln!(out, "  symbology identifier: {s}")?;
     }
@@ -216,9 +225,18 @@ mod tests {
     fn parse_prints_every_representation_of_a_scan() {
         let (code, out, err) = run_parse(&["]d2010031234567890617271200^10LOT42^21SN1"], false, "");
         assert_eq!(code, 0, "{err}");
-        assert!(out.contains("EPC URI: urn:epc:id:sgtin:0312345.067890.SN1"), "{out}");
-        assert!(out.contains("canonical digital link: https://id.gs1.org/01/00312345678906/21/SN1"), "{out}");
-        assert!(out.contains("element string: (01)00312345678906(17)271200(10)LOT42(21)SN1"), "{out}");
+        assert!(
+            out.contains("EPC URI: urn:epc:id:sgtin:0312345.067890.SN1"),
+            "{out}"
+        );
+        assert!(
+            out.contains("canonical digital link: https://id.gs1.org/01/00312345678906/21/SN1"),
+            "{out}"
+        );
+        assert!(
+            out.contains("element string: (01)00312345678906(17)271200(10)LOT42(21)SN1"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -227,7 +245,9 @@ mod tests {
         assert_eq!(code, 1);
         assert!(out.contains("00312345678906"));
         assert!(
-            err.contains("[gs1.check_digit] GTIN (AI 01) 00312345678907: check digit is 7, expected 6"),
+            err.contains(
+                "[gs1.check_digit] GTIN (AI 01) 00312345678907: check digit is 7, expected 6"
+            ),
             "{err}"
         );
     }
@@ -240,7 +260,10 @@ mod tests {
             "urn:epc:id:sscc:0312345.1000000001\n\nhttps://id.gs1.org/414/0312345000011\n",
         );
         assert_eq!(code, 0);
-        let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["key"], "00103123450000000018");
         assert_eq!(lines[1]["epc_scheme"], "sgln");
@@ -250,7 +273,9 @@ mod tests {
     fn check_digit_computes_and_refuses_non_digits() {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let code = run(
-            Gs1Command::CheckDigit { digits: "0031234567890".into() },
+            Gs1Command::CheckDigit {
+                digits: "0031234567890".into(),
+            },
             &mut "".as_bytes(),
             &mut out,
             &mut err,
@@ -258,12 +283,43 @@ mod tests {
         assert_eq!(code, 0);
         assert_eq!(String::from_utf8(out).unwrap(), "6 (00312345678906)\n");
         let code = run(
-            Gs1Command::CheckDigit { digits: "12a".into() },
+            Gs1Command::CheckDigit {
+                digits: "12a".into(),
+            },
             &mut "".as_bytes(),
             &mut Vec::new(),
             &mut err,
         );
         assert_eq!(code, 1);
+    }
+
+    #[test]
+    fn gcp_table_file_and_learned_prefixes_give_epc_uris() {
+        let table = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/gs1/gcp-prefix-format-list.xml"
+        );
+        let cmd = Gs1Command::Parse {
+            inputs: vec![
+                "https://id.gs1.org/01/04012345000009/21/X".into(),
+                "(00)195200538500000011".into(),
+            ],
+            json: false,
+            gcp_table: Some(table.into()),
+            gcps: vec!["952005385".into()],
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        assert_eq!(run(cmd, &mut "".as_bytes(), &mut out, &mut err), 0);
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains("EPC URI: urn:epc:id:sgtin:4012345.000000.X"),
+            "{out}"
+        );
+        assert!(
+            out.contains("EPC URI: urn:epc:id:sscc:952005385.10000001"),
+            "{out}"
+        );
+        assert!(out.contains("GCP length: 9 (learned)"), "{out}");
     }
 
     #[test]
@@ -274,6 +330,9 @@ mod tests {
             gcp_table: Some("/nonexistent/gcp.xml".into()),
             gcps: vec![],
         };
-        assert_eq!(run(cmd, &mut "".as_bytes(), &mut Vec::new(), &mut Vec::new()), 2);
+        assert_eq!(
+            run(cmd, &mut "".as_bytes(), &mut Vec::new(), &mut Vec::new()),
+            2
+        );
     }
 }
