@@ -182,6 +182,7 @@ fn walk_raw<'a>(
         ));
     }
     while pos < b.len() {
+        let ai_pos = pos;
         let Some((di, ai_len)) = t.at(&b[pos..]) else {
             return Err(unknown_ai(input, body, offset, pos));
         };
@@ -237,7 +238,8 @@ fn walk_raw<'a>(
                 },
             ));
         }
-        def.validate(value, year)?;
+        def.validate(value, year)
+            .map_err(|e| e.at(input, offset + ai_pos))?;
         f(di, value)?;
     }
     Ok(())
@@ -346,7 +348,7 @@ fn parse_bracketed(input: &str, year: i32, es: &mut ElementString) -> Result<(),
                 "nothing",
             ));
         }
-        def.validate(&value, year)?;
+        def.validate(&value, year).map_err(|e| e.at(input, pos))?;
         es.push(di, &value);
         pos = k;
     }

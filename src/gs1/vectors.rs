@@ -181,6 +181,23 @@ fn error_table_every_failure_names_input_component_and_expectation() {
 }
 
 #[test]
+fn errors_inside_an_element_say_where_the_element_starts() {
+    let e = parse_element_string("(01)00312345678906(21)AB CD").unwrap_err();
+    assert_eq!(e.code(), "gs1.charset");
+    assert!(e.to_string().contains("element at position 18"), "{e}");
+    assert!(
+        matches!(e.root(), Gs1Error::Charset { position: 2, .. }),
+        "{e:?}"
+    );
+    let e = parse_element_string("]d2010031234567890617261301").unwrap_err();
+    assert_eq!(e.code(), "gs1.date");
+    assert!(e.to_string().contains("element at position 19"), "{e}");
+    let e = parse_digital_link("https://id.gs1.org/01/00312345678906/21/A%20B").unwrap_err();
+    assert_eq!(e.code(), "gs1.charset");
+    assert!(e.to_string().contains("element at position 40"), "{e}");
+}
+
+#[test]
 fn every_ai_of_the_dictionary_accepts_a_minimal_valid_value_or_is_checked() {
     // Every AI can be looked up and described; its format text is well-formed.
     for d in ai_table().all() {
