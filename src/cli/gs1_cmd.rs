@@ -245,9 +245,8 @@ mod tests {
         assert_eq!(code, 1);
         assert!(out.contains("00312345678906"));
         assert!(
-            err.contains(
-                "[gs1.check_digit] GTIN (AI 01) 00312345678907: check digit is 7, expected 6"
-            ),
+            err.contains("[gs1.check_digit]")
+                && err.contains("GTIN (AI 01) 00312345678907: check digit is 7, expected 6"),
             "{err}"
         );
     }
