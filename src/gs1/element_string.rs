@@ -14,7 +14,9 @@ use super::{Expiry, Sgtin};
 pub const GS: u8 = 0x1d;
 
 /// Symbology identifiers that announce GS1 data (ISO/IEC 15424 modifiers for GS1 modes).
-const GS1_SYMBOLOGY_IDS: &[&str] = &["]d2", "]C1", "]Q3", "]e0", "]J1", "]E0", "]E4", "]I1"];
+const GS1_SYMBOLOGY_IDS: &[&str] = &["]d2", "]C1", "]Q3", "]e0", "]J1"];
+/// EAN/UPC (`]E0` EAN-13/UPC-A, `]E4` EAN-8) and ITF-14 (`]I1`) carry a bare GTIN, no AIs.
+const BARE_GTIN_SYMBOLOGY_IDS: &[&str] = &["]E0", "]E4", "]I1"];
 /// Symbology identifiers of the same carriers in non-GS1 mode: the data is not AI-formatted.
 const NON_GS1_SYMBOLOGY_IDS: &[&str] = &["]d1", "]Q1", "]C0", "]Q0", "]d0"];
 
@@ -90,6 +92,12 @@ pub fn parse_element_string_with_year(input: &str, year: i32) -> Result<ElementS
     };
     if input.starts_with('(') {
         parse_bracketed(input, year, &mut es)?;
+    } else if input
+        .get(..3)
+        .is_some_and(|id| BARE_GTIN_SYMBOLOGY_IDS.contains(&id))
+    {
+        let gtin = Gtin::parse(&input[3..]).map_err(|e| e.at(input, 3))?;
+        es.push_checked("01", gtin.as_str(), year)?;
     } else {
         parse_raw(input, year, false, &mut es)?;
     }
@@ -126,7 +134,16 @@ fn strip_symbology(input: &str) -> Result<(&str, usize), Gs1Error> {
     if GS1_SYMBOLOGY_IDS.contains(&id) {
         return Ok((&input[3..], 3));
     }
-    let expected = "a GS1 symbology identifier (]d2, ]C1, ]Q3, ]e0, ]J1, ]E0)";
+    let expected = "a GS1 symbology identifier (]d2, ]C1, ]Q3, ]e0, ]J1)";
+    if BARE_GTIN_SYMBOLOGY_IDS.contains(&id) {
+        return Err(Gs1Error::syntax(
+            "scan data",
+            input,
+            0,
+            expected,
+            format!("{id:?}, an EAN/UPC or ITF-14 carrier of a bare GTIN without serial"),
+        ));
+    }
     if NON_GS1_SYMBOLOGY_IDS.contains(&id) {
         return Err(Gs1Error::syntax(
             "scan data",
@@ -760,10 +777,27 @@ mod tests {
 
     #[test]
     fn every_gs1_symbology_id_and_leading_fnc1_is_accepted() {
-        for id in ["]d2", "]C1", "]Q3", "]e0", "\u{1d}", ""] {
+        for id in ["]d2", "]C1", "]Q3", "]e0", "]J1", "\u{1d}", ""] {
             let es = p(&format!("{id}0100312345678906")).unwrap();
             assert_eq!(es.gtin().unwrap().as_str(), "00312345678906", "{id:?}");
         }
+        assert_eq!(
+            p("]E00312345678906").unwrap().to_bracketed(),
+            "(01)00312345678906"
+        );
+        assert_eq!(
+            p("]E412345670").unwrap().to_bracketed(),
+            "(01)00000012345670"
+        );
+        assert_eq!(
+            p("]I150312345678901").unwrap().gtin().unwrap().indicator(),
+            5
+        );
+        assert_eq!(p("]E00312345678907").unwrap_err().code(), "gs1.check_digit");
+        assert_eq!(
+            parse_scan_sgtin("]E00312345678906").unwrap_err().code(),
+            "gs1.syntax"
+        );
         let e = p("]d10100312345678906").unwrap_err();
         assert!(e.to_string().contains("non-GS1"), "{e}");
         assert_eq!(p("]X90100312345678906").unwrap_err().code(), "gs1.syntax");
