@@ -104,12 +104,14 @@ fn parse_inputs(
         }
         Err(e) => {
             status = EXIT_INVALID;
-            let _ = writeln!(
-                err,
-                "error: {}: [{}] {e}",
-                input.replace('\u{1d}', "^"),
-                e.code()
-            );
+            // Most messages quote the input already; name it only when they do not.
+            let msg = e.to_string();
+            let shown = input.replace('\u{1d}', "^");
+            if msg.contains(&shown) {
+                let _ = writeln!(err, "error: [{}] {msg}", e.code());
+            } else {
+                let _ = writeln!(err, "error: {shown}: [{}] {msg}", e.code());
+            }
             if json {
                 let o = serde_json::json!({"input": input, "error": {"code": e.code(), "message": e.to_string()}});
                 let _ = writeln!(out, "{o}");
