@@ -26,9 +26,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::epcis::{
-    DocumentKind, EpcisReader, EpcisVersion, Item, Limits, Severity, Vocabulary,
-};
+use crate::epcis::{DocumentKind, EpcisReader, EpcisVersion, Item, Limits, Severity, Vocabulary};
 use crate::store::capture::{self as q, BatchRows, DocumentHeader};
 pub use prepare::key_of;
 use prepare::{Op, Prepared};
@@ -92,7 +90,11 @@ pub struct Finding {
 
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: {}: {}", self.line, self.column, self.rule, self.message)
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.line, self.column, self.rule, self.message
+        )
     }
 }
 
@@ -218,7 +220,15 @@ struct Run<'a> {
 
 const BATCH_EFFECTS: usize = 50_000;
 
-fn finding(rule: &str, severity: Severity, line: u32, column: u32, event_index: Option<u64>, message: String, hint: &str) -> Finding {
+fn finding(
+    rule: &str,
+    severity: Severity,
+    line: u32,
+    column: u32,
+    event_index: Option<u64>,
+    message: String,
+    hint: &str,
+) -> Finding {
     Finding {
         rule: rule.to_string(),
         severity: match severity {
@@ -272,7 +282,11 @@ impl Run<'_> {
             return Ok(());
         }
         // Events stored before (same hash) are not stored again, nor applied again.
-        let digests: Vec<Vec<u8>> = batch.iter().filter(|p| !p.is_error_declaration).map(|p| p.digest.clone()).collect();
+        let digests: Vec<Vec<u8>> = batch
+            .iter()
+            .filter(|p| !p.is_error_declaration)
+            .map(|p| p.digest.clone())
+            .collect();
         let existing: HashSet<Vec<u8>> = q::existing_hashes(conn, &digests)?.into_iter().collect();
         let mut in_batch = HashSet::new();
         batch.retain(|p| {
@@ -297,8 +311,13 @@ impl Run<'_> {
                 conn.batch_execute("SAVEPOINT capture_batch")?;
             }
             let found = self.apply(conn, &batch)?;
-            let refused: HashSet<usize> = found.iter().filter(|(_, f)| f.severity == "reject").map(|(ord, _)| *ord).collect();
-            if refused.is_empty() || self.opts.behaviour == ErrorBehaviour::Rollback || attempt == 2 {
+            let refused: HashSet<usize> = found
+                .iter()
+                .filter(|(_, f)| f.severity == "reject")
+                .map(|(ord, _)| *ord)
+                .collect();
+            if refused.is_empty() || self.opts.behaviour == ErrorBehaviour::Rollback || attempt == 2
+            {
                 for (_, f) in found {
                     self.push(f);
                 }
@@ -328,7 +347,10 @@ impl Run<'_> {
         for p in &batch {
             self.event_count += 1;
             self.epc_count += p.epcs.len() as u64;
-            *self.events_by_type.entry(event_type_name(p.row.event_type)).or_default() += 1;
+            *self
+                .events_by_type
+                .entry(event_type_name(p.row.event_type))
+                .or_default() += 1;
             self.gtins.extend(p.gtins.iter().cloned());
             self.locations.extend(p.locations.iter().cloned());
         }
@@ -337,7 +359,11 @@ impl Run<'_> {
 
     /// Writes one batch and applies its state; returns findings with the batch position
     /// (`ord`) of the event they are about.
-    fn apply(&mut self, conn: &mut PgConnection, batch: &[Prepared]) -> Result<Vec<(usize, Finding)>, CaptureError> {
+    fn apply(
+        &mut self,
+        conn: &mut PgConnection,
+        batch: &[Prepared],
+    ) -> Result<Vec<(usize, Finding)>, CaptureError> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
@@ -347,9 +373,20 @@ impl Run<'_> {
             let mut row = p.row.clone();
             row.id = *id;
             rows.events.push(row);
-            rows.epcs.extend(p.epcs.iter().cloned().map(|mut r| { r.event_id = *id; r }));
-            rows.biz_transactions.extend(p.biz_transactions.iter().cloned().map(|mut r| { r.event_id = *id; r }));
-            rows.sources_destinations.extend(p.sources_destinations.iter().cloned().map(|mut r| { r.event_id = *id; r }));
+            rows.epcs.extend(p.epcs.iter().cloned().map(|mut r| {
+                r.event_id = *id;
+                r
+            }));
+            rows.biz_transactions
+                .extend(p.biz_transactions.iter().cloned().map(|mut r| {
+                    r.event_id = *id;
+                    r
+                }));
+            rows.sources_destinations
+                .extend(p.sources_destinations.iter().cloned().map(|mut r| {
+                    r.event_id = *id;
+                    r
+                }));
             if let Some(i) = &p.ilmd {
                 let mut i = i.clone();
                 i.event_id = *id;
@@ -382,7 +419,11 @@ impl Run<'_> {
         let mut out = Vec::new();
         for ((ord, kind), (n, pr)) in grouped {
             let p = &batch[ord as usize];
-            let more = if n > 1 { format!(" (and {} more)", n - 1) } else { String::new() };
+            let more = if n > 1 {
+                format!(" (and {} more)", n - 1)
+            } else {
+                String::new()
+            };
             let epc = pr.epc_key.clone();
             let (rule, severity, message, hint) = match kind.as_str() {
                 "duplicate" => (rules::DUPLICATE_COMMISSIONING, Severity::Warn,
@@ -404,7 +445,18 @@ impl Run<'_> {
                     format!("{epc}{more} is already inside {}; unpack it first", pr.detail.unwrap_or_default()),
                     "send the unpacking (AggregationEvent DELETE) before packing it again"),
             };
-            out.push((ord as usize, finding(rule, severity, p.line, p.column, Some(p.index), message, hint)));
+            out.push((
+                ord as usize,
+                finding(
+                    rule,
+                    severity,
+                    p.line,
+                    p.column,
+                    Some(p.index),
+                    message,
+                    hint,
+                ),
+            ));
         }
         Ok(out)
     }
@@ -429,7 +481,11 @@ fn attr<'a>(v: &'a crate::epcis::VocabularyElement, name: &str) -> Option<&'a st
 
 /// Products (EPCClass) and locations from master data.
 fn store_master_data(conn: &mut PgConnection, vocab: &Vocabulary) -> Result<(), CaptureError> {
-    let kind = vocab.vocabulary_type.rsplit([':', '/', '#']).next().unwrap_or("");
+    let kind = vocab
+        .vocabulary_type
+        .rsplit([':', '/', '#'])
+        .next()
+        .unwrap_or("");
     for el in &vocab.elements {
         let attributes: serde_json::Map<String, serde_json::Value> = el
             .attributes
@@ -439,8 +495,12 @@ fn store_master_data(conn: &mut PgConnection, vocab: &Vocabulary) -> Result<(), 
         match kind {
             "EPCClass" => {
                 let gtin = match crate::gs1::classify(&el.id) {
-                    Ok(crate::gs1::Identifier::Epc(crate::gs1::Epc::GtinClass(g))) => g.as_str().to_string(),
-                    Ok(crate::gs1::Identifier::Epc(crate::gs1::Epc::Lgtin(l))) => l.gtin().as_str().to_string(),
+                    Ok(crate::gs1::Identifier::Epc(crate::gs1::Epc::GtinClass(g))) => {
+                        g.as_str().to_string()
+                    }
+                    Ok(crate::gs1::Identifier::Epc(crate::gs1::Epc::Lgtin(l))) => {
+                        l.gtin().as_str().to_string()
+                    }
                     _ => continue,
                 };
                 let ndc = attr(el, "additionalTradeItemIdentification");
@@ -457,8 +517,12 @@ fn store_master_data(conn: &mut PgConnection, vocab: &Vocabulary) -> Result<(), 
                 )?;
             }
             "Location" | "BusinessLocation" | "ReadPoint" => {
-                let id = key_of(&el.id).map(|k| k.key).unwrap_or_else(|| el.id.clone());
-                let gln = id.strip_prefix("414").map(|r| r[..13.min(r.len())].to_string());
+                let id = key_of(&el.id)
+                    .map(|k| k.key)
+                    .unwrap_or_else(|| el.id.clone());
+                let gln = id
+                    .strip_prefix("414")
+                    .map(|r| r[..13.min(r.len())].to_string());
                 let street = attr(el, "streetAddressOne");
                 q::upsert_location(
                     conn,
@@ -481,10 +545,16 @@ fn store_master_data(conn: &mut PgConnection, vocab: &Vocabulary) -> Result<(), 
 
 /// Captures one document. Returns the report; `Err` only for failures of the server itself
 /// (database, disk), after which nothing of the document is stored.
-pub fn capture(conn: &mut PgConnection, input: impl Read, opts: &CaptureOptions) -> Result<CaptureReport, CaptureError> {
+pub fn capture(
+    conn: &mut PgConnection,
+    input: impl Read,
+    opts: &CaptureOptions,
+) -> Result<CaptureReport, CaptureError> {
     std::fs::create_dir_all(&opts.spool_dir).map_err(CaptureError::Spool)?;
     let document_id = Uuid::new_v4();
-    let spool = Spool { path: opts.spool_dir.join(format!("capture-{document_id}.xml")) };
+    let spool = Spool {
+        path: opts.spool_dir.join(format!("capture-{document_id}.xml")),
+    };
     let file = std::fs::File::create(&spool.path).map_err(CaptureError::Spool)?;
     let mut tee = Tee {
         inner: input,
@@ -516,16 +586,19 @@ pub fn capture(conn: &mut PgConnection, input: impl Read, opts: &CaptureOptions)
     let mut duplicate_of = None;
     let mut sha256 = [0u8; 32];
     let result: Result<Outcome, CaptureError> = conn.transaction(|conn| {
-        q::insert_document(conn, &q::NewDocument {
-            id: document_id,
-            direction: "received",
-            format: "unknown",
-            status: "processing",
-            error_behaviour: opts.behaviour.as_str(),
-            sha256: vec![0; 32],
-            byte_size: 0,
-            partner_id: opts.partner_id,
-        })?;
+        q::insert_document(
+            conn,
+            &q::NewDocument {
+                id: document_id,
+                direction: "received",
+                format: "unknown",
+                status: "processing",
+                error_behaviour: opts.behaviour.as_str(),
+                sha256: vec![0; 32],
+                byte_size: 0,
+                partner_id: opts.partner_id,
+            },
+        )?;
         q::create_staging(conn)?;
         read_document(conn, &mut tee, &mut run)?;
         // Drain what the parser did not need (trailing whitespace), so the hash is of the whole body.
@@ -533,15 +606,23 @@ pub fn capture(conn: &mut PgConnection, input: impl Read, opts: &CaptureOptions)
         sha256 = std::mem::replace(&mut tee.sha, openssl::sha::Sha256::new()).finish();
         if let Some(original) = q::accepted_with_hash(conn, &sha256)? {
             duplicate_of = Some(original);
-            return Err(CaptureError::Store(diesel::result::Error::RollbackTransaction));
+            return Err(CaptureError::Store(
+                diesel::result::Error::RollbackTransaction,
+            ));
         }
         let reject = !run.errors.is_empty()
             && (opts.behaviour == ErrorBehaviour::Rollback || run.event_count == 0);
         if reject {
-            return Err(CaptureError::Store(diesel::result::Error::RollbackTransaction));
+            return Err(CaptureError::Store(
+                diesel::result::Error::RollbackTransaction,
+            ));
         }
         master_data_rules(conn, &mut run)?;
-        let outcome = if run.errors.is_empty() { Outcome::Accepted } else { Outcome::PartiallyAccepted };
+        let outcome = if run.errors.is_empty() {
+            Outcome::Accepted
+        } else {
+            Outcome::PartiallyAccepted
+        };
         tee.spool.flush().map_err(CaptureError::Spool)?;
         if let Some(e) = tee.spool_error.take() {
             return Err(CaptureError::Spool(e));
@@ -552,21 +633,28 @@ pub fn capture(conn: &mut PgConnection, input: impl Read, opts: &CaptureOptions)
     });
     let outcome = match result {
         Ok(o) => o,
-        Err(CaptureError::Store(diesel::result::Error::RollbackTransaction)) if duplicate_of.is_some() => Outcome::Duplicate,
+        Err(CaptureError::Store(diesel::result::Error::RollbackTransaction))
+            if duplicate_of.is_some() =>
+        {
+            Outcome::Duplicate
+        }
         Err(CaptureError::Store(diesel::result::Error::RollbackTransaction)) => {
             // Rejected: nothing of it was applied; the document itself is kept, with its errors.
             tee.spool.flush().map_err(CaptureError::Spool)?;
             conn.transaction(|conn| {
-                q::insert_document(conn, &q::NewDocument {
-                    id: document_id,
-                    direction: "received",
-                    format: "unknown",
-                    status: "rejected",
-                    error_behaviour: opts.behaviour.as_str(),
-                    sha256: sha256.to_vec(),
-                    byte_size: tee.bytes as i64,
-                    partner_id: opts.partner_id,
-                })?;
+                q::insert_document(
+                    conn,
+                    &q::NewDocument {
+                        id: document_id,
+                        direction: "received",
+                        format: "unknown",
+                        status: "rejected",
+                        error_behaviour: opts.behaviour.as_str(),
+                        sha256: sha256.to_vec(),
+                        byte_size: tee.bytes as i64,
+                        partner_id: opts.partner_id,
+                    },
+                )?;
                 finish(conn, &run, Outcome::Rejected, &sha256, tee.bytes)?;
                 archive(conn, document_id, &spool.path)
             })?;
@@ -582,7 +670,11 @@ pub fn capture(conn: &mut PgConnection, input: impl Read, opts: &CaptureOptions)
         format: run.facts.format.unwrap_or("unknown"),
         byte_size: tee.bytes,
         event_count: if stored { run.event_count } else { 0 },
-        events_by_type: if stored { run.events_by_type } else { BTreeMap::new() },
+        events_by_type: if stored {
+            run.events_by_type
+        } else {
+            BTreeMap::new()
+        },
         epc_count: if stored { run.epc_count } else { 0 },
         serials_created: if stored { run.serials_created } else { 0 },
         serials_updated: if stored { run.serials_updated } else { 0 },
@@ -592,7 +684,13 @@ pub fn capture(conn: &mut PgConnection, input: impl Read, opts: &CaptureOptions)
     })
 }
 
-fn finish(conn: &mut PgConnection, run: &Run<'_>, outcome: Outcome, sha256: &[u8], bytes: u64) -> Result<(), CaptureError> {
+fn finish(
+    conn: &mut PgConnection,
+    run: &Run<'_>,
+    outcome: Outcome,
+    sha256: &[u8],
+    bytes: u64,
+) -> Result<(), CaptureError> {
     let status = match outcome {
         Outcome::Accepted => "accepted",
         Outcome::PartiallyAccepted => "partially_accepted",
@@ -622,8 +720,15 @@ fn archive(conn: &mut PgConnection, id: Uuid, path: &Path) -> Result<(), Capture
     Ok(())
 }
 
-fn read_document<R: Read>(conn: &mut PgConnection, input: R, run: &mut Run<'_>) -> Result<(), CaptureError> {
-    let mut reader = EpcisReader::new(std::io::BufReader::with_capacity(1 << 16, input), run.opts.limits.clone());
+fn read_document<R: Read>(
+    conn: &mut PgConnection,
+    input: R,
+    run: &mut Run<'_>,
+) -> Result<(), CaptureError> {
+    let mut reader = EpcisReader::new(
+        std::io::BufReader::with_capacity(1 << 16, input),
+        run.opts.limits.clone(),
+    );
     let now = Utc::now();
     loop {
         let item = match reader.next_item() {
@@ -640,7 +745,8 @@ fn read_document<R: Read>(conn: &mut PgConnection, input: R, run: &mut Run<'_>) 
                     column: e.column,
                     event_index: None,
                     message: e.message.clone(),
-                    hint: "fix the document so that it is well-formed EPCIS XML within the limits".into(),
+                    hint: "fix the document so that it is well-formed EPCIS XML within the limits"
+                        .into(),
                 });
                 return Ok(());
             }
@@ -655,18 +761,25 @@ fn read_document<R: Read>(conn: &mut PgConnection, input: R, run: &mut Run<'_>) 
                     (EpcisVersion::V1, _) => "epcis-1.2-xml",
                     (EpcisVersion::V2, _) => "epcis-2.0-xml",
                 });
-                run.facts.header.creation_date = start.creation_date.and_then(|t| t.value).map(|t| t.with_timezone(&Utc));
+                run.facts.header.creation_date = start
+                    .creation_date
+                    .and_then(|t| t.value)
+                    .map(|t| t.with_timezone(&Utc));
             }
             Item::MasterData(vocab) => store_master_data(conn, &vocab)?,
             Item::Header(header) => {
                 if let Some(sbdh) = &header.sbdh {
                     run.facts.header.sender = sbdh.senders.first().map(|p| p.identifier.clone());
-                    run.facts.header.receiver = sbdh.receivers.first().map(|p| p.identifier.clone());
-                    run.facts.header.instance_identifier = sbdh.document_identification.instance_identifier.clone();
-                    run.facts.has_sbdh_parties = !sbdh.senders.is_empty() && !sbdh.receivers.is_empty();
+                    run.facts.header.receiver =
+                        sbdh.receivers.first().map(|p| p.identifier.clone());
+                    run.facts.header.instance_identifier =
+                        sbdh.document_identification.instance_identifier.clone();
+                    run.facts.has_sbdh_parties =
+                        !sbdh.senders.is_empty() && !sbdh.receivers.is_empty();
                 }
                 run.facts.has_transaction_statement = header.transaction_statement.is_some();
-                run.facts.dscsa = header.transaction_statement.is_some() || header.guideline_version.is_some();
+                run.facts.dscsa =
+                    header.transaction_statement.is_some() || header.guideline_version.is_some();
             }
             Item::Event(event) => {
                 if run.refused.contains(&event.index) {
@@ -678,9 +791,19 @@ fn read_document<R: Read>(conn: &mut PgConnection, input: R, run: &mut Run<'_>) 
                     continue;
                 };
                 if p.event_time > now + run.opts.future_tolerance {
-                    run.push(finding(rules::EVENT_IN_THE_FUTURE, Severity::Reject, p.line, p.column, Some(p.index),
-                        format!("event time {} is in the future (server time {})", p.event_time.to_rfc3339(), now.to_rfc3339()),
-                        "send events after they happened; check the sender's clock and time zone"));
+                    run.push(finding(
+                        rules::EVENT_IN_THE_FUTURE,
+                        Severity::Reject,
+                        p.line,
+                        p.column,
+                        Some(p.index),
+                        format!(
+                            "event time {} is in the future (server time {})",
+                            p.event_time.to_rfc3339(),
+                            now.to_rfc3339()
+                        ),
+                        "send events after they happened; check the sender's clock and time zone",
+                    ));
                     continue;
                 }
                 if p.shipping && run.facts.dscsa {
@@ -698,8 +821,15 @@ fn read_document<R: Read>(conn: &mut PgConnection, input: R, run: &mut Run<'_>) 
                     }
                 }
                 for r in &p.repeated {
-                    run.push(finding(rules::REPEATED_IDENTIFIER, Severity::Warn, p.line, p.column, Some(p.index),
-                        format!("{r} is listed more than once in the same list; stored once"), "list each identifier once"));
+                    run.push(finding(
+                        rules::REPEATED_IDENTIFIER,
+                        Severity::Warn,
+                        p.line,
+                        p.column,
+                        Some(p.index),
+                        format!("{r} is listed more than once in the same list; stored once"),
+                        "list each identifier once",
+                    ));
                 }
                 if run.refused.contains(&p.index) {
                     continue;
@@ -721,21 +851,43 @@ fn master_data_rules(conn: &mut PgConnection, run: &mut Run<'_>) -> Result<(), C
     }
     let gtins: Vec<String> = run.gtins.iter().cloned().collect();
     for g in q::gtins_without_master_data(conn, &gtins)? {
-        run.push(finding(rules::GTIN_WITHOUT_MASTER_DATA, Severity::Warn, 0, 0, None,
-            format!("GTIN {g} has no product master data (EPCClass: name, dosage form, strength, NDC)"),
-            "add an EPCClass vocabulary element for the product to the EPCISHeader master data"));
+        run.push(finding(
+            rules::GTIN_WITHOUT_MASTER_DATA,
+            Severity::Warn,
+            0,
+            0,
+            None,
+            format!(
+                "GTIN {g} has no product master data (EPCClass: name, dosage form, strength, NDC)"
+            ),
+            "add an EPCClass vocabulary element for the product to the EPCISHeader master data",
+        ));
     }
     let locations: Vec<String> = run.locations.iter().cloned().collect();
     for l in q::locations_without_master_data(conn, &locations)? {
-        run.push(finding(rules::LOCATION_WITHOUT_MASTER_DATA, Severity::Warn, 0, 0, None,
+        run.push(finding(
+            rules::LOCATION_WITHOUT_MASTER_DATA,
+            Severity::Warn,
+            0,
+            0,
+            None,
             format!("location {l} has no Location master data (name and address)"),
-            "add a Location vocabulary element with the address to the EPCISHeader master data"));
+            "add a Location vocabulary element with the address to the EPCISHeader master data",
+        ));
     }
     Ok(())
 }
 
 fn from_diagnostic(d: crate::epcis::Diagnostic) -> Finding {
-    finding(d.rule, d.severity, d.line, d.column, d.event_index, d.message, d.hint)
+    finding(
+        d.rule,
+        d.severity,
+        d.line,
+        d.column,
+        d.event_index,
+        d.message,
+        d.hint,
+    )
 }
 
 /// Offline validation (structure and identifiers, no database): the findings of the reader.
@@ -755,7 +907,8 @@ pub fn validate(input: impl Read, limits: Limits) -> Vec<Finding> {
                     column: e.column,
                     event_index: None,
                     message: e.message,
-                    hint: "fix the document so that it is well-formed EPCIS XML within the limits".into(),
+                    hint: "fix the document so that it is well-formed EPCIS XML within the limits"
+                        .into(),
                 });
                 return out;
             }

@@ -16,7 +16,9 @@ pub enum Op {
     Pack,
     Unpack,
     /// Status/disposition/owner/location change; `inherit`: also for everything inside.
-    Transition { inherit: bool },
+    Transition {
+        inherit: bool,
+    },
     /// Stored, no state change (error declarations, transformation, association, quantity).
     None,
 }
@@ -99,7 +101,10 @@ pub fn op_for(event: &Event) -> Op {
         (EventType::Object, Some(Action::Observe)) => Op::Transition { inherit: true },
         (EventType::Object, Some(Action::Delete)) => Op::Transition {
             // Destroying a case destroys what is in it; decommissioning its label does not.
-            inherit: event.biz_step.as_ref().is_some_and(|s| s.as_str() == "destroying"),
+            inherit: event
+                .biz_step
+                .as_ref()
+                .is_some_and(|s| s.as_str() == "destroying"),
         },
         (EventType::Aggregation, Some(Action::Add)) => Op::Pack,
         (EventType::Aggregation, Some(Action::Delete)) => Op::Unpack,
@@ -110,7 +115,10 @@ pub fn op_for(event: &Event) -> Op {
 }
 
 pub fn is_shipping(event: &Event) -> bool {
-    event.biz_step.as_ref().is_some_and(|s| s.as_str() == "shipping")
+    event
+        .biz_step
+        .as_ref()
+        .is_some_and(|s| s.as_str() == "shipping")
 }
 
 fn event_type_code(t: EventType) -> i16 {
@@ -259,7 +267,12 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         .collect();
     let ilmd = (!event.ilmd.is_empty()).then(|| IlmdRow {
         event_id: 0,
-        lot: event.ilmd.lot.as_ref().map(|l| l.as_str().to_string()).or_else(|| event.ilmd.lot_number.clone()),
+        lot: event
+            .ilmd
+            .lot
+            .as_ref()
+            .map(|l| l.as_str().to_string())
+            .or_else(|| event.ilmd.lot_number.clone()),
         expiry: event
             .ilmd
             .expiry
@@ -273,17 +286,40 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
 
     let mut extensions = serde_json::Map::new();
     if !event.extensions.is_empty() {
-        extensions.insert("extensions".into(), event.extensions.iter().map(extension_json).collect());
+        extensions.insert(
+            "extensions".into(),
+            event.extensions.iter().map(extension_json).collect(),
+        );
     }
     if !event.certification_info.is_empty() {
-        extensions.insert("certificationInfo".into(), event.certification_info.clone().into());
+        extensions.insert(
+            "certificationInfo".into(),
+            event.certification_info.clone().into(),
+        );
     }
     if !event.sensor_elements.is_empty() {
-        extensions.insert("sensorElementList".into(), event.sensor_elements.iter().map(extension_json).collect());
+        extensions.insert(
+            "sensorElementList".into(),
+            event.sensor_elements.iter().map(extension_json).collect(),
+        );
     }
     if !event.read_point_extensions.is_empty() || !event.biz_location_extensions.is_empty() {
-        extensions.insert("readPointExtensions".into(), event.read_point_extensions.iter().map(extension_json).collect());
-        extensions.insert("bizLocationExtensions".into(), event.biz_location_extensions.iter().map(extension_json).collect());
+        extensions.insert(
+            "readPointExtensions".into(),
+            event
+                .read_point_extensions
+                .iter()
+                .map(extension_json)
+                .collect(),
+        );
+        extensions.insert(
+            "bizLocationExtensions".into(),
+            event
+                .biz_location_extensions
+                .iter()
+                .map(extension_json)
+                .collect(),
+        );
     }
     let owner = event
         .destinations
@@ -313,9 +349,14 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         event_time,
     };
     let instance = |role: EpcRole| keys.iter().filter(move |(r, k)| *r == role && !k.class);
-    let parent = keys.iter().find(|(r, _)| *r == EpcRole::Parent).map(|(_, k)| k);
+    let parent = keys
+        .iter()
+        .find(|(r, _)| *r == EpcRole::Parent)
+        .map(|(_, k)| k);
     let effects: Vec<EffectRow> = match op {
-        Op::Commission => instance(EpcRole::Epc).map(|(_, k)| effect(k, false, None)).collect(),
+        Op::Commission => instance(EpcRole::Epc)
+            .map(|(_, k)| effect(k, false, None))
+            .collect(),
         Op::Pack => match parent {
             Some(p) => std::iter::once(effect(p, true, None))
                 .chain(instance(EpcRole::Child).map(|(_, k)| effect(k, false, Some(p.key.clone()))))
@@ -333,7 +374,9 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         }
         Op::Transition { .. } => keys
             .iter()
-            .filter(|(r, k)| matches!(r, EpcRole::Epc | EpcRole::Parent | EpcRole::Child) && !k.class)
+            .filter(|(r, k)| {
+                matches!(r, EpcRole::Epc | EpcRole::Parent | EpcRole::Child) && !k.class
+            })
             .map(|(_, k)| effect(k, false, None))
             .collect(),
         Op::None => Vec::new(),
@@ -381,7 +424,9 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
             .and_then(|d| d.declaration_time.as_ref())
             .and_then(|t| t.value)
             .map(|t| t.with_timezone(&Utc)),
-        error_reason: declaration.and_then(|d| d.reason.as_ref()).map(|r| r.as_str().to_string()),
+        error_reason: declaration
+            .and_then(|d| d.reason.as_ref())
+            .map(|r| r.as_str().to_string()),
         corrective_event_ids: declaration
             .map(|d| d.corrective_event_ids.iter().cloned().map(Some).collect()),
         extensions: (!extensions.is_empty()).then_some(serde_json::Value::Object(extensions)),
@@ -419,7 +464,10 @@ mod tests {
         assert_eq!(urn.key, dl.key);
         assert_eq!((urn.kind, urn.gtin.as_deref()), (1, Some("00361414123458")));
         let opaque = key_of("urn:example:thing:1").unwrap();
-        assert_eq!((opaque.key.as_str(), opaque.kind), ("urn:example:thing:1", 9));
+        assert_eq!(
+            (opaque.key.as_str(), opaque.kind),
+            ("urn:example:thing:1", 9)
+        );
         assert!(key_of("urn:epc:id:sgtin:0361414.012345").is_none());
     }
 

@@ -104,12 +104,14 @@ fn parse_inputs(
         }
         Err(e) => {
             status = EXIT_INVALID;
-            let _ = writeln!(
-                err,
-                "error: {}: [{}] {e}",
-                input.replace('\u{1d}', "^"),
-                e.code()
-            );
+            // Most messages quote the input already; name it only when they do not.
+            let msg = e.to_string();
+            let shown = input.replace('\u{1d}', "^");
+            if msg.contains(&shown) {
+                let _ = writeln!(err, "error: [{}] {msg}", e.code());
+            } else {
+                let _ = writeln!(err, "error: {shown}: [{}] {msg}", e.code());
+            }
             if json {
                 let o = serde_json::json!({"input": input, "error": {"code": e.code(), "message": e.to_string()}});
                 let _ = writeln!(out, "{o}");
@@ -245,9 +247,8 @@ mod tests {
         assert_eq!(code, 1);
         assert!(out.contains("00312345678906"));
         assert!(
-            err.contains(
-                "[gs1.check_digit] GTIN (AI 01) 00312345678907: check digit is 7, expected 6"
-            ),
+            err.contains("[gs1.check_digit]")
+                && err.contains("GTIN (AI 01) 00312345678907: check digit is 7, expected 6"),
             "{err}"
         );
     }
@@ -291,6 +292,35 @@ mod tests {
             &mut err,
         );
         assert_eq!(code, 1);
+    }
+
+    #[test]
+    fn gcp_table_file_and_learned_prefixes_give_epc_uris() {
+        let table = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/gs1/gcp-prefix-format-list.xml"
+        );
+        let cmd = Gs1Command::Parse {
+            inputs: vec![
+                "https://id.gs1.org/01/04012345000009/21/X".into(),
+                "(00)195200538500000011".into(),
+            ],
+            json: false,
+            gcp_table: Some(table.into()),
+            gcps: vec!["952005385".into()],
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        assert_eq!(run(cmd, &mut "".as_bytes(), &mut out, &mut err), 0);
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains("EPC URI: urn:epc:id:sgtin:4012345.000000.X"),
+            "{out}"
+        );
+        assert!(
+            out.contains("EPC URI: urn:epc:id:sscc:952005385.10000001"),
+            "{out}"
+        );
+        assert!(out.contains("GCP length: 9 (learned)"), "{out}");
     }
 
     #[test]

@@ -350,6 +350,15 @@ impl AiDef {
     pub fn validate(&self, value: &str, current_year: i32) -> Result<(), Gs1Error> {
         let what = self.label;
         let b = value.as_bytes();
+        // Every GS1 character set is ASCII; refusing the rest first keeps slicing safe.
+        if let Some(p) = b.iter().position(|c| !c.is_ascii()) {
+            return Err(bad_char(
+                what,
+                value,
+                p,
+                "an ASCII character of the AI's character set",
+            ));
+        }
         if b.is_empty() {
             return Err(Gs1Error::length(what, value, &self.length_text(), 0));
         }

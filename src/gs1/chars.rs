@@ -151,11 +151,30 @@ pub fn epc_escape(s: &str, out: &mut String) {
     }
 }
 
-/// Characters GS1 Digital Link requires to be percent-encoded in path and query values:
-/// everything outside RFC 3986 "unreserved" that CSET 82 allows.
+/// Characters percent-encoded in Digital Link path and query values: the set GS1 Digital
+/// Link table 7-1 names (`! space # % & ( ) * + , / :`) plus those TDS escapes in EPC URIs
+/// (`" < > ?`). `' ; = . - _` stay literal, as the CBV 2.0 reference hash implementation
+/// writes them, so canonical Digital Links (and event hashes) match other tools.
 #[inline]
 fn dl_must_escape(b: u8) -> bool {
-    !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    matches!(
+        b,
+        b'!' | b' '
+            | b'#'
+            | b'%'
+            | b'&'
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b'/'
+            | b':'
+            | b'"'
+            | b'<'
+            | b'>'
+            | b'?'
+    ) || !b.is_ascii_graphic()
 }
 
 /// Percent-encode a value for a Digital Link path segment or query value.
@@ -176,7 +195,7 @@ fn push_pct(out: &mut String, b: u8) {
     out.push(HEX[(b & 15) as usize] as char);
 }
 
-fn hex_val(b: u8) -> Option<u8> {
+pub(crate) fn hex_val(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),
@@ -260,6 +279,16 @@ mod tests {
         epc_escape(raw, &mut e);
         assert_eq!(e, "A%2FB%25C%26D%22%3C%3E%3Fx");
         assert_eq!(pct_decode("serial", &e).unwrap(), raw);
+    }
+
+    #[test]
+    fn dl_escape_covers_the_digital_link_and_epc_sets_only() {
+        let mut e = String::new();
+        dl_escape("A'B;C=D.E-F_G!H(I)J*K+L,M/N:O%P&Q\"R<S>T?U", &mut e);
+        assert_eq!(
+            e,
+            "A'B;C=D.E-F_G%21H%28I%29J%2AK%2BL%2CM%2FN%3AO%25P%26Q%22R%3CS%3ET%3FU"
+        );
     }
 
     #[test]

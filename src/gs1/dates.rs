@@ -26,16 +26,14 @@ fn two(b: &[u8]) -> u32 {
     ((b[0] - b'0') as u32) * 10 + (b[1] - b'0') as u32
 }
 
+/// Days in `month` (1-12) of `year`, proleptic Gregorian.
 pub(crate) fn last_day_of_month(year: i32, month: u32) -> u32 {
-    let (ny, nm) = if month == 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
-    };
-    NaiveDate::from_ymd_opt(ny, nm, 1)
-        .and_then(|d| d.pred_opt())
-        .map(|d| d.day())
-        .unwrap_or(28)
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// Validate YYMMDD (digits checked by the caller or here) and return the calendar date.
@@ -309,6 +307,22 @@ mod tests {
         assert_eq!(e.date().to_string(), "2026-12-31");
         assert!(Expiry::from_iso_date("2026-02-30").is_err());
         assert!(Expiry::from_iso_date("1900-01-01").is_err());
+    }
+
+    #[test]
+    fn month_lengths_follow_the_gregorian_calendar() {
+        for (y, m, d) in [
+            (2024, 2, 29),
+            (2025, 2, 28),
+            (2000, 2, 29),
+            (2100, 2, 28),
+            (2026, 4, 30),
+            (2026, 12, 31),
+        ] {
+            assert_eq!(last_day_of_month(y, m), d, "{y}-{m}");
+            assert!(NaiveDate::from_ymd_opt(y, m, d).is_some());
+            assert!(NaiveDate::from_ymd_opt(y, m, d + 1).is_none());
+        }
     }
 
     #[test]

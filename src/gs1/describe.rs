@@ -21,6 +21,20 @@ pub enum Form {
     ElementString,
     /// Raw scanner data (FNC1 as GS or `^`), with or without a symbology identifier.
     ScanData,
+    /// A bare GTIN (8, 12, 13 or 14 digits) or SSCC (18 digits) that is not valid scan data.
+    BareKey,
+}
+
+fn bare_key(input: &str) -> Option<ElementString> {
+    if !input.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let bracketed = match input.len() {
+        8 | 12 | 13 | 14 => format!("(01){}", super::keys::Gtin::parse(input).ok()?),
+        18 => format!("(00){input}"),
+        _ => return None,
+    };
+    parse_element_string(&bracketed).ok()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -117,9 +131,21 @@ pub fn describe_with(input: &str, gcp: &GcpResolver) -> Result<Description, Gs1E
             symbology = input.get(..3).map(str::to_string);
         }
         let data = input.replace('^', "\u{1d}");
-        let es = parse_element_string(&data)?;
-        let epc = Epc::from_element_string(&es).ok();
-        (Form::ScanData, Some(es), epc)
+        match parse_element_string(&data) {
+            Ok(es) => {
+                let epc = Epc::from_element_string(&es).ok();
+                (Form::ScanData, Some(es), epc)
+            }
+            // A bare GTIN or SSCC typed on a command line is not scan data; read it as the
+            // key it looks like, and if that fails too, report the scan-data error.
+            Err(scan_err) => match bare_key(input) {
+                Some(es) => {
+                    let epc = Epc::from_element_string(&es).ok();
+                    (Form::BareKey, Some(es), epc)
+                }
+                None => return Err(scan_err),
+            },
+        }
     } else {
         return Err(Gs1Error::UnrecognisedForm {
             input: super::error::shown(input),
@@ -129,7 +155,7 @@ pub fn describe_with(input: &str, gcp: &GcpResolver) -> Result<Description, Gs1E
     let elements = es
         .as_ref()
         .map(|es| {
-            es.iter()
+            es.elements()
                 .map(|e| DescribedElement {
                     ai: e.ai.to_string(),
                     title: e.def.title.to_string(),
@@ -258,6 +284,21 @@ mod tests {
         assert_eq!(d.form, Form::EpcUri);
         assert_eq!(d.element_string, "(00)103123450000000018");
         assert_eq!(d.gcp_source, Some("epc_uri"));
+    }
+
+    #[test]
+    fn bare_gtins_and_ssccs_are_read_as_keys() {
+        let d = describe("00312345678906").unwrap();
+        assert_eq!(d.form, Form::BareKey);
+        assert_eq!(d.gtin.as_deref(), Some("00312345678906"));
+        let d = describe("312345678906").unwrap();
+        assert_eq!(d.element_string, "(01)00312345678906");
+        let d = describe("103123450000000018").unwrap();
+        assert_eq!(d.epc_scheme, Some("sscc"));
+        // Valid scan data wins: "0100312345678906" is (01) with a GTIN.
+        assert_eq!(describe("0100312345678906").unwrap().form, Form::ScanData);
+        // Neither: the scan-data error is reported.
+        assert_eq!(describe("00312345678907").unwrap_err().code(), "gs1.length");
     }
 
     #[test]

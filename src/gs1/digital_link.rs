@@ -181,7 +181,10 @@ pub(crate) fn parse_dl(uri: &str, year: i32) -> Result<DigitalLink, Gs1Error> {
     {
         pk_value = format!("{:0>14}", pk_value).into();
     }
-    es.push_checked(pk_ai, &pk_value, year)?;
+    // Errors in a value say where its segment starts in the URI.
+    let at = |seg: &str| seg.as_ptr() as usize - uri.as_ptr() as usize;
+    es.push_checked(pk_ai, &pk_value, year)
+        .map_err(|e| e.at(uri, at(segs[start + 1])))?;
 
     // Qualifiers: the sequence must be an ordered subsequence of one dlpkey alternative.
     let seqs = pk_def.dl_pkey.clone().unwrap_or_default();
@@ -213,7 +216,8 @@ pub(crate) fn parse_dl(uri: &str, year: i32) -> Result<DigitalLink, Gs1Error> {
         }
         quals.push(q);
         let v = pct_decode(t.def(t.get(q).unwrap_or(0)).label, pair[1])?;
-        es.push_checked(q, &v, year)?;
+        es.push_checked(q, &v, year)
+            .map_err(|e| e.at(uri, at(pair[1])))?;
     }
     if !quals.is_empty() {
         let ordered = seqs.iter().any(|s| {
@@ -271,7 +275,8 @@ pub(crate) fn parse_dl(uri: &str, year: i32) -> Result<DigitalLink, Gs1Error> {
                     ));
                 }
                 let v = pct_decode(def.label, v)?;
-                es.push_checked(ai, &v, year)?;
+                es.push_checked(ai, &v, year)
+                    .map_err(|e| e.at(uri, at(kv)))?;
             } else {
                 let k = pct_decode("Digital Link query key", k)?.into_owned();
                 let v = pct_decode("Digital Link query value", &v.replace('+', " "))?.into_owned();

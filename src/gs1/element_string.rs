@@ -14,18 +14,43 @@ use super::{Expiry, Sgtin};
 pub const GS: u8 = 0x1d;
 
 /// Symbology identifiers that announce GS1 data (ISO/IEC 15424 modifiers for GS1 modes).
-const GS1_SYMBOLOGY_IDS: &[&str] = &["]d2", "]C1", "]Q3", "]e0", "]J1", "]E0", "]E4", "]I1"];
+const GS1_SYMBOLOGY_IDS: &[&str] = &["]d2", "]C1", "]Q3", "]e0", "]J1"];
+/// EAN/UPC (`]E0` EAN-13/UPC-A, `]E4` EAN-8) and ITF-14 (`]I1`) carry a bare GTIN, no AIs.
+const BARE_GTIN_SYMBOLOGY_IDS: &[&str] = &["]E0", "]E4", "]I1"];
 /// Symbology identifiers of the same carriers in non-GS1 mode: the data is not AI-formatted.
 const NON_GS1_SYMBOLOGY_IDS: &[&str] = &["]d1", "]Q1", "]C0", "]Q0", "]d0"];
 
-/// Validated AI element string.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// Validated AI element string. Equality is by the (AI, value) sequence.
+#[derive(Clone)]
 pub struct ElementString {
     data: String,
     items: Vec<Item>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+impl<'a> IntoIterator for &'a ElementString {
+    type Item = (&'static str, &'a str);
+    type IntoIter = Box<dyn Iterator<Item = (&'static str, &'a str)> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl PartialEq for ElementString {
+    fn eq(&self, other: &Self) -> bool {
+        self.items.len() == other.items.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+    }
+}
+impl Eq for ElementString {}
+impl std::hash::Hash for ElementString {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        for e in self.elements() {
+            e.ai.hash(h);
+            e.value.hash(h);
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
 struct Item {
     def: u16,
     start: u32,
@@ -67,6 +92,12 @@ pub fn parse_element_string_with_year(input: &str, year: i32) -> Result<ElementS
     };
     if input.starts_with('(') {
         parse_bracketed(input, year, &mut es)?;
+    } else if input
+        .get(..3)
+        .is_some_and(|id| BARE_GTIN_SYMBOLOGY_IDS.contains(&id))
+    {
+        let gtin = Gtin::parse(&input[3..]).map_err(|e| e.at(input, 3))?;
+        es.push_checked("01", gtin.as_str(), year)?;
     } else {
         parse_raw(input, year, false, &mut es)?;
     }
@@ -103,7 +134,16 @@ fn strip_symbology(input: &str) -> Result<(&str, usize), Gs1Error> {
     if GS1_SYMBOLOGY_IDS.contains(&id) {
         return Ok((&input[3..], 3));
     }
-    let expected = "a GS1 symbology identifier (]d2, ]C1, ]Q3, ]e0, ]J1, ]E0)";
+    let expected = "a GS1 symbology identifier (]d2, ]C1, ]Q3, ]e0, ]J1)";
+    if BARE_GTIN_SYMBOLOGY_IDS.contains(&id) {
+        return Err(Gs1Error::syntax(
+            "scan data",
+            input,
+            0,
+            expected,
+            format!("{id:?}, an EAN/UPC or ITF-14 carrier of a bare GTIN without serial"),
+        ));
+    }
     if NON_GS1_SYMBOLOGY_IDS.contains(&id) {
         return Err(Gs1Error::syntax(
             "scan data",
@@ -128,6 +168,19 @@ fn parse_raw(
     key_form: bool,
     es: &mut ElementString,
 ) -> Result<(), Gs1Error> {
+    walk_raw(input, year, key_form, |di, v| {
+        es.push(di, v);
+        Ok(())
+    })
+}
+
+/// Split and validate raw data, handing each (AI index, value) to `f`; no allocation.
+fn walk_raw<'a>(
+    input: &'a str,
+    year: i32,
+    key_form: bool,
+    mut f: impl FnMut(u16, &'a str) -> Result<(), Gs1Error>,
+) -> Result<(), Gs1Error> {
     let t = table();
     let (body, offset) = strip_symbology(input)?;
     let b = body.as_bytes();
@@ -146,6 +199,7 @@ fn parse_raw(
         ));
     }
     while pos < b.len() {
+        let ai_pos = pos;
         let Some((di, ai_len)) = t.at(&b[pos..]) else {
             return Err(unknown_ai(input, body, offset, pos));
         };
@@ -201,8 +255,9 @@ fn parse_raw(
                 },
             ));
         }
-        def.validate(value, year)?;
-        es.push(di, value);
+        def.validate(value, year)
+            .map_err(|e| e.at(input, offset + ai_pos))?;
+        f(di, value)?;
     }
     Ok(())
 }
@@ -310,7 +365,7 @@ fn parse_bracketed(input: &str, year: i32, es: &mut ElementString) -> Result<(),
                 "nothing",
             ));
         }
-        def.validate(&value, year)?;
+        def.validate(&value, year).map_err(|e| e.at(input, pos))?;
         es.push(di, &value);
         pos = k;
     }
@@ -324,6 +379,144 @@ fn parse_bracketed(input: &str, year: i32, es: &mut ElementString) -> Result<(),
         ));
     }
     Ok(())
+}
+
+/// Repeated AIs must agree; mandatory (`req=`) and exclusive (`ex=`) pairings must hold.
+fn check_rules(list: &[(u16, &str)]) -> Result<(), Gs1Error> {
+    let t = table();
+    for (i, &(d, v)) in list.iter().enumerate() {
+        if let Some(&(_, first)) = list[..i].iter().find(|o| o.0 == d) {
+            if first != v {
+                return Err(Gs1Error::AiConflict {
+                    ai: t.def(d).ai.to_string(),
+                    first: first.to_string(),
+                    second: v.to_string(),
+                });
+            }
+        }
+    }
+    let present = |p: &str| list.iter().any(|&(d, _)| pattern_matches(p, t.def(d).ai));
+    for &(d, _) in list {
+        let def = t.def(d);
+        for group in &def.req {
+            if !group.iter().any(|alt| alt.iter().all(|p| present(p))) {
+                let requires = group
+                    .iter()
+                    .map(|alt| {
+                        alt.iter()
+                            .map(|p| format!("({p})"))
+                            .collect::<Vec<_>>()
+                            .join(" with ")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                let found = list
+                    .iter()
+                    .map(|&(x, _)| format!("({})", t.def(x).ai))
+                    .collect::<String>();
+                return Err(Gs1Error::AiRequires {
+                    ai: def.ai.to_string(),
+                    requires,
+                    found,
+                });
+            }
+        }
+        for p in &def.ex {
+            if let Some(&(o, _)) = list
+                .iter()
+                .find(|&&(o, _)| o != d && pattern_matches(p, t.def(o).ai))
+            {
+                return Err(Gs1Error::AiExcludes {
+                    ai: def.ai.to_string(),
+                    other: t.def(o).ai.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a DSCSA pack scan carries: the SGTIN, and lot and expiry when present.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PackScan {
+    pub sgtin: Sgtin,
+    pub lot: Option<Lot>,
+    pub expiry: Option<Expiry>,
+}
+
+/// Parse raw scan data (or a bracketed string) that must identify an SGTIN, with the same
+/// validation as [`parse_element_string`] but without heap allocation for typical scans.
+pub fn parse_scan_sgtin(input: &str) -> Result<PackScan, Gs1Error> {
+    const MAX: usize = 24;
+    let year = current_year();
+    let mut items: [(u16, &str); MAX] = [(0, ""); MAX];
+    let mut n = 0usize;
+    let mut overflow = false;
+    let walked = if input.starts_with('(') {
+        Err(None)
+    } else {
+        walk_raw(input, year, false, |di, v| {
+            if n == MAX {
+                overflow = true;
+            } else {
+                items[n] = (di, v);
+                n += 1;
+            }
+            Ok(())
+        })
+        .map_err(Some)
+    };
+    let need = |what: &str| {
+        Gs1Error::not_an_identifier(
+            input,
+            format!("scan data has no {what}, so it is not an SGTIN"),
+        )
+    };
+    match walked {
+        Err(Some(e)) => Err(e),
+        Ok(()) if !overflow => {
+            let items = &items[..n];
+            check_rules(items)?;
+            let t = table();
+            let get = |ai: &str| {
+                let want = t.get(ai)?;
+                items.iter().find(|&&(d, _)| d == want).map(|&(_, v)| v)
+            };
+            // The values passed the dictionary checks (N14 + check digit, CSET 82 up to 20),
+            // which are the newtypes' rules; no need to validate them twice.
+            let gtin = get("01").ok_or_else(|| need("GTIN (01)"))?;
+            let serial = get("21").ok_or_else(|| need("serial (21)"))?;
+            let expiry = match get("17") {
+                Some(v) => Some(Expiry::parse_with_year(v, year)?),
+                None => None,
+            };
+            match (
+                Gtin::from_validated(gtin),
+                SerialNumber::from_validated(serial),
+            ) {
+                (Some(g), Some(s)) => Ok(PackScan {
+                    sgtin: Sgtin::new(g, s),
+                    lot: get("10").and_then(Lot::from_validated),
+                    expiry,
+                }),
+                _ => Err(need("valid GTIN and serial")),
+            }
+        }
+        _ => {
+            // Bracketed input or unusually many elements: the general path.
+            let es = parse_element_string_with_year(input, year)?;
+            Ok(PackScan {
+                sgtin: es
+                    .sgtin()
+                    .ok_or_else(|| need("GTIN (01) with serial (21)"))?,
+                lot: es.lot(),
+                expiry: es
+                    .get("17")
+                    .map(|v| Expiry::parse_with_year(v, year))
+                    .transpose()?,
+            })
+        }
+    }
 }
 
 impl ElementString {
@@ -363,8 +556,13 @@ impl ElementString {
         Ok(())
     }
 
-    /// Iterate over (AI, value) in the order given.
-    pub fn iter(&self) -> impl Iterator<Item = Element<'_>> + '_ {
+    /// Iterate over (AI, value) pairs in the order given.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        self.elements().map(|e| (e.ai, e.value))
+    }
+
+    /// Iterate over the elements with their dictionary entries.
+    pub fn elements(&self) -> impl Iterator<Item = Element<'_>> + '_ {
         let t = table();
         self.items.iter().map(move |it| {
             let def = t.def(it.def);
@@ -386,11 +584,11 @@ impl ElementString {
 
     /// The value of `ai`, if present.
     pub fn get(&self, ai: &str) -> Option<&str> {
-        self.iter().find(|e| e.ai == ai).map(|e| e.value)
+        self.elements().find(|e| e.ai == ai).map(|e| e.value)
     }
 
     pub fn has(&self, ai: &str) -> bool {
-        self.iter().any(|e| e.ai == ai)
+        self.elements().any(|e| e.ai == ai)
     }
 
     // Values were validated against the dictionary, which implies the newtype rules; the
@@ -419,62 +617,20 @@ impl ElementString {
 
     /// Mandatory (`req=`) and exclusive (`ex=`) pairings, and repeated AIs.
     pub(crate) fn check_pairs(&mut self) -> Result<(), Gs1Error> {
-        // Repeated AIs: allowed only with the same value, then kept once.
+        let list: Vec<(u16, &str)> = self
+            .items
+            .iter()
+            .map(|it| (it.def, &self.data[it.start as usize..it.end as usize]))
+            .collect();
+        check_rules(&list)?;
+        // Repeated AIs (same value, checked above) are kept once.
         let mut i = 0;
         while i < self.items.len() {
-            let it = self.items[i];
-            let dup = self.items[..i].iter().find(|o| o.def == it.def).copied();
-            if let Some(first) = dup {
-                let a = &self.data[first.start as usize..first.end as usize];
-                let b = &self.data[it.start as usize..it.end as usize];
-                if a != b {
-                    return Err(Gs1Error::AiConflict {
-                        ai: table().def(it.def).ai.to_string(),
-                        first: a.to_string(),
-                        second: b.to_string(),
-                    });
-                }
+            let d = self.items[i].def;
+            if self.items[..i].iter().any(|o| o.def == d) {
                 self.items.remove(i);
             } else {
                 i += 1;
-            }
-        }
-        let present = |p: &str| self.iter().any(|e| pattern_matches(p, e.ai));
-        for e in self.iter() {
-            for group in &e.def.req {
-                if !group.iter().any(|alt| alt.iter().all(|p| present(p))) {
-                    let requires = group
-                        .iter()
-                        .map(|alt| {
-                            alt.iter()
-                                .map(|p| format!("({p})"))
-                                .collect::<Vec<_>>()
-                                .join(" with ")
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" or ");
-                    let found = self
-                        .iter()
-                        .map(|x| format!("({})", x.ai))
-                        .collect::<Vec<_>>()
-                        .join("");
-                    return Err(Gs1Error::AiRequires {
-                        ai: e.ai.to_string(),
-                        requires,
-                        found,
-                    });
-                }
-            }
-            for p in &e.def.ex {
-                if let Some(other) = self
-                    .iter()
-                    .find(|o| o.ai != e.ai && pattern_matches(p, o.ai))
-                {
-                    return Err(Gs1Error::AiExcludes {
-                        ai: e.ai.to_string(),
-                        other: other.ai.to_string(),
-                    });
-                }
             }
         }
         Ok(())
@@ -483,7 +639,7 @@ impl ElementString {
     /// Human-readable form `(01)…(21)…`; a literal '(' in a value is written `\(`.
     pub fn to_bracketed(&self) -> String {
         let mut s = String::with_capacity(self.data.len() + 6 * self.items.len());
-        for e in self.iter() {
+        for e in self.elements() {
             s.push('(');
             s.push_str(e.ai);
             s.push(')');
@@ -507,7 +663,7 @@ impl ElementString {
     pub fn to_raw_with_separator(&self, sep: char) -> String {
         let mut s = String::with_capacity(self.data.len() + 6 * self.items.len());
         let n = self.items.len();
-        for (i, e) in self.iter().enumerate() {
+        for (i, e) in self.elements().enumerate() {
             s.push_str(e.ai);
             s.push_str(e.value);
             if i + 1 < n && !e.def.predefined {
@@ -519,7 +675,7 @@ impl ElementString {
 
     /// The first AI that is a Digital Link primary key, if any.
     pub fn primary_key(&self) -> Option<Element<'_>> {
-        self.iter().find(|e| e.def.dl_pkey.is_some())
+        self.elements().find(|e| e.def.dl_pkey.is_some())
     }
 
     /// GS1 Digital Link URI on `base` (e.g. `https://id.gs1.org`): the primary key, its
@@ -557,7 +713,7 @@ impl ElementString {
             }
         }
         let mut first = true;
-        for e in self.iter() {
+        for e in self.elements() {
             if e.ai == pk.ai || best.contains(&e.ai) {
                 continue;
             }
@@ -591,7 +747,7 @@ mod tests {
     #[test]
     fn raw_datamatrix_scan_with_symbology_id() {
         let es = p("]d20100312345678906172612001000LOT42\u{1d}21SN1001").unwrap();
-        let v: Vec<_> = es.iter().map(|e| (e.ai, e.value)).collect();
+        let v: Vec<_> = es.iter().collect();
         assert_eq!(
             v,
             [
@@ -606,11 +762,42 @@ mod tests {
     }
 
     #[test]
+    fn iteration_yields_ai_value_pairs() {
+        let es = p("(01)00312345678906(21)S1").unwrap();
+        let mut seen = Vec::new();
+        for (ai, v) in &es {
+            seen.push(format!("{ai}={v}"));
+        }
+        assert_eq!(seen, ["01=00312345678906", "21=S1"]);
+        assert_eq!(
+            es.elements().map(|e| e.def.title).collect::<Vec<_>>(),
+            ["GTIN", "SERIAL"]
+        );
+    }
+
+    #[test]
     fn every_gs1_symbology_id_and_leading_fnc1_is_accepted() {
-        for id in ["]d2", "]C1", "]Q3", "]e0", "\u{1d}", ""] {
+        for id in ["]d2", "]C1", "]Q3", "]e0", "]J1", "\u{1d}", ""] {
             let es = p(&format!("{id}0100312345678906")).unwrap();
             assert_eq!(es.gtin().unwrap().as_str(), "00312345678906", "{id:?}");
         }
+        assert_eq!(
+            p("]E00312345678906").unwrap().to_bracketed(),
+            "(01)00312345678906"
+        );
+        assert_eq!(
+            p("]E412345670").unwrap().to_bracketed(),
+            "(01)00000012345670"
+        );
+        assert_eq!(
+            p("]I150312345678901").unwrap().gtin().unwrap().indicator(),
+            5
+        );
+        assert_eq!(p("]E00312345678907").unwrap_err().code(), "gs1.check_digit");
+        assert_eq!(
+            parse_scan_sgtin("]E00312345678906").unwrap_err().code(),
+            "gs1.syntax"
+        );
         let e = p("]d10100312345678906").unwrap_err();
         assert!(e.to_string().contains("non-GS1"), "{e}");
         assert_eq!(p("]X90100312345678906").unwrap_err().code(), "gs1.syntax");
@@ -690,6 +877,49 @@ mod tests {
         assert_eq!(
             p("010031234567890610\u{1d}21A").unwrap_err().code(),
             "gs1.syntax"
+        );
+    }
+
+    #[test]
+    fn regression_non_ascii_inside_a_fixed_component_is_a_charset_error_not_a_panic() {
+        let e = p("(8003)00;\u{1d}urn\u{1d}4:epc\u{194}d0:").unwrap_err();
+        assert_eq!(e.code(), "gs1.charset");
+    }
+
+    #[test]
+    fn regression_repeated_ai_kept_once_compares_equal_to_its_rendering() {
+        let es = p("\u{1d}4003d(2(22!..\u{1d}40100\u{1d}40100").unwrap();
+        assert_eq!(es.len(), 2);
+        assert_eq!(p(&es.to_raw()).unwrap(), es);
+    }
+
+    #[test]
+    fn pack_scan_fast_path_agrees_with_the_general_parser() {
+        let scan = "]d2010036141412345817271231\u{1d}10LOT4217\u{1d}21SN1002";
+        let ps = parse_scan_sgtin(scan).unwrap();
+        let es = parse_element_string(scan).unwrap();
+        assert_eq!(Some(ps.sgtin), es.sgtin());
+        assert_eq!(ps.lot, es.lot());
+        assert_eq!(ps.expiry, es.expiry());
+        assert_eq!(
+            parse_scan_sgtin("(01)00361414123458(21)SN1002")
+                .unwrap()
+                .sgtin,
+            ps.sgtin
+        );
+        assert_eq!(
+            parse_scan_sgtin("0100361414123458").unwrap_err().code(),
+            "gs1.not_an_identifier"
+        );
+        assert_eq!(
+            parse_scan_sgtin("010036141412345821A\u{1d}21B")
+                .unwrap_err()
+                .code(),
+            "gs1.ai_conflict"
+        );
+        assert_eq!(
+            parse_scan_sgtin("21A").unwrap_err().code(),
+            "gs1.ai_requires"
         );
     }
 

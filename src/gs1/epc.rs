@@ -45,8 +45,7 @@ impl Sgtin {
             )
         })?;
         let (gtin, rest) = gtin_fields(uri, "urn:epc:id:sgtin:".len(), body)?;
-        let serial = decode_component(uri, "serial number", rest)?;
-        let serial = SerialNumber::parse(&serial)?;
+        let serial = with_decoded(uri, "serial number", rest, SerialNumber::parse)?;
         Ok(Sgtin { gtin, serial })
     }
 }
@@ -209,6 +208,26 @@ pub enum Epc {
     Itip(KeyedId),
     Upui(KeyedId),
     Gid(Gid),
+    /// US Department of Defense identifier (`urn:epc:id:usdod:CAGE.serial`).
+    Usdod(NonGs1Id),
+    /// Aerospace and defence identifier (`urn:epc:id:adi:CAGE.part.serial`).
+    Adi(NonGs1Id),
+    /// ISO 6346 freight container code (`urn:epc:id:bic:`).
+    Bic(NonGs1Id),
+    /// IMO vessel number (`urn:epc:id:imovn:`).
+    Imovn(NonGs1Id),
+}
+
+/// A validated non-GS1 TDS identifier, kept as its URI body (after `urn:epc:id:scheme:`).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct NonGs1Id {
+    body: String,
+}
+
+impl NonGs1Id {
+    pub fn body(&self) -> &str {
+        &self.body
+    }
 }
 
 /// Static description of a scheme.
@@ -219,7 +238,7 @@ struct SchemeInfo {
     second_ai: Option<&'static str>,
 }
 
-const SCHEMES: &str = "sgtin, sscc, sgln, grai, giai, gsrn, gsrnp, gdti, cpi, sgcn, ginc, gsin, itip, upui, pgln, gid (id); lgtin (class); sgtin (idpat)";
+const SCHEMES: &str = "sgtin, sscc, sgln, grai, giai, gsrn, gsrnp, gdti, cpi, sgcn, ginc, gsin, itip, upui, pgln, gid, usdod, adi, bic, imovn (id); lgtin (class); sgtin (idpat)";
 
 impl Epc {
     fn info(&self) -> SchemeInfo {
@@ -242,6 +261,10 @@ impl Epc {
             Epc::Itip(_) => ("itip", "8006", Some("21")),
             Epc::Upui(_) => ("upui", "01", Some("235")),
             Epc::Gid(_) => ("gid", "", None),
+            Epc::Usdod(_) => ("usdod", "", None),
+            Epc::Adi(_) => ("adi", "", None),
+            Epc::Bic(_) => ("bic", "", None),
+            Epc::Imovn(_) => ("imovn", "", None),
         };
         SchemeInfo {
             name,
@@ -253,6 +276,35 @@ impl Epc {
     /// TDS scheme name (`sgtin`, `lgtin`, ...).
     pub fn scheme(&self) -> &'static str {
         self.info().name
+    }
+
+    /// Visit the (AI, value) pairs in canonical order without allocating.
+    fn for_each_element(&self, mut f: impl FnMut(&'static str, &str)) {
+        match self {
+            Epc::Sgtin(s) => {
+                f("01", s.gtin.as_str());
+                f("21", s.serial.as_str());
+            }
+            Epc::Sscc(s) => f("00", s.as_str()),
+            Epc::Sgln(s) => {
+                f("414", s.gln.as_str());
+                if let Some(e) = &s.extension {
+                    f("254", e.as_str());
+                }
+            }
+            Epc::Lgtin(l) => {
+                f("01", l.gtin.as_str());
+                f("10", l.lot.as_str());
+            }
+            Epc::GtinClass(g) => f("01", g.as_str()),
+            Epc::Pgln(g) => f("417", g.as_str()),
+            _ => {
+                // Rare schemes: the allocating list is fine.
+                for (ai, v) in self.elements() {
+                    f(ai, &v);
+                }
+            }
+        }
     }
 
     /// The (AI, value) pairs of this EPC in canonical order.
@@ -271,7 +323,7 @@ impl Epc {
             Epc::Lgtin(l) => vec![("01", l.gtin.to_string()), ("10", l.lot.to_string())],
             Epc::GtinClass(g) => vec![("01", g.to_string())],
             Epc::Pgln(g) => vec![("417", g.to_string())],
-            Epc::Gid(_) => vec![],
+            Epc::Gid(_) | Epc::Usdod(_) | Epc::Adi(_) | Epc::Bic(_) | Epc::Imovn(_) => vec![],
             Epc::Grai(k)
             | Epc::Giai(k)
             | Epc::Gsrn(k)
@@ -296,17 +348,18 @@ impl Epc {
     /// canonical order. Only the last AI is variable-length, except for CPI where an FNC1
     /// (ASCII 29) ends the variable CPID before AI 8011. Non-GS1 EPCs (GID) use their URN.
     pub fn key(&self) -> String {
-        if let Epc::Gid(_) = self {
-            return self.gid_uri();
+        if let Some(u) = self.non_gs1_uri() {
+            return u;
         }
         let mut s = String::with_capacity(48);
-        for (ai, v) in self.elements() {
-            if matches!(self, Epc::Cpi(_)) && ai == "8011" {
+        let cpi = matches!(self, Epc::Cpi(_));
+        self.for_each_element(|ai, v| {
+            if cpi && ai == "8011" {
                 s.push('\u{1d}');
             }
             s.push_str(ai);
-            s.push_str(&v);
-        }
+            s.push_str(v);
+        });
         s
     }
 
@@ -401,17 +454,17 @@ impl Epc {
     /// Canonical GS1 Digital Link on `https://id.gs1.org` (CBV 2.0 event hash rule);
     /// non-GS1 EPCs (GID) stay as their URN.
     pub fn to_canonical_digital_link(&self) -> String {
-        if let Epc::Gid(_) = self {
-            return self.gid_uri();
+        if let Some(u) = self.non_gs1_uri() {
+            return u;
         }
         let mut s = String::with_capacity(64);
         s.push_str(CANONICAL_DL_BASE);
-        for (ai, v) in self.elements() {
+        self.for_each_element(|ai, v| {
             s.push('/');
             s.push_str(ai);
             s.push('/');
-            dl_escape(&v, &mut s);
-        }
+            dl_escape(v, &mut s);
+        });
         s
     }
 
@@ -424,7 +477,7 @@ impl Epc {
             Epc::Sscc(s) => s.gcp_length_hint(),
             Epc::Sgln(s) => s.gln.gcp_length_hint(),
             Epc::Pgln(g) => g.gcp_length_hint(),
-            Epc::Gid(_) => None,
+            Epc::Gid(_) | Epc::Usdod(_) | Epc::Adi(_) | Epc::Bic(_) | Epc::Imovn(_) => None,
             Epc::Grai(k)
             | Epc::Giai(k)
             | Epc::Gsrn(k)
@@ -459,7 +512,7 @@ impl Epc {
             | Epc::Sgcn(k)
             | Epc::Ginc(k)
             | Epc::Gsin(k) => &k.primary,
-            Epc::Gid(_) => "",
+            Epc::Gid(_) | Epc::Usdod(_) | Epc::Adi(_) | Epc::Bic(_) | Epc::Imovn(_) => "",
         }
     }
 
@@ -483,16 +536,23 @@ impl Epc {
         let n = gcp.gcp_length(what, digits)?;
         // The prefix must fit in the key's numeric part.
         let max = match self {
-            Epc::Giai(_) | Epc::Ginc(_) | Epc::Cpi(_) => {
-                digits.bytes().take_while(u8::is_ascii_digit).count()
-            }
+            // A non-empty reference must follow the prefix.
+            Epc::Giai(_) | Epc::Ginc(_) | Epc::Cpi(_) => digits
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count()
+                .min(digits.len() - 1),
             _ => 12,
         };
-        if n as usize > max.min(12) {
+        // EPC URIs carry company prefixes of 6 to 12 digits (TDS).
+        if !(6..=max.min(12)).contains(&(n as usize)) {
             return Err(Gs1Error::GcpUnknown {
                 what,
                 key: digits.to_string(),
-                reason: format!("resolved GCP length {n} does not fit this key"),
+                reason: format!(
+                    "resolved GCP length {n} does not fit an EPC URI of this key (6 to {} digits)",
+                    max.min(12)
+                ),
             });
         }
         Ok(n)
@@ -501,8 +561,8 @@ impl Epc {
     /// The EPC pure-identity URI. GS1 keys need the GCP length: from the URI this was parsed
     /// from, else from `gcp`; an error if neither knows it.
     pub fn to_epc_uri(&self, gcp: &GcpResolver) -> Result<String, Gs1Error> {
-        if let Epc::Gid(_) = self {
-            return Ok(self.gid_uri());
+        if let Some(u) = self.non_gs1_uri() {
+            return Ok(u);
         }
         let l = self.gcp_len(gcp)? as usize;
         let mut s = String::with_capacity(64);
@@ -607,15 +667,24 @@ impl Epc {
                 s.push('.');
                 s.push_str(k.secondary.as_deref().unwrap_or(""));
             }
-            Epc::Gid(_) => unreachable!("handled above"),
+            Epc::Gid(_) | Epc::Usdod(_) | Epc::Adi(_) | Epc::Bic(_) | Epc::Imovn(_) => {
+                unreachable!("handled above")
+            }
         }
         Ok(s)
     }
 
-    fn gid_uri(&self) -> String {
+    /// The URN of a non-GS1 EPC (their key and "Digital Link" are the URN itself).
+    fn non_gs1_uri(&self) -> Option<String> {
         match self {
-            Epc::Gid(g) => format!("urn:epc:id:gid:{}.{}.{}", g.manager, g.class, g.serial),
-            _ => String::new(),
+            Epc::Gid(g) => Some(format!(
+                "urn:epc:id:gid:{}.{}.{}",
+                g.manager, g.class, g.serial
+            )),
+            Epc::Usdod(x) | Epc::Adi(x) | Epc::Bic(x) | Epc::Imovn(x) => {
+                Some(format!("urn:epc:id:{}:{}", self.scheme(), x.body))
+            }
+            _ => None,
         }
     }
 
@@ -707,6 +776,137 @@ fn decode_component<'a>(
     pct_decode(what, comp)
 }
 
+/// As [`decode_component`], handing the decoded text to `f`; short escaped values are decoded
+/// on the stack so the hot path does not allocate.
+fn with_decoded<T>(
+    uri: &str,
+    what: &'static str,
+    comp: &str,
+    f: impl FnOnce(&str) -> Result<T, Gs1Error>,
+) -> Result<T, Gs1Error> {
+    let literal_ok = !comp
+        .bytes()
+        .any(|b| !is_cset82(b) || matches!(b, b'"' | b'&' | b'/' | b'<' | b'>' | b'?'));
+    if literal_ok && !comp.contains('%') {
+        return f(comp);
+    }
+    let mut buf = [0u8; 32];
+    let b = comp.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    let mut ok = literal_ok;
+    while ok && i < b.len() {
+        let byte = if b[i] == b'%' {
+            let hi = b.get(i + 1).copied().and_then(super::chars::hex_val);
+            let lo = b.get(i + 2).copied().and_then(super::chars::hex_val);
+            i += 3;
+            hi.zip(lo).map(|(h, l)| h << 4 | l)
+        } else {
+            i += 1;
+            Some(b[i - 1])
+        };
+        match byte {
+            Some(c) if c.is_ascii() && n < buf.len() => {
+                buf[n] = c;
+                n += 1;
+            }
+            _ => ok = false,
+        }
+    }
+    match std::str::from_utf8(&buf[..n]) {
+        Ok(s) if ok => f(s),
+        // Anything unusual: the allocating path gives the precise error (or the value).
+        _ => f(&decode_component(uri, what, comp)?),
+    }
+}
+
+/// CAGE code (5 characters) or DoDAAC (6): upper-case letters and digits.
+fn check_cage(uri: &str, at: usize, c: &str) -> Result<(), Gs1Error> {
+    if !matches!(c.len(), 5 | 6)
+        || !c
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        return Err(comp_err(
+            uri,
+            at,
+            "CAGE code or DoDAAC",
+            "5 or 6 characters A-Z 0-9".into(),
+            c,
+        ));
+    }
+    Ok(())
+}
+
+/// ISO 6346 container code: owner (3 letters), category (U, J or Z), 6 digits, check digit.
+fn check_bic(uri: &str, at: usize, c: &str) -> Result<(), Gs1Error> {
+    let b = c.as_bytes();
+    let shape = b.len() == 11
+        && b[..3].iter().all(u8::is_ascii_uppercase)
+        && matches!(b[3], b'U' | b'J' | b'Z')
+        && b[4..].iter().all(u8::is_ascii_digit);
+    if !shape {
+        return Err(comp_err(
+            uri,
+            at,
+            "container code",
+            "3 letters, U/J/Z, 6 digits and a check digit (ISO 6346)".into(),
+            c,
+        ));
+    }
+    // Letter values run from A = 10 upwards, skipping multiples of 11; weights are 2^position.
+    let val = |ch: u8| -> u32 {
+        if ch.is_ascii_digit() {
+            return (ch - b'0') as u32;
+        }
+        let mut v = 10u32;
+        for _ in b'A'..ch {
+            v += 1;
+            if v % 11 == 0 {
+                v += 1;
+            }
+        }
+        v
+    };
+    let sum: u32 = b[..10]
+        .iter()
+        .enumerate()
+        .map(|(i, &ch)| val(ch) << i)
+        .sum();
+    let expected = (sum % 11 % 10) as u8 + b'0';
+    if b[10] != expected {
+        return Err(Gs1Error::CheckDigit {
+            what: "container code",
+            input: c.to_string(),
+            found: (b[10] as char).to_string(),
+            expected: (expected as char).to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// IMO vessel number: 7 digits, the last the check digit (weights 7..2).
+fn check_imo(uri: &str, at: usize, c: &str) -> Result<(), Gs1Error> {
+    let b = c.as_bytes();
+    if b.len() != 7 || !b.iter().all(u8::is_ascii_digit) {
+        return Err(comp_err(uri, at, "IMO number", "7 digits".into(), c));
+    }
+    let sum: u32 = b[..6]
+        .iter()
+        .zip((2..=7).rev())
+        .map(|(&d, w)| (d - b'0') as u32 * w)
+        .sum();
+    let expected = (sum % 10) as u8 + b'0';
+    if b[6] != expected {
+        return Err(Gs1Error::CheckDigit {
+            what: "IMO number",
+            input: c.to_string(),
+            found: (b[6] as char).to_string(),
+            expected: (expected as char).to_string(),
+        });
+    }
+    Ok(())
+}
+
 fn comp_err(uri: &str, pos: usize, component: &str, expected: String, found: &str) -> Gs1Error {
     Gs1Error::syntax(
         "EPC URI",
@@ -754,18 +954,28 @@ fn check_cp_ref(
 
 /// GTIN fields `CP.IND+ITEM.rest` → (gtin with hint, rest).
 fn gtin_fields<'a>(uri: &str, at: usize, body: &'a str) -> Result<(Gtin, &'a str), Gs1Error> {
-    let mut it = body.splitn(3, '.');
-    let cp = it.next().unwrap_or("");
-    let item = it.next().ok_or_else(|| {
-        comp_err(
-            uri,
-            at + cp.len(),
-            "fields",
-            "CompanyPrefix.IndicatorItemReference.Value".into(),
-            body,
-        )
-    })?;
-    let rest = it.next().ok_or_else(|| {
+    // Byte search for the two dots (hot path; a `splitn` iterator costs more here).
+    let b = body.as_bytes();
+    let d1 = b.iter().position(|&c| c == b'.');
+    let d2 = d1.and_then(|i| {
+        b[i + 1..]
+            .iter()
+            .position(|&c| c == b'.')
+            .map(|j| i + 1 + j)
+    });
+    let cp = &body[..d1.unwrap_or(b.len())];
+    let item = d1
+        .map(|i| &body[i + 1..d2.unwrap_or(b.len())])
+        .ok_or_else(|| {
+            comp_err(
+                uri,
+                at + cp.len(),
+                "fields",
+                "CompanyPrefix.IndicatorItemReference.Value".into(),
+                body,
+            )
+        })?;
+    let rest = d2.map(|j| &body[j + 1..]).ok_or_else(|| {
         comp_err(
             uri,
             at + cp.len() + 1 + item.len(),
@@ -780,8 +990,7 @@ fn gtin_fields<'a>(uri: &str, at: usize, body: &'a str) -> Result<(Gtin, &'a str
     d[1..1 + cp.len()].copy_from_slice(cp.as_bytes());
     d[1 + cp.len()..].copy_from_slice(&item.as_bytes()[1..]);
     // All digits, checked above.
-    let data = std::str::from_utf8(&d).unwrap_or("");
-    let gtin = Gtin::from_data_digits(data)?.with_gcp_hint(Some(cp.len() as u8));
+    let gtin = Gtin::from_checked_data(&d).with_gcp_hint(Some(cp.len() as u8));
     Ok((gtin, rest))
 }
 
@@ -851,8 +1060,8 @@ pub fn parse_epc_uri(uri: &str) -> Result<Epc, Gs1Error> {
         ("id", "sgtin") => Epc::Sgtin(Sgtin::from_epc_uri(uri)?),
         ("class", "lgtin") => {
             let (gtin, rest) = gtin_fields(uri, at, body)?;
-            let lot = decode_component(uri, "lot", rest)?;
-            Epc::Lgtin(Lgtin::new(gtin, Lot::parse(&lot)?))
+            let lot = with_decoded(uri, "lot", rest, Lot::parse)?;
+            Epc::Lgtin(Lgtin::new(gtin, lot))
         }
         ("idpat", "sgtin") => {
             let (gtin, rest) = gtin_fields(uri, at, body)?;
@@ -1014,6 +1223,72 @@ pub fn parse_epc_uri(uri: &str) -> Result<Epc, Gs1Error> {
                 gtin.gcp_length_hint(),
             ))
         }
+        ("id", "usdod") => {
+            let f = fields(2)?;
+            check_cage(uri, at, f[0])?;
+            let ok = !f[1].is_empty()
+                && f[1].bytes().all(|b| b.is_ascii_digit())
+                && (f[1] == "0" || !f[1].starts_with('0'))
+                && f[1].parse::<u64>().is_ok_and(|v| v < 1 << 36);
+            if !ok {
+                return Err(comp_err(
+                    uri,
+                    at + f[0].len() + 1,
+                    "serial",
+                    "a decimal number below 2^36 without leading zeros".into(),
+                    f[1],
+                ));
+            }
+            Epc::Usdod(NonGs1Id {
+                body: body.to_string(),
+            })
+        }
+        ("id", "adi") => {
+            let f = fields(3)?;
+            check_cage(uri, at, f[0])?;
+            let part = pct_decode("part number", f[1])?;
+            let serial = pct_decode("serial", f[2])?;
+            let adi_char =
+                |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'/';
+            if part.len() > 32 || !part.bytes().all(adi_char) {
+                return Err(comp_err(
+                    uri,
+                    at + f[0].len() + 1,
+                    "original part number",
+                    "0 to 32 characters A-Z 0-9 - /".into(),
+                    f[1],
+                ));
+            }
+            let s_body = serial.strip_prefix('#').unwrap_or(&serial);
+            if serial.is_empty()
+                || serial.len() > 30
+                || s_body.is_empty()
+                || !s_body.bytes().all(adi_char)
+            {
+                return Err(comp_err(
+                    uri,
+                    uri.len() - f[2].len(),
+                    "serial",
+                    "1 to 30 characters A-Z 0-9 - /, optionally after #".into(),
+                    f[2],
+                ));
+            }
+            Epc::Adi(NonGs1Id {
+                body: body.to_string(),
+            })
+        }
+        ("id", "bic") => {
+            check_bic(uri, at, body)?;
+            Epc::Bic(NonGs1Id {
+                body: body.to_string(),
+            })
+        }
+        ("id", "imovn") => {
+            check_imo(uri, at, body)?;
+            Epc::Imovn(NonGs1Id {
+                body: body.to_string(),
+            })
+        }
         ("id", "gid") => {
             let f = fields(3)?;
             let num = |i: usize, name: &str, max: u64| -> Result<u64, Gs1Error> {
@@ -1091,6 +1366,45 @@ mod tests {
         let err = parse_epc_uri("urn:epc:id:sgtin:0312345.067890.A/B").unwrap_err();
         assert_eq!(err.code(), "gs1.charset");
         assert!(err.to_string().contains("position 33"), "{err}");
+    }
+
+    #[test]
+    fn escaped_serials_are_decoded_strictly() {
+        assert_eq!(
+            parse_epc_uri("urn:epc:id:sgtin:0312345.067890.%+1")
+                .unwrap_err()
+                .code(),
+            "gs1.syntax"
+        );
+        assert_eq!(
+            parse_epc_uri("urn:epc:id:sgtin:0312345.067890.%2")
+                .unwrap_err()
+                .code(),
+            "gs1.syntax"
+        );
+        // 20 decoded characters are fine, 21 are not, however they were escaped.
+        let ok = format!("urn:epc:id:sgtin:0312345.067890.{}", "%2F".repeat(20));
+        assert!(parse_epc_uri(&ok).is_ok());
+        let long = format!("urn:epc:id:sgtin:0312345.067890.{}", "%2F".repeat(21));
+        assert_eq!(parse_epc_uri(&long).unwrap_err().code(), "gs1.length");
+        // A space is not CSET 82, escaped or not.
+        assert_eq!(
+            parse_epc_uri("urn:epc:id:sgtin:0312345.067890.A%20B")
+                .unwrap_err()
+                .code(),
+            "gs1.charset"
+        );
+    }
+
+    #[test]
+    fn gcp_lengths_outside_6_to_12_cannot_make_an_epc_uri() {
+        let e = Epc::from_key("010401234500000921ABC").unwrap();
+        let mut r = GcpResolver::new();
+        r.load_table(
+            r#"<GCPPrefixFormatList><entry prefix="0401" gcpLength="5"/></GCPPrefixFormatList>"#,
+        )
+        .unwrap();
+        assert_eq!(e.to_epc_uri(&r).unwrap_err().code(), "gs1.gcp_unknown");
     }
 
     #[test]
@@ -1203,6 +1517,10 @@ mod tests {
             "urn:epc:id:itip:0312345.067890.01.02.SER1",
             "urn:epc:id:upui:0312345.067890.TPX1",
             "urn:epc:id:gid:95100000.12345.400",
+            "urn:epc:id:usdod:2S194.12345678901",
+            "urn:epc:id:adi:2S194.12-34%2F56.%23A1-B",
+            "urn:epc:id:bic:CSQU3054383",
+            "urn:epc:id:imovn:9176187",
         ] {
             let e = parse_epc_uri(u).unwrap_or_else(|err| panic!("{u}: {err}"));
             assert_eq!(uri(&e), u);
@@ -1219,6 +1537,21 @@ mod tests {
         assert!(parse_epc_uri("urn:epc:id:itip:0312345.067890.03.02.S").is_err());
         assert!(parse_epc_uri("urn:epc:id:gid:01.2.3").is_err());
         assert!(parse_epc_uri("urn:epc:id:gid:268435456.2.3").is_err());
+        assert_eq!(
+            parse_epc_uri("urn:epc:id:bic:CSQU3054384")
+                .unwrap_err()
+                .code(),
+            "gs1.check_digit"
+        );
+        assert_eq!(
+            parse_epc_uri("urn:epc:id:imovn:9176188")
+                .unwrap_err()
+                .code(),
+            "gs1.check_digit"
+        );
+        assert!(parse_epc_uri("urn:epc:id:usdod:2s194.1").is_err());
+        assert!(parse_epc_uri("urn:epc:id:usdod:2S194.01").is_err());
+        assert!(parse_epc_uri("urn:epc:id:adi:2S194..").is_err());
     }
 
     #[test]

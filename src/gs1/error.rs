@@ -149,6 +149,14 @@ pub enum Gs1Error {
     /// NDC problems, including ambiguous NDC-11 → NDC-10 conversion.
     #[error("NDC {input:?}: {rule}")]
     Ndc { input: String, rule: String },
+    /// An error inside one element of a longer input (scan data, element string, Digital
+    /// Link): where that element starts. `code()` is the code of the inner error.
+    #[error("{input:?}: element at position {position}: {source}")]
+    InElement {
+        input: String,
+        position: usize,
+        source: Box<Gs1Error>,
+    },
     /// An input whose form could not be recognised at all.
     #[error("{input:?}: not a recognised GS1 form (expected an EPC URI, a Digital Link URI, a bracketed element string or raw scan data)")]
     UnrecognisedForm { input: String },
@@ -176,6 +184,25 @@ impl Gs1Error {
             Gs1Error::GcpTable { .. } => "gs1.gcp_table",
             Gs1Error::Ndc { .. } => "gs1.ndc",
             Gs1Error::UnrecognisedForm { .. } => "gs1.unrecognised_form",
+            Gs1Error::InElement { source, .. } => source.code(),
+        }
+    }
+
+    /// The innermost error (without the element position wrapper).
+    pub fn root(&self) -> &Gs1Error {
+        match self {
+            Gs1Error::InElement { source, .. } => source.root(),
+            other => other,
+        }
+    }
+
+    /// Say where in `input` (byte offset `byte`) the element with this error starts.
+    pub(crate) fn at(self, input: &str, byte: usize) -> Self {
+        let position = input.get(..byte).map_or(byte, |s| s.chars().count());
+        Gs1Error::InElement {
+            input: shown(input),
+            position,
+            source: Box::new(self),
         }
     }
 

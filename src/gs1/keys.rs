@@ -178,6 +178,23 @@ impl Gtin {
         Ok(Gtin(d, GcpHint(None)))
     }
 
+    /// From a value the AI dictionary already validated as N14 with check digit; falls back
+    /// to full parsing if it is not 14 bytes.
+    #[inline]
+    pub(crate) fn from_validated(s: &str) -> Option<Self> {
+        <[u8; 14]>::try_from(s.as_bytes())
+            .ok()
+            .map(|d| Gtin(d, GcpHint(None)))
+    }
+
+    /// From 13 data digits already known to be ASCII digits.
+    pub(crate) fn from_checked_data(data: &[u8; 13]) -> Self {
+        let mut d = [0u8; 14];
+        d[..13].copy_from_slice(data);
+        d[13] = mod10_check_digit(data);
+        Gtin(d, GcpHint(None))
+    }
+
     /// Indicator digit (first of 14): 0 for GTIN-8/12/13, 1-8 packaging levels, 9 variable measure.
     pub fn indicator(&self) -> u8 {
         self.0[0] - b'0'
@@ -241,6 +258,12 @@ macro_rules! cset82_text {
             #[inline]
             pub fn as_str(&self) -> &str {
                 self.0.as_str()
+            }
+
+            /// From a value the AI dictionary already validated (CSET 82, 1 to 20).
+            #[inline]
+            pub(crate) fn from_validated(s: &str) -> Option<Self> {
+                InlineStr::new(s).filter(|_| !s.is_empty()).map($name)
             }
         }
 

@@ -23,6 +23,8 @@ mod keys;
 mod ndc;
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod vectors;
 
 pub use ai::{table as ai_table, AiDef, AiTable, Cset, Linter};
 pub use chars::mod10_check_digit;
@@ -30,7 +32,8 @@ pub use dates::{century_rule, Expiry};
 pub use describe::{describe, describe_with, DescribedElement, Description, Form};
 pub use digital_link::{parse_digital_link, parse_digital_link_full, DigitalLink};
 pub use element_string::{
-    parse_element_string, parse_element_string_with_year, Element, ElementString, GS,
+    parse_element_string, parse_element_string_with_year, parse_scan_sgtin, Element, ElementString,
+    PackScan, GS,
 };
 pub use epc::{parse_epc_uri, Epc, Gid, KeyedId, Lgtin, Sgln, Sgtin, CANONICAL_DL_BASE};
 pub use error::Gs1Error;
@@ -55,7 +58,12 @@ pub enum Identifier {
 /// - Any other absolute URI is opaque; anything that is not a URI is an error.
 pub fn classify(uri: &str) -> Result<Identifier, Gs1Error> {
     check_absolute_uri(uri)?;
-    if uri.starts_with("urn:epc:") {
+    // "urn" and the namespace "epc" are case-insensitive (RFC 8141), so any spelling claims
+    // to be an EPC; TDS URIs are lower case, so anything else is refused, not passed through.
+    if uri
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("urn:epc:"))
+    {
         return parse_epc_uri(uri).map(Identifier::Epc);
     }
     let lower = uri.get(..8).unwrap_or(uri).to_ascii_lowercase();
@@ -90,7 +98,12 @@ fn check_absolute_uri(uri: &str) -> Result<(), Gs1Error> {
     if colon + 1 == uri.len() {
         return Err(not("nothing after the scheme"));
     }
-    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let bad = if uri.is_ascii() {
+        uri.bytes().any(|b| b <= b' ' || b == 0x7f)
+    } else {
+        uri.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if bad {
         return Err(not("contains whitespace or control characters"));
     }
     Ok(())
@@ -150,6 +163,7 @@ mod tests {
             classify("urn:epcglobal:cbv:bt:0312345000011:PO1").unwrap(),
             Identifier::Opaque
         );
+        assert!(classify("URN:EPC:id:sgtin:0312345.067890.A1").is_err());
         assert_eq!(classify("not a uri").unwrap_err().code(), "gs1.not_uri");
         assert_eq!(classify("0312345").unwrap_err().code(), "gs1.not_uri");
         assert_eq!(

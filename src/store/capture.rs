@@ -148,11 +148,10 @@ pub fn reserve_event_ids(conn: &mut PgConnection, n: usize) -> QueryResult<Vec<i
         #[diesel(sql_type = BigInt)]
         id: i64,
     }
-    let ids: Vec<Id> = diesel::sql_query(
-        "SELECT nextval('events_id_seq') AS id FROM generate_series(1, $1)",
-    )
-    .bind::<Integer, _>(n as i32)
-    .load(conn)?;
+    let ids: Vec<Id> =
+        diesel::sql_query("SELECT nextval('events_id_seq') AS id FROM generate_series(1, $1)")
+            .bind::<Integer, _>(n as i32)
+            .load(conn)?;
     Ok(ids.into_iter().map(|i| i.id).collect())
 }
 
@@ -487,9 +486,8 @@ pub fn store_chunks(
     loop {
         let mut filled = 0;
         while filled < buf.len() {
-            let n = read(&mut buf[filled..]).map_err(|e| {
-                diesel::result::Error::DeserializationError(Box::new(e))
-            })?;
+            let n = read(&mut buf[filled..])
+                .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
             if n == 0 {
                 break;
             }
@@ -536,13 +534,27 @@ pub fn upsert_trade_item(
         .on_conflict(t::gtin)
         .do_update()
         .set((
-            t::ndc.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>("coalesce(excluded.ndc, trade_items.ndc)")),
-            t::name.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>("coalesce(excluded.name, trade_items.name)")),
-            t::dosage_form.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>("coalesce(excluded.dosage_form, trade_items.dosage_form)")),
-            t::strength.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>("coalesce(excluded.strength, trade_items.strength)")),
-            t::pack_size.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>("coalesce(excluded.pack_size, trade_items.pack_size)")),
-            t::manufacturer.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>("coalesce(excluded.manufacturer, trade_items.manufacturer)")),
-            t::attributes.eq(diesel::dsl::sql::<diesel::sql_types::Jsonb>("trade_items.attributes || excluded.attributes")),
+            t::ndc.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>(
+                "coalesce(excluded.ndc, trade_items.ndc)",
+            )),
+            t::name.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>(
+                "coalesce(excluded.name, trade_items.name)",
+            )),
+            t::dosage_form.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>(
+                "coalesce(excluded.dosage_form, trade_items.dosage_form)",
+            )),
+            t::strength.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>(
+                "coalesce(excluded.strength, trade_items.strength)",
+            )),
+            t::pack_size.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>(
+                "coalesce(excluded.pack_size, trade_items.pack_size)",
+            )),
+            t::manufacturer.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>(
+                "coalesce(excluded.manufacturer, trade_items.manufacturer)",
+            )),
+            t::attributes.eq(diesel::dsl::sql::<diesel::sql_types::Jsonb>(
+                "trade_items.attributes || excluded.attributes",
+            )),
             t::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)
@@ -592,19 +604,32 @@ pub fn upsert_location(
 }
 
 /// GTINs (of the given set) that have no product master data.
-pub fn gtins_without_master_data(conn: &mut PgConnection, gtins: &[String]) -> QueryResult<Vec<String>> {
+pub fn gtins_without_master_data(
+    conn: &mut PgConnection,
+    gtins: &[String],
+) -> QueryResult<Vec<String>> {
     use super::schema::trade_items::dsl as t;
     let known: Vec<String> = t::trade_items
         .filter(t::gtin.eq_any(gtins))
         .select(t::gtin)
         .load(conn)?;
-    Ok(gtins.iter().filter(|g| !known.contains(g)).cloned().collect())
+    Ok(gtins
+        .iter()
+        .filter(|g| !known.contains(g))
+        .cloned()
+        .collect())
 }
 
 /// Location keys (of the given set) that have no location master data.
-pub fn locations_without_master_data(conn: &mut PgConnection, ids: &[String]) -> QueryResult<Vec<String>> {
+pub fn locations_without_master_data(
+    conn: &mut PgConnection,
+    ids: &[String],
+) -> QueryResult<Vec<String>> {
     use super::schema::locations::dsl as l;
-    let known: Vec<String> = l::locations.filter(l::id.eq_any(ids)).select(l::id).load(conn)?;
+    let known: Vec<String> = l::locations
+        .filter(l::id.eq_any(ids))
+        .select(l::id)
+        .load(conn)?;
     Ok(ids.iter().filter(|g| !known.contains(g)).cloned().collect())
 }
 
