@@ -439,7 +439,7 @@ impl Run<'_> {
                     format!("{epc}{more} is not known here (no commissioning received); recorded as unknown until its commissioning arrives"),
                     "send the commissioning events of these serials (upstream data)"),
                 "out_of_circulation" => (rules::OUT_OF_CIRCULATION, Severity::Reject,
-                    format!("{epc}{more} is {} and cannot be packed, shipped or received", pr.detail.unwrap_or_default()),
+                    format!("{epc}{more} is {} and cannot be packed, shipped, received or observed", pr.detail.unwrap_or_default()),
                     "check the serial: a decommissioned, destroyed or dispensed identifier in circulation is suspect"),
                 _ => (rules::IN_ANOTHER_PARENT, Severity::Reject,
                     format!("{epc}{more} is already inside {}; unpack it first", pr.detail.unwrap_or_default()),

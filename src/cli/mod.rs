@@ -3,6 +3,7 @@
 //! 0 success, 1 failure (the message says what and how to fix), 2 usage error, 78 configuration
 //! error (sysexits' EX_CONFIG).
 
+mod capture;
 mod certs;
 mod db;
 mod flags;
@@ -45,6 +46,16 @@ pub enum Command {
     Migrate,
     /// Print the effective configuration (secrets masked).
     Config,
+    /// Check EPCIS documents offline (structure and identifiers); no database.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Capture EPCIS documents into the database (as `POST /epcis/capture` does).
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Manage trading partners, regulators, compliance officers and admins.
     Partners {
         #[command(subcommand)]
@@ -149,15 +160,19 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             };
         }
         Command::Verify(args) => return verify::run(args),
+        Command::Validate { files } => return capture::validate(&files),
         other => other,
     };
     let settings = Settings::load(cli.config.as_deref()).map_err(CliError::config)?;
     match command {
         Command::Partners { cmd } => partners::run(&settings, cmd),
+        Command::Import { files } => capture::import(&settings, &files),
         Command::Certs { cmd } => certs::run(&settings, cmd),
         Command::Flags { cmd } => flags::run(&settings, cmd),
         Command::Directory { cmd } => flags::run_directory(&settings, cmd),
-        Command::Gs1 { .. } | Command::Verify(_) => unreachable!("handled above"),
+        Command::Gs1 { .. } | Command::Verify(_) | Command::Validate { .. } => {
+            unreachable!("handled above")
+        }
         Command::Serve => serve::run(settings),
         Command::Migrate => migrate(&settings),
         Command::Config => {

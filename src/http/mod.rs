@@ -5,6 +5,7 @@
 
 mod admin;
 mod caller;
+mod capture;
 mod health;
 pub mod problem;
 mod verify;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub responder_gln: Option<Gln>,
     /// Client for forwarding verification requests, with our own client certificate.
     pub forwarder: reqwest::Client,
+    /// Defaults for captures (limits, spool folder).
+    pub capture: crate::capture::CaptureOptions,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +84,7 @@ impl Application {
             verification_log,
             responder_gln: settings.verification.responder_gln,
             forwarder: forwarder(settings)?,
+            capture: crate::capture::CaptureOptions::new(&settings.data_dir.join("spool")),
         });
 
         let listener = TcpListener::bind(settings.http.listen)
@@ -258,6 +262,7 @@ pub fn partner_routes(cfg: &mut web::ServiceConfig) {
             "/verification-requests",
             web::get().to(admin::verification_requests),
         )
+        .route("/epcis/capture", web::post().to(capture::capture))
         .route("/admin/partners", web::get().to(admin::list_partners))
         .route("/admin/partners", web::post().to(admin::add_partner))
         .route(

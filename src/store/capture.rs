@@ -218,8 +218,10 @@ fn problems(conn: &mut PgConnection, sql: &str) -> QueryResult<Vec<Problem>> {
     diesel::sql_query(sql).load(conn)
 }
 
-/// Serial statuses (docs/ARCHITECTURE.md): 5 dispensed, 6 decommissioned, 7 destroyed, 8 unknown.
-const OUT_OF_CIRCULATION: &str = "(5, 6, 7)";
+/// Serial statuses (docs/ARCHITECTURE.md): 6 decommissioned, 7 destroyed. (A dispensed pack may
+/// legitimately be seen again, e.g. returned; verification still answers it as not for
+/// redistribution.)
+const OUT_OF_CIRCULATION: &str = "(6, 7)";
 
 /// Commissioning: new serials are inserted; placeholders (status 8, seen before their
 /// commissioning arrived) become commissioned; serials already commissioned are flagged as
@@ -291,8 +293,7 @@ fn out_of_circulation(conn: &mut PgConnection) -> QueryResult<Vec<Problem>> {
         conn,
         &format!(
             "SELECT f.ord, f.epc_key, 'out_of_circulation' AS problem,
-                    CASE s.status WHEN 5 THEN 'dispensed' WHEN 6 THEN 'decommissioned'
-                                  ELSE 'destroyed' END AS detail
+                    CASE s.status WHEN 6 THEN 'decommissioned' ELSE 'destroyed' END AS detail
                FROM capture_effects f JOIN serials s ON s.epc_key = f.epc_key
               WHERE s.status IN {OUT_OF_CIRCULATION}"
         ),
@@ -326,7 +327,7 @@ pub fn apply_pack(conn: &mut PgConnection) -> QueryResult<(Vec<Problem>, usize, 
            FROM serials c JOIN capture_effects f ON f.epc_key = c.epc_key AND NOT f.is_parent
           WHERE d.top_id = c.id",
     )?;
-    Ok((found, created, updated))
+    Ok((found, created, updated.saturating_sub(created)))
 }
 
 /// Unpacking (AggregationEvent DELETE). Effects list the children, or only the parent (with
@@ -367,7 +368,7 @@ pub fn apply_unpack(conn: &mut PgConnection) -> QueryResult<(Vec<Problem>, usize
          UPDATE serials s SET top_id = tree.root FROM tree
           WHERE s.id = tree.id AND tree.id <> tree.root",
     )?;
-    Ok((found, created, updated))
+    Ok((found, created, updated.saturating_sub(created)))
 }
 
 /// Observations, shipping, receiving, dispensing, decommissioning, destroying: the status,
@@ -398,7 +399,7 @@ pub fn apply_transition(
           WHERE s.id = tree.id"
     ))
     .execute(conn)?;
-    Ok((found, created, updated))
+    Ok((found, created, updated.saturating_sub(created)))
 }
 
 #[derive(Debug, Insertable)]
