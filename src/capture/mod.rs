@@ -506,14 +506,17 @@ fn store_master_data(conn: &mut PgConnection, vocab: &Vocabulary) -> Result<(), 
                 let ndc = attr(el, "additionalTradeItemIdentification");
                 q::upsert_trade_item(
                     conn,
-                    &gtin,
-                    ndc,
-                    attr(el, "regulatedProductName").or_else(|| attr(el, "tradeItemDescription")),
-                    attr(el, "dosageFormType"),
-                    attr(el, "strengthDescription"),
-                    attr(el, "netContentDescription"),
-                    attr(el, "manufacturerOfTradeItemPartyName"),
-                    serde_json::Value::Object(attributes),
+                    &q::TradeItem {
+                        gtin: &gtin,
+                        ndc,
+                        name: attr(el, "regulatedProductName")
+                            .or_else(|| attr(el, "tradeItemDescription")),
+                        dosage_form: attr(el, "dosageFormType"),
+                        strength: attr(el, "strengthDescription"),
+                        pack_size: attr(el, "netContentDescription"),
+                        manufacturer: attr(el, "manufacturerOfTradeItemPartyName"),
+                        attributes: serde_json::Value::Object(attributes),
+                    },
                 )?;
             }
             "Location" | "BusinessLocation" | "ReadPoint" => {
@@ -523,18 +526,19 @@ fn store_master_data(conn: &mut PgConnection, vocab: &Vocabulary) -> Result<(), 
                 let gln = id
                     .strip_prefix("414")
                     .map(|r| r[..13.min(r.len())].to_string());
-                let street = attr(el, "streetAddressOne");
                 q::upsert_location(
                     conn,
-                    &id,
-                    gln.as_deref(),
-                    attr(el, "name"),
-                    street,
-                    attr(el, "city"),
-                    attr(el, "state"),
-                    attr(el, "postalCode"),
-                    attr(el, "countryCode"),
-                    serde_json::Value::Object(attributes),
+                    &q::Location {
+                        id: &id,
+                        gln: gln.as_deref(),
+                        name: attr(el, "name"),
+                        street: attr(el, "streetAddressOne"),
+                        city: attr(el, "city"),
+                        state: attr(el, "state"),
+                        postal_code: attr(el, "postalCode"),
+                        country: attr(el, "countryCode"),
+                        attributes: serde_json::Value::Object(attributes),
+                    },
                 )?;
             }
             _ => {}

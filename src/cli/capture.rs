@@ -11,8 +11,15 @@ use crate::config::Settings;
 use crate::epcis::Limits;
 
 fn print(file: &Path, f: &Finding) {
-    let level = if f.severity == "reject" { "" } else { "warning: " };
-    let event = f.event_index.map(|i| format!(" (event {i})")).unwrap_or_default();
+    let level = if f.severity == "reject" {
+        ""
+    } else {
+        "warning: "
+    };
+    let event = f
+        .event_index
+        .map(|i| format!(" (event {i})"))
+        .unwrap_or_default();
     eprintln!(
         "{}:{}:{}: {}: {level}{}{event}",
         file.display(),
@@ -101,7 +108,10 @@ pub fn import(settings: &Settings, files: &[PathBuf]) -> Result<(), CliError> {
         Ok(())
     })?;
     if rejected > 0 {
-        Err(CliError::failure(format!("{rejected} of {} file(s) rejected", files.len())))
+        Err(CliError::failure(format!(
+            "{rejected} of {} file(s) rejected",
+            files.len()
+        )))
     } else {
         Ok(())
     }

@@ -508,51 +508,36 @@ pub fn store_chunks(
     }
 }
 
-/// Master data from documents: products (EPCClass) and locations.
-pub fn upsert_trade_item(
-    conn: &mut PgConnection,
-    gtin: &str,
-    ndc: Option<&str>,
-    name: Option<&str>,
-    dosage_form: Option<&str>,
-    strength: Option<&str>,
-    pack_size: Option<&str>,
-    manufacturer: Option<&str>,
-    attributes: serde_json::Value,
-) -> QueryResult<()> {
+/// Product master data (EPCClass) as a document gives it; absent values keep what is stored.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = super::schema::trade_items)]
+pub struct TradeItem<'a> {
+    pub gtin: &'a str,
+    pub ndc: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub dosage_form: Option<&'a str>,
+    pub strength: Option<&'a str>,
+    pub pack_size: Option<&'a str>,
+    pub manufacturer: Option<&'a str>,
+    pub attributes: serde_json::Value,
+}
+
+pub fn upsert_trade_item(conn: &mut PgConnection, item: &TradeItem<'_>) -> QueryResult<()> {
     use super::schema::trade_items::dsl as t;
+    type Nt = diesel::sql_types::Nullable<Text>;
+    let keep =
+        |col: &str| diesel::dsl::sql::<Nt>(&format!("coalesce(excluded.{col}, trade_items.{col})"));
     diesel::insert_into(t::trade_items)
-        .values((
-            t::gtin.eq(gtin),
-            t::ndc.eq(ndc),
-            t::name.eq(name),
-            t::dosage_form.eq(dosage_form),
-            t::strength.eq(strength),
-            t::pack_size.eq(pack_size),
-            t::manufacturer.eq(manufacturer),
-            t::attributes.eq(&attributes),
-        ))
+        .values(item)
         .on_conflict(t::gtin)
         .do_update()
         .set((
-            t::ndc.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>(
-                "coalesce(excluded.ndc, trade_items.ndc)",
-            )),
-            t::name.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>(
-                "coalesce(excluded.name, trade_items.name)",
-            )),
-            t::dosage_form.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>(
-                "coalesce(excluded.dosage_form, trade_items.dosage_form)",
-            )),
-            t::strength.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>(
-                "coalesce(excluded.strength, trade_items.strength)",
-            )),
-            t::pack_size.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>(
-                "coalesce(excluded.pack_size, trade_items.pack_size)",
-            )),
-            t::manufacturer.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>(
-                "coalesce(excluded.manufacturer, trade_items.manufacturer)",
-            )),
+            t::ndc.eq(keep("ndc")),
+            t::name.eq(keep("name")),
+            t::dosage_form.eq(keep("dosage_form")),
+            t::strength.eq(keep("strength")),
+            t::pack_size.eq(keep("pack_size")),
+            t::manufacturer.eq(keep("manufacturer")),
             t::attributes.eq(diesel::dsl::sql::<diesel::sql_types::Jsonb>(
                 "trade_items.attributes || excluded.attributes",
             )),
@@ -562,44 +547,28 @@ pub fn upsert_trade_item(
         .map(|_| ())
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn upsert_location(
-    conn: &mut PgConnection,
-    id: &str,
-    gln: Option<&str>,
-    name: Option<&str>,
-    street: Option<&str>,
-    city: Option<&str>,
-    state: Option<&str>,
-    postal_code: Option<&str>,
-    country: Option<&str>,
-    attributes: serde_json::Value,
-) -> QueryResult<()> {
+/// Location master data; a newer document's description replaces the stored one.
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = super::schema::locations, treat_none_as_null = true)]
+pub struct Location<'a> {
+    pub id: &'a str,
+    pub gln: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub street: Option<&'a str>,
+    pub city: Option<&'a str>,
+    pub state: Option<&'a str>,
+    pub postal_code: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub attributes: serde_json::Value,
+}
+
+pub fn upsert_location(conn: &mut PgConnection, location: &Location<'_>) -> QueryResult<()> {
     use super::schema::locations::dsl as l;
     diesel::insert_into(l::locations)
-        .values((
-            l::id.eq(id),
-            l::gln.eq(gln),
-            l::name.eq(name),
-            l::street.eq(street),
-            l::city.eq(city),
-            l::state.eq(state),
-            l::postal_code.eq(postal_code),
-            l::country.eq(country),
-            l::attributes.eq(&attributes),
-        ))
+        .values(location)
         .on_conflict(l::id)
         .do_update()
-        .set((
-            l::name.eq(name),
-            l::street.eq(street),
-            l::city.eq(city),
-            l::state.eq(state),
-            l::postal_code.eq(postal_code),
-            l::country.eq(country),
-            l::attributes.eq(&attributes),
-            l::updated_at.eq(diesel::dsl::now),
-        ))
+        .set(location)
         .execute(conn)
         .map(|_| ())
 }

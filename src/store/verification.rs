@@ -32,15 +32,17 @@ pub fn serial_facts(
     gtin: &str,
 ) -> QueryResult<Option<SerialFacts>> {
     use super::schema::serials::dsl as s;
-    let row: Option<(
-        Option<String>,
-        Option<NaiveDate>,
-        i16,
-        bool,
-        bool,
-        bool,
-        bool,
-    )> = s::serials
+    #[derive(Queryable)]
+    struct Row {
+        lot: Option<String>,
+        expiry: Option<NaiveDate>,
+        status: i16,
+        suspect: bool,
+        recalled: bool,
+        illegitimate: bool,
+        duplicate: bool,
+    }
+    let row: Option<Row> = s::serials
         .filter(s::epc_key.eq(epc_key))
         .select((
             s::lot,
@@ -53,7 +55,16 @@ pub fn serial_facts(
         ))
         .first(conn)
         .optional()?;
-    let Some((lot, expiry, status, suspect, recalled, illegitimate, duplicate)) = row else {
+    let Some(Row {
+        lot,
+        expiry,
+        status,
+        suspect,
+        recalled,
+        illegitimate,
+        duplicate,
+    }) = row
+    else {
         return Ok(None);
     };
     let flags: Vec<String> = product_flags::table

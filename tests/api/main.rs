@@ -1,6 +1,7 @@
 //! The integration tests: one binary, one module per area. See helpers.rs for the harness.
 
 mod architecture;
+mod capture;
 mod cli;
 mod health;
 mod helpers;

@@ -1,0 +1,501 @@
+//! EPCIS capture into a real PostgreSQL: the corpus, a DSCSA shipment, atomicity, idempotency,
+//! and one test per business rule.
+
+use std::path::{Path, PathBuf};
+
+use diesel::prelude::*;
+use dscsa_exchange::capture::{self, CaptureOptions, CaptureReport, ErrorBehaviour, Outcome};
+use dscsa_exchange::store::capture::count;
+
+use crate::helpers::TestDb;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/epcis")
+}
+
+fn options(behaviour: ErrorBehaviour) -> CaptureOptions {
+    let mut o = CaptureOptions::new(&std::env::temp_dir().join("dscsa-test-spool"));
+    o.behaviour = behaviour;
+    o
+}
+
+fn capture_with(db: &TestDb, xml: &[u8], behaviour: ErrorBehaviour) -> CaptureReport {
+    capture::capture(&mut db.conn(), xml, &options(behaviour)).unwrap()
+}
+
+fn capture(db: &TestDb, xml: &[u8]) -> CaptureReport {
+    capture_with(db, xml, ErrorBehaviour::Rollback)
+}
+
+fn rules(findings: &[capture::Finding]) -> Vec<&str> {
+    let mut r: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
+    r.sort();
+    r.dedup();
+    r
+}
+
+fn rows(db: &TestDb, table: &str) -> i64 {
+    count(&mut db.conn(), table).unwrap()
+}
+
+#[derive(QueryableByName, Debug)]
+struct State {
+    #[diesel(sql_type = diesel::sql_types::SmallInt)]
+    status: i16,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    parent: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    top: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    owner: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    lot: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    duplicate: bool,
+}
+
+fn state(db: &TestDb, key: &str) -> State {
+    diesel::sql_query(
+        "SELECT s.status, p.epc_key AS parent, t.epc_key AS top, s.owner, s.lot, s.duplicate \
+         FROM serials s LEFT JOIN serials p ON p.id = s.parent_id \
+         LEFT JOIN serials t ON t.id = s.top_id WHERE s.epc_key = $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(key)
+    .get_result(&mut db.conn())
+    .unwrap_or_else(|e| panic!("no serial {key}: {e}"))
+}
+
+// ---- small EPCIS 1.2 documents -------------------------------------------------------------
+
+const ITEM_PREFIX: &str = "urn:epc:id:sgtin:0361414.012345.";
+fn item(n: u32) -> String {
+    format!("{ITEM_PREFIX}S{n}")
+}
+fn item_key(n: u32) -> String {
+    format!("010036141412345821S{n}")
+}
+const CASE: &str = "urn:epc:id:sscc:0361414.1000000001";
+const CASE_KEY: &str = "00103614140000000015";
+const CASE2: &str = "urn:epc:id:sscc:0361414.1000000002";
+
+fn doc(header: &str, events: &str) -> Vec<u8> {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" xmlns:cbvmda="urn:epcglobal:cbv:mda"
+  xmlns:sbdh="http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
+  xmlns:gs1ushc="http://epcis.gs1us.org/hc/ns" schemaVersion="1.2" creationDate="2025-01-01T00:00:00Z">{header}
+<EPCISBody><EventList>{events}
+</EventList></EPCISBody></epcis:EPCISDocument>"#
+    )
+    .into_bytes()
+}
+
+fn epc_list(epcs: &[String]) -> String {
+    epcs.iter().map(|e| format!("<epc>{e}</epc>")).collect()
+}
+
+fn commission(minute: u32, epcs: &[String], lot: &str) -> String {
+    format!(
+        "<ObjectEvent><eventTime>2025-01-01T08:{minute:02}:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
+         <epcList>{}</epcList><action>ADD</action><bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep>\
+         <disposition>urn:epcglobal:cbv:disp:active</disposition>\
+         <extension><ilmd><cbvmda:lotNumber>{lot}</cbvmda:lotNumber><cbvmda:itemExpirationDate>2028-12-31</cbvmda:itemExpirationDate></ilmd></extension>\
+         </ObjectEvent>",
+        epc_list(epcs)
+    )
+}
+
+fn aggregation(minute: u32, action: &str, parent: &str, children: &[String]) -> String {
+    format!(
+        "<AggregationEvent><eventTime>2025-01-01T08:{minute:02}:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
+         <parentID>{parent}</parentID><childEPCs>{}</childEPCs><action>{action}</action>\
+         <bizStep>urn:epcglobal:cbv:bizstep:{}</bizStep></AggregationEvent>",
+        epc_list(children),
+        if action == "ADD" { "packing" } else { "unpacking" }
+    )
+}
+
+fn object(minute: u32, action: &str, epcs: &[String], step: &str) -> String {
+    format!(
+        "<ObjectEvent><eventTime>2025-01-01T08:{minute:02}:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
+         <epcList>{}</epcList><action>{action}</action><bizStep>urn:epcglobal:cbv:bizstep:{step}</bizStep></ObjectEvent>",
+        epc_list(epcs)
+    )
+}
+
+// ---- tests ----------------------------------------------------------------------------------
+
+#[test]
+fn every_corpus_file_is_captured_or_rejected_by_the_right_rule() {
+    let db = TestDb::create();
+    for dir in ["epcis12", "epcis20xml"] {
+        let mut files: Vec<_> = std::fs::read_dir(fixtures().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+            .collect();
+        files.sort();
+        assert!(!files.is_empty());
+        for file in files {
+            let bytes = std::fs::read(&file).unwrap();
+            let report = capture(&db, &bytes);
+            let name = file.file_name().unwrap().to_string_lossy().to_string();
+            if name.starts_with("eecc-") {
+                // Five of its events are dated 2029: refused as events in the future, and
+                // nothing else is wrong with it.
+                assert_eq!(report.outcome, Outcome::Rejected, "{name}");
+                assert_eq!(
+                    rules(&report.errors),
+                    vec!["DSCSA-B-011"],
+                    "{name}: {:?}",
+                    report.errors
+                );
+            } else {
+                assert!(
+                    matches!(report.outcome, Outcome::Accepted),
+                    "{name}: {:?} {:?}",
+                    report.outcome,
+                    report.errors
+                );
+            }
+        }
+    }
+    // Proceed stores the 28 events that are not in the future.
+    let eecc = std::fs::read(fixtures().join("epcis12/eecc-supply-chain-33-events.xml")).unwrap();
+    let report = capture_with(&TestDb::create(), &eecc, ErrorBehaviour::Proceed);
+    assert_eq!(report.outcome, Outcome::PartiallyAccepted);
+    assert_eq!(report.event_count, 28);
+}
+
+#[test]
+fn a_dscsa_shipment_leaves_every_serial_shipped_inside_its_pallet() {
+    let db = TestDb::create();
+    let bytes = std::fs::read(fixtures().join("generated/dscsa-shipment-200.xml")).unwrap();
+    let report = capture(&db, &bytes);
+    assert_eq!(report.outcome, Outcome::Accepted, "{:?}", report.errors);
+    assert_eq!(report.event_count, 14);
+    assert_eq!(report.epc_count, 430);
+    assert_eq!(report.serials_created, 210);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    assert_eq!(rows(&db, "serials"), 210);
+    assert_eq!(rows(&db, "event_epcs"), 430);
+    assert_eq!(
+        rows(&db, "trade_items"),
+        2,
+        "item and case products from the master data"
+    );
+
+    // Every item and case: shipped (3), inside the pallet, owned by the buyer.
+    let pallet = "00603276115830547336".to_string();
+    #[derive(QueryableByName)]
+    struct Summary {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let shipped_inside: Summary = diesel::sql_query(
+        "SELECT count(*) AS n FROM serials s JOIN serials t ON t.id = s.top_id \
+         WHERE s.status = 3 AND t.epc_key = $1 AND s.owner = '4140696853000009'",
+    )
+    .bind::<diesel::sql_types::Text, _>(&pallet)
+    .get_result(&mut db.conn())
+    .unwrap();
+    assert_eq!(shipped_inside.n, 209, "200 items and 9 cases");
+    let p = state(&db, &pallet);
+    assert_eq!(
+        (p.status, p.owner.as_deref()),
+        (3, Some("4140696853000009"))
+    );
+    // The document and its raw bytes are kept.
+    let archived: Vec<u8> = dscsa_exchange::store::schema::document_chunks::table
+        .order(dscsa_exchange::store::schema::document_chunks::seq)
+        .select(dscsa_exchange::store::schema::document_chunks::data)
+        .load::<Vec<u8>>(&mut db.conn())
+        .unwrap()
+        .concat();
+    assert_eq!(archived, bytes);
+}
+
+#[test]
+fn capturing_the_same_document_twice_stores_it_once() {
+    let db = TestDb::create();
+    let bytes = std::fs::read(fixtures().join("generated/dscsa-shipment-200.xml")).unwrap();
+    let first = capture(&db, &bytes);
+    let second = capture(&db, &bytes);
+    assert_eq!(second.outcome, Outcome::Duplicate);
+    assert_eq!(second.duplicate_of, Some(first.document_id));
+    assert_eq!(rows(&db, "events"), 14);
+    assert_eq!(rows(&db, "documents"), 1);
+}
+
+#[test]
+fn the_same_event_in_another_document_is_stored_once() {
+    let db = TestDb::create();
+    let event = commission(1, &[item(1)], "L1");
+    capture(&db, &doc("", &event));
+    // Same event, different document bytes (a second event added).
+    let report = capture(
+        &db,
+        &doc("", &format!("{event}{}", commission(2, &[item(2)], "L1"))),
+    );
+    assert_eq!(report.outcome, Outcome::Accepted);
+    assert_eq!(report.duplicate_events, 1);
+    assert_eq!(rules(&report.warnings), vec!["DSCSA-B-012"]);
+    assert_eq!(rows(&db, "events"), 2);
+    assert!(
+        !state(&db, &item_key(1)).duplicate,
+        "a resent event is not a second commissioning"
+    );
+}
+
+#[test]
+fn a_rejected_document_stores_no_event_and_no_state_but_is_archived() {
+    let db = TestDb::create();
+    let future = "<ObjectEvent><eventTime>2099-01-01T00:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
+                  <epcList><epc>urn:epc:id:sgtin:0361414.012345.S9</epc></epcList><action>OBSERVE</action></ObjectEvent>";
+    let bytes = doc(
+        "",
+        &format!("{}{future}", commission(1, &[item(1), item(2)], "L1")),
+    );
+    let report = capture(&db, &bytes);
+    assert_eq!(report.outcome, Outcome::Rejected);
+    let e = &report.errors[0];
+    // Where the refused event starts, computed from the document itself.
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let at = text.find("<ObjectEvent><eventTime>2099").unwrap();
+    let line = text[..at].matches('\n').count() as u32 + 1;
+    let column = (at - text[..at].rfind('\n').map_or(0, |i| i + 1)) as u32 + 1;
+    assert_eq!(
+        (e.rule.as_str(), e.event_index, e.line, e.column),
+        ("DSCSA-B-011", Some(1), line, column)
+    );
+    assert_eq!(rows(&db, "events"), 0);
+    assert_eq!(rows(&db, "event_epcs"), 0);
+    assert_eq!(rows(&db, "serials"), 0);
+    assert_eq!(rows(&db, "documents"), 1);
+    assert_eq!(rows(&db, "document_chunks"), 1);
+    // Fixed and sent again, it is accepted (a rejected copy does not block it).
+    let fixed = doc("", &commission(1, &[item(1), item(2)], "L1"));
+    assert_eq!(capture(&db, &fixed).outcome, Outcome::Accepted);
+}
+
+#[test]
+fn commissioning_an_already_commissioned_serial_flags_it_as_a_duplicate() {
+    let db = TestDb::create();
+    capture(&db, &doc("", &commission(1, &[item(1)], "L1")));
+    let again = capture(&db, &doc("", &commission(5, &[item(1)], "L1")));
+    assert_eq!(again.outcome, Outcome::Accepted);
+    assert_eq!(rules(&again.warnings), vec!["DSCSA-B-001"]);
+    assert!(state(&db, &item_key(1)).duplicate);
+}
+
+#[test]
+fn commissioning_with_another_lot_than_stored_is_refused() {
+    let db = TestDb::create();
+    capture(&db, &doc("", &commission(1, &[item(1)], "L1")));
+    let report = capture(&db, &doc("", &commission(5, &[item(1)], "L2")));
+    assert_eq!(report.outcome, Outcome::Rejected);
+    assert!(
+        rules(&report.errors).contains(&"DSCSA-B-009"),
+        "{:?}",
+        report.errors
+    );
+    assert_eq!(state(&db, &item_key(1)).lot.as_deref(), Some("L1"));
+    assert!(
+        !state(&db, &item_key(1)).duplicate,
+        "the rejected document changed nothing"
+    );
+}
+
+#[test]
+fn packing_a_child_that_is_inside_another_parent_is_refused() {
+    let db = TestDb::create();
+    let events = format!(
+        "{}{}",
+        commission(1, &[item(1), CASE.into(), CASE2.into()], "L1"),
+        aggregation(2, "ADD", CASE, &[item(1)])
+    );
+    capture(&db, &doc("", &events));
+    assert_eq!(state(&db, &item_key(1)).parent.as_deref(), Some(CASE_KEY));
+    let report = capture(&db, &doc("", &aggregation(3, "ADD", CASE2, &[item(1)])));
+    assert_eq!(report.outcome, Outcome::Rejected);
+    assert_eq!(rules(&report.errors), vec!["DSCSA-B-004"]);
+}
+
+#[test]
+fn shipping_a_decommissioned_serial_is_refused() {
+    let db = TestDb::create();
+    let events = format!(
+        "{}{}",
+        commission(1, &[item(1)], "L1"),
+        object(2, "DELETE", &[item(1)], "decommissioning")
+    );
+    capture(&db, &doc("", &events));
+    assert_eq!(state(&db, &item_key(1)).status, 6);
+    let report = capture(&db, &doc("", &object(3, "OBSERVE", &[item(1)], "shipping")));
+    assert_eq!(report.outcome, Outcome::Rejected);
+    assert_eq!(rules(&report.errors), vec!["DSCSA-B-003"]);
+}
+
+#[test]
+fn events_that_arrive_before_the_commissioning_are_completed_by_it() {
+    let db = TestDb::create();
+    // Packing and shipping arrive first (another document, or earlier in this one).
+    let early = format!(
+        "{}{}",
+        aggregation(2, "ADD", CASE, &[item(1), item(2)]),
+        object(3, "OBSERVE", &[CASE.into()], "shipping")
+    );
+    let report = capture(&db, &doc("", &early));
+    assert_eq!(report.outcome, Outcome::Accepted);
+    assert_eq!(rules(&report.warnings), vec!["DSCSA-B-002"]);
+    assert_eq!(
+        state(&db, &item_key(1)).status,
+        8,
+        "unknown until commissioned"
+    );
+    // The commissioning arrives later: not a duplicate, and the containment is kept.
+    let late = capture(
+        &db,
+        &doc("", &commission(1, &[item(1), item(2), CASE.into()], "L1")),
+    );
+    assert_eq!(late.outcome, Outcome::Accepted);
+    assert!(late.warnings.is_empty(), "{:?}", late.warnings);
+    let s = state(&db, &item_key(1));
+    assert_eq!(
+        (s.status, s.parent.as_deref(), s.duplicate),
+        (1, Some(CASE_KEY), false)
+    );
+    assert_eq!(s.lot.as_deref(), Some("L1"));
+}
+
+#[test]
+fn shipping_a_case_ships_what_is_inside_and_unpacking_empties_it() {
+    let db = TestDb::create();
+    let events = format!(
+        "{}{}{}",
+        commission(1, &[item(1), item(2), CASE.into()], "L1"),
+        aggregation(2, "ADD", CASE, &[item(1), item(2)]),
+        object(3, "OBSERVE", &[CASE.into()], "shipping")
+    );
+    capture(&db, &doc("", &events));
+    let s = state(&db, &item_key(2));
+    assert_eq!((s.status, s.top.as_deref()), (3, Some(CASE_KEY)));
+    // Receiving, then unpacking with no children named: the case is emptied.
+    let events = format!(
+        "{}{}",
+        object(4, "OBSERVE", &[CASE.into()], "receiving"),
+        aggregation(5, "DELETE", CASE, &[])
+    );
+    assert_eq!(capture(&db, &doc("", &events)).outcome, Outcome::Accepted);
+    for n in [1, 2] {
+        let s = state(&db, &item_key(n));
+        assert_eq!((s.status, s.parent, s.top), (4, None, None), "item {n}");
+    }
+}
+
+#[test]
+fn a_dscsa_shipment_without_transaction_statement_is_refused() {
+    let db = TestDb::create();
+    let header = "<EPCISHeader><sbdh:StandardBusinessDocumentHeader><sbdh:HeaderVersion>1.0</sbdh:HeaderVersion>\
+        <sbdh:Sender><sbdh:Identifier Authority=\"SGLN\">urn:epc:id:sgln:0361414.00000.0</sbdh:Identifier></sbdh:Sender>\
+        <sbdh:Receiver><sbdh:Identifier Authority=\"SGLN\">urn:epc:id:sgln:0312345.00000.0</sbdh:Identifier></sbdh:Receiver>\
+        <sbdh:DocumentIdentification><sbdh:Standard>EPCglobal</sbdh:Standard><sbdh:TypeVersion>1.0</sbdh:TypeVersion>\
+        <sbdh:InstanceIdentifier>1</sbdh:InstanceIdentifier><sbdh:Type>Events</sbdh:Type>\
+        <sbdh:CreationDateAndTime>2025-01-01T00:00:00Z</sbdh:CreationDateAndTime></sbdh:DocumentIdentification>\
+        </sbdh:StandardBusinessDocumentHeader><gs1ushc:guidelineVersion>1.2</gs1ushc:guidelineVersion></EPCISHeader>";
+    let events = format!(
+        "{}{}",
+        commission(1, &[item(1)], "L1"),
+        object(2, "OBSERVE", &[item(1)], "shipping")
+    );
+    let report = capture(&db, &doc(header, &events));
+    assert_eq!(report.outcome, Outcome::Rejected);
+    assert!(
+        rules(&report.errors).contains(&"DSCSA-B-006"),
+        "{:?}",
+        report.errors
+    );
+    // The same shipment outside a DSCSA document is fine.
+    assert_eq!(capture(&db, &doc("", &events)).outcome, Outcome::Accepted);
+}
+
+#[tokio::test]
+async fn capture_over_mutual_tls_then_verify_the_captured_package() {
+    use crate::tls_fixture::spawn_partner_app;
+    use dscsa_exchange::partners::Role;
+    let app = spawn_partner_app().await;
+    let (_, manufacturer, _) = app.partner("0361414000018", Role::TradingPartner).await;
+    let (_, regulator, _) = app.partner("0312345000004", Role::Regulator).await;
+    let bytes = std::fs::read(fixtures().join("generated/dscsa-shipment-200.xml")).unwrap();
+    let post = |c: &reqwest::Client, body: Vec<u8>| {
+        c.post(app.url("/epcis/capture"))
+            .header("content-type", "application/xml")
+            .body(body)
+            .send()
+    };
+
+    let res = post(&manufacturer, bytes.clone()).await.unwrap();
+    assert_eq!(res.status(), 201);
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/documents/"));
+    let report: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(report["outcome"], "accepted");
+    assert_eq!(report["eventsByType"]["AggregationEvent"], 10);
+    assert_eq!(report["epcCount"], 430);
+
+    // The resend: 409 with the original document.
+    let res = post(&manufacturer, bytes.clone()).await.unwrap();
+    assert_eq!(res.status(), 409);
+    let problem: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(problem["code"], "duplicate-document");
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains(report["documentId"].as_str().unwrap()));
+
+    // A broken document: 400 with every error, with line and column.
+    let broken = b"<epcis:EPCISDocument xmlns:epcis=\"urn:epcglobal:epcis:xsd:1\" schemaVersion=\"1.2\" creationDate=\"2025-01-01T00:00:00Z\"><EPCISBody><EventList><ObjectEvent><eventTime>yesterday</eventTime></ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>".to_vec();
+    let res = post(&manufacturer, broken).await.unwrap();
+    assert_eq!(res.status(), 400);
+    let problem: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(problem["code"], "document-rejected");
+    let errors = problem["errors"].as_array().unwrap();
+    assert!(errors.len() >= 2, "{problem}");
+    assert!(errors
+        .iter()
+        .all(|e| e["line"] == 1 && e["column"].as_u64().unwrap() > 1));
+
+    // Only trading partners (and admins) send documents; XML only.
+    assert_eq!(post(&regulator, bytes.clone()).await.unwrap().status(), 403);
+    let json = manufacturer
+        .post(app.url("/epcis/capture"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 415);
+
+    // A captured package verifies: GTIN 00327611808277, first item serial, lot and expiry of
+    // the generator's product.
+    let path = "/verify/gtin/00327611808277/lot/D63944/ser/1vrORcmn0iSH?exp=260506&linkType=verificationService";
+    let res = regulator.get(app.url(path)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["verified"], true, "{body}");
+    let wrong_lot = "/verify/gtin/00327611808277/lot/OTHER/ser/1vrORcmn0iSH?exp=260506";
+    let body: serde_json::Value = regulator
+        .get(app.url(wrong_lot))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"]["verificationFailureReason"],
+        "No_match_GTIN_Serial_Lot"
+    );
+}
