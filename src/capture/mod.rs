@@ -398,7 +398,9 @@ impl Run<'_> {
                 e
             }));
         }
+        let t0 = std::time::Instant::now();
         q::copy_batch(conn, &rows)?;
+        let t1 = t0.elapsed();
         let (problems, created, updated) = match batch[0].op {
             Op::Commission => q::apply_commission(conn)?,
             Op::Pack => q::apply_pack(conn)?,
@@ -406,6 +408,14 @@ impl Run<'_> {
             Op::Transition { inherit } => q::apply_transition(conn, inherit)?,
             Op::None => (Vec::new(), 0, 0),
         };
+        log::debug!(
+            "capture batch: {:?}, {} events, {} effects: copy {:?}, state {:?}",
+            batch[0].op,
+            batch.len(),
+            rows.effects.len(),
+            t1,
+            t0.elapsed() - t1
+        );
         self.serials_created += created as u64;
         self.serials_updated += updated as u64;
         // One finding per event and problem kind: a pallet of unknown items is one warning.

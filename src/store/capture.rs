@@ -395,7 +395,9 @@ pub fn apply_transition(
                 disposition = coalesce(f.disposition, s.disposition),
                 owner = coalesce(f.owner, s.owner), location = coalesce(f.location, s.location),
                 last_event_id = f.event_id, updated_at = now()
-           FROM tree JOIN capture_effects f ON f.ord = tree.ord
+           FROM tree
+           -- One row per event: an event's values are the same for every identifier it names.
+           JOIN (SELECT DISTINCT ON (ord) * FROM capture_effects ORDER BY ord) f ON f.ord = tree.ord
           WHERE s.id = tree.id"
     ))
     .execute(conn)?;
