@@ -904,6 +904,30 @@ fn from_diagnostic(d: crate::epcis::Diagnostic) -> Finding {
     )
 }
 
+/// Removes spool files of captures that were interrupted (process killed) more than `age` ago.
+/// Their transactions were rolled back by PostgreSQL; only the spooled bytes are left.
+pub fn clean_spool(dir: &Path, age: std::time::Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let stale = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .map(|t| t.elapsed().unwrap_or_default() > age)
+            .unwrap_or(false);
+        if name.to_string_lossy().starts_with("capture-")
+            && stale
+            && std::fs::remove_file(e.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Offline validation (structure and identifiers, no database): the findings of the reader.
 pub fn validate(input: impl Read, limits: Limits) -> Vec<Finding> {
     let mut reader = EpcisReader::new(std::io::BufReader::with_capacity(1 << 16, input), limits);

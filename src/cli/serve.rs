@@ -73,6 +73,14 @@ fn dev_pki(settings: &mut Settings, db: &Database) -> Result<Option<String>, Cli
 }
 
 fn serve(settings: &Settings, db: &Database, curl: Option<String>) -> Result<(), CliError> {
+    let spool = settings.data_dir.join("spool");
+    let removed = crate::capture::clean_spool(&spool, std::time::Duration::from_secs(3600));
+    if removed > 0 {
+        log::info!(
+            "removed {removed} spool file(s) of interrupted captures from {}",
+            spool.display()
+        );
+    }
     let applied = store::connect(db.url()).and_then(|mut c| store::migrate(&mut c))?;
     let pool = store::pool(
         db.url(),

@@ -282,6 +282,14 @@ impl PrivatePostgres {
         Ok(())
     }
 
+    /// Stops the instance whoever started it (e.g. one left running by a killed process).
+    pub fn stop_now(mut self) -> Result<(), PrivatePgError> {
+        if matches!(self.lifecycle, Lifecycle::Attached) {
+            self.lifecycle = Lifecycle::Started;
+        }
+        self.stop()
+    }
+
     /// Whether this handle will stop the instance.
     pub fn owns_instance(&self) -> bool {
         matches!(self.lifecycle, Lifecycle::Started | Lifecycle::Ephemeral(_))

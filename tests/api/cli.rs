@@ -347,3 +347,105 @@ fn usage_errors_exit_2() {
     let out = Command::new(BIN).arg("no-such-command").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Issue 4's must-show: a capture killed half-way leaves no rows, and the resend is stored once.
+#[test]
+fn a_capture_killed_half_way_leaves_nothing_and_the_resend_is_stored_once() {
+    let dir = scratch("killed");
+    let doc = dir.join("big.xml");
+    let generator = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/gen_epcis.py");
+    let generated = Command::new("python3")
+        .arg(&generator)
+        .args([
+            "-n",
+            "60000",
+            "--master-data",
+            "--transaction-statement",
+            "-q",
+            "-o",
+        ])
+        .arg(&doc)
+        .status()
+        .expect("python3 runs the shared generator");
+    assert!(generated.success());
+
+    let mut import = command(&dir)
+        .arg("import")
+        .arg(&doc)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = private_url(&dir.join("data"));
+    // Wait until the capture is writing (its transaction holds a lock on the documents
+    // table), then kill the process outright.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the capture never started"
+        );
+        assert!(
+            import.try_wait().unwrap().is_none(),
+            "the import finished before it was killed"
+        );
+        let writing = store::connect(&url).ok().and_then(|mut c| {
+            diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                 WHERE c.relname = 'event_epcs' AND l.mode = 'RowExclusiveLock'",
+            )
+            .get_result::<i64>(&mut c)
+            .ok()
+        });
+        if writing.unwrap_or(0) > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    import.kill().unwrap();
+    let status = import.wait().unwrap();
+    assert!(!status.success(), "killed mid-capture");
+
+    let count = |table: &str| -> i64 {
+        let mut conn = store::connect(&url).unwrap();
+        dscsa_exchange::store::capture::count(&mut conn, table).unwrap()
+    };
+    // PostgreSQL rolled the transaction back when the connection died.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while count("documents") > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for table in [
+        "documents",
+        "document_chunks",
+        "events",
+        "event_epcs",
+        "serials",
+    ] {
+        assert_eq!(count(table), 0, "{table} has rows of the killed capture");
+    }
+
+    let resend = command(&dir).arg("import").arg(&doc).output().unwrap();
+    assert!(
+        resend.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resend.stderr)
+    );
+    assert!(String::from_utf8_lossy(&resend.stdout).contains("accepted as document"));
+    let again = command(&dir).arg("import").arg(&doc).output().unwrap();
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already captured"));
+    assert_eq!(count("documents"), 1);
+    assert_eq!(
+        count("serials"),
+        60000 + 2500 + 63,
+        "items, cases and pallets"
+    );
+
+    // The killed import's private PostgreSQL outlived it (kill -9 runs no clean-up): stop it.
+    dscsa_exchange::store::private_pg::PrivatePostgres::ensure_running(&dir.join("data/postgres"))
+        .unwrap()
+        .stop_now()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
