@@ -752,16 +752,7 @@ fn read_document<R: Read>(
                 for d in reader.take_diagnostics() {
                     run.push(from_diagnostic(d));
                 }
-                run.push(Finding {
-                    rule: e.code.to_string(),
-                    severity: "reject",
-                    line: e.line,
-                    column: e.column,
-                    event_index: None,
-                    message: e.message.clone(),
-                    hint: "fix the document so that it is well-formed EPCIS XML within the limits"
-                        .into(),
-                });
+                run.push(fatal(&e));
                 return Ok(());
             }
         };
@@ -892,6 +883,19 @@ fn master_data_rules(conn: &mut PgConnection, run: &mut Run<'_>) -> Result<(), C
     Ok(())
 }
 
+/// A fatal reader error (reading stopped there) as a finding.
+fn fatal(e: &crate::epcis::ReadError) -> Finding {
+    Finding {
+        rule: e.code.to_string(),
+        severity: "reject",
+        line: e.line,
+        column: e.column,
+        event_index: None,
+        message: e.message.clone(),
+        hint: "fix the document so that it is well-formed EPCIS XML within the limits".into(),
+    }
+}
+
 fn from_diagnostic(d: crate::epcis::Diagnostic) -> Finding {
     finding(
         d.rule,
@@ -938,16 +942,7 @@ pub fn validate(input: impl Read, limits: Limits) -> Vec<Finding> {
             Ok(Some(_)) => out.extend(reader.take_diagnostics().into_iter().map(from_diagnostic)),
             Err(e) => {
                 out.extend(reader.take_diagnostics().into_iter().map(from_diagnostic));
-                out.push(Finding {
-                    rule: e.code.to_string(),
-                    severity: "reject",
-                    line: e.line,
-                    column: e.column,
-                    event_index: None,
-                    message: e.message,
-                    hint: "fix the document so that it is well-formed EPCIS XML within the limits"
-                        .into(),
-                });
+                out.push(fatal(&e));
                 return out;
             }
         }

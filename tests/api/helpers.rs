@@ -221,3 +221,10 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// One `bigint` from a query (counts), on a connection of its own.
+pub fn scalar(url: &str, sql: &str) -> i64 {
+    diesel::dsl::sql::<diesel::sql_types::BigInt>(sql)
+        .get_result(&mut store::connect(url).unwrap())
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}

@@ -193,13 +193,10 @@ async fn compliance_flags_show_at_once_as_recalled_suspect_and_illegitimate() {
     );
     let url = app.app.db.url.clone();
     let audited: i64 = tokio::task::spawn_blocking(move || {
-        use diesel::prelude::*;
-        let mut conn = dscsa_exchange::store::connect(&url).unwrap();
-        diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        crate::helpers::scalar(
+            &url,
             "SELECT count(*) FROM audit_log WHERE action LIKE 'flag.%'",
         )
-        .get_result(&mut conn)
-        .unwrap()
     })
     .await
     .unwrap();
@@ -212,13 +209,7 @@ async fn wait_for_log_rows(app: &PartnerApp, n: i64) -> i64 {
     loop {
         let url = app.app.db.url.clone();
         let count: i64 = tokio::task::spawn_blocking(move || {
-            use diesel::prelude::*;
-            let mut conn = dscsa_exchange::store::connect(&url).unwrap();
-            diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                "SELECT count(*) FROM verification_requests",
-            )
-            .get_result(&mut conn)
-            .unwrap()
+            crate::helpers::scalar(&url, "SELECT count(*) FROM verification_requests")
         })
         .await
         .unwrap();
@@ -385,13 +376,10 @@ async fn requests_for_other_gtins_are_forwarded_with_our_certificate() {
     assert_eq!(wait_for_log_rows(&app, 4).await, 4);
     let url = app.app.db.url.clone();
     let forwarded_rows: i64 = tokio::task::spawn_blocking(move || {
-        use diesel::prelude::*;
-        let mut conn = dscsa_exchange::store::connect(&url).unwrap();
-        diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        crate::helpers::scalar(
+            &url,
             "SELECT count(*) FROM verification_requests WHERE forwarded_to IS NOT NULL",
         )
-        .get_result(&mut conn)
-        .unwrap()
     })
     .await
     .unwrap();
