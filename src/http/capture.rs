@@ -129,3 +129,30 @@ pub async fn capture(
         }
     }
 }
+
+/// `GET /documents/{id}`: status, counts and findings of a captured document, for the partner
+/// that sent it and for roles that read everything. Anyone else gets 404, not 403: whether a
+/// document exists is itself another partner's data.
+pub async fn document(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let peer = peer(&req)?;
+    let not_found = || Problem::not_found(format!("no document {id} visible to you"));
+    let Ok(uuid) = uuid::Uuid::parse_str(&id) else {
+        return Err(not_found());
+    };
+    let (pool, auth) = (state.pool.clone(), state.auth.clone());
+    let found = with_conn(pool, move |conn| {
+        let caller = authenticate(&auth, conn, &peer)?;
+        let doc = crate::store::capture::document(conn, uuid)?;
+        Ok(doc
+            .filter(|d| caller.role.reads_everything() || d.partner_id == Some(caller.partner_id)))
+    })
+    .await?;
+    match found {
+        Some(doc) => Ok(HttpResponse::Ok().json(doc)),
+        None => Err(not_found()),
+    }
+}

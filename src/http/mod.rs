@@ -263,6 +263,7 @@ pub fn partner_routes(cfg: &mut web::ServiceConfig) {
             web::get().to(admin::verification_requests),
         )
         .route("/epcis/capture", web::post().to(capture::capture))
+        .route("/documents/{id}", web::get().to(capture::document))
         .route("/admin/partners", web::get().to(admin::list_partners))
         .route("/admin/partners", web::post().to(admin::add_partner))
         .route(

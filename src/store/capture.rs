@@ -615,3 +615,48 @@ pub fn count(conn: &mut PgConnection, table: &str) -> QueryResult<i64> {
     let n: N = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}")).get_result(conn)?;
     Ok(n.n)
 }
+
+/// A document as its sender (or a regulator) sees it.
+#[derive(Debug, Queryable, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentView {
+    pub id: Uuid,
+    pub status: String,
+    pub format: String,
+    pub error_behaviour: String,
+    pub byte_size: i64,
+    pub sender: Option<String>,
+    pub receiver: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub event_count: i32,
+    pub epc_count: i64,
+    pub errors: serde_json::Value,
+    pub warnings: serde_json::Value,
+    #[serde(skip)]
+    pub partner_id: Option<i64>,
+}
+
+pub fn document(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<DocumentView>> {
+    use super::schema::documents::dsl as d;
+    d::documents
+        .find(id)
+        .select((
+            d::id,
+            d::status,
+            d::format,
+            d::error_behaviour,
+            d::byte_size,
+            d::sender,
+            d::receiver,
+            d::received_at,
+            d::finished_at,
+            d::event_count,
+            d::epc_count,
+            d::errors,
+            d::warnings,
+            d::partner_id,
+        ))
+        .first(conn)
+        .optional()
+}

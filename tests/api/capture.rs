@@ -445,6 +445,35 @@ async fn capture_over_mutual_tls_then_verify_the_captured_package() {
     assert_eq!(report["eventsByType"]["AggregationEvent"], 10);
     assert_eq!(report["epcCount"], 430);
 
+    // The sender reads its document; another trading partner cannot see it; a regulator can.
+    let location = format!("/documents/{}", report["documentId"].as_str().unwrap());
+    let mine: serde_json::Value = manufacturer
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&mine["status"], &mine["eventCount"]),
+        (&serde_json::json!("accepted"), &serde_json::json!(14))
+    );
+    let (_, other, _) = app.partner("0999990000018", Role::TradingPartner).await;
+    assert_eq!(
+        other.get(app.url(&location)).send().await.unwrap().status(),
+        404
+    );
+    assert_eq!(
+        regulator
+            .get(app.url(&location))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
     // The resend: 409 with the original document.
     let res = post(&manufacturer, bytes.clone()).await.unwrap();
     assert_eq!(res.status(), 409);
