@@ -195,6 +195,11 @@ pub fn copy_batch(conn: &mut PgConnection, rows: &BatchRows) -> QueryResult<()> 
         diesel::copy_from(capture_effects::table)
             .from_insertable(&rows.effects)
             .execute(conn)?;
+        // Nothing analyzes tables inside a transaction: without statistics the planner guesses
+        // and picks nested loops over thousands of rows.
+        if rows.effects.len() > 1000 {
+            conn.batch_execute("ANALYZE capture_effects")?;
+        }
     }
     Ok(())
 }
@@ -266,6 +271,10 @@ pub fn apply_commission(conn: &mut PgConnection) -> QueryResult<(Vec<Problem>, u
          ON CONFLICT (epc_key) DO NOTHING",
     )
     .execute(conn)?;
+    // A large first load changes the table's size by orders of magnitude: refresh statistics.
+    if created > 10_000 {
+        conn.batch_execute("ANALYZE serials")?;
+    }
     Ok((found, created, updated))
 }
 
@@ -322,10 +331,17 @@ pub fn apply_pack(conn: &mut PgConnection) -> QueryResult<(Vec<Problem>, usize, 
           WHERE s.epc_key = f.epc_key AND NOT f.is_parent",
     )
     .execute(conn)?;
+    // Walk down from the moved children (parent_id index): nothing to do for plain items.
     conn.batch_execute(
-        "UPDATE serials d SET top_id = c.top_id
-           FROM serials c JOIN capture_effects f ON f.epc_key = c.epc_key AND NOT f.is_parent
-          WHERE d.top_id = c.id",
+        "WITH RECURSIVE moved AS MATERIALIZED (
+            SELECT c.id, c.top_id FROM capture_effects f JOIN serials c ON c.epc_key = f.epc_key
+             WHERE NOT f.is_parent
+         ), tree AS (
+            SELECT x.id, m.top_id FROM moved m JOIN serials x ON x.parent_id = m.id
+            UNION ALL
+            SELECT x.id, tree.top_id FROM tree JOIN serials x ON x.parent_id = tree.id
+         )
+         UPDATE serials d SET top_id = tree.top_id FROM tree WHERE d.id = tree.id",
     )?;
     Ok((found, created, updated.saturating_sub(created)))
 }

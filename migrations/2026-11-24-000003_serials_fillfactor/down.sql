@@ -1,0 +1,1 @@
+ALTER TABLE serials RESET (fillfactor);
