@@ -60,6 +60,8 @@ pub struct CaptureOptions {
     pub spool_dir: PathBuf,
     /// How far in the future an event time may be (clock skew) before it is refused.
     pub future_tolerance: chrono::Duration,
+    /// The id the document gets (a capture job announces it before capturing); new if `None`.
+    pub document_id: Option<Uuid>,
 }
 
 impl CaptureOptions {
@@ -70,6 +72,7 @@ impl CaptureOptions {
             partner_id: None,
             spool_dir: spool_dir.to_path_buf(),
             future_tolerance: chrono::Duration::minutes(5),
+            document_id: None,
         }
     }
 }
@@ -565,7 +568,7 @@ pub fn capture(
     opts: &CaptureOptions,
 ) -> Result<CaptureReport, CaptureError> {
     std::fs::create_dir_all(&opts.spool_dir).map_err(CaptureError::Spool)?;
-    let document_id = Uuid::new_v4();
+    let document_id = opts.document_id.unwrap_or_else(Uuid::new_v4);
     let spool = Spool {
         path: opts.spool_dir.join(format!("capture-{document_id}.xml")),
     };

@@ -14,9 +14,18 @@ use crate::partners::Role;
 
 /// Reads the request body that the async side feeds through a bounded channel: the capture
 /// runs on a blocking thread and pulls bytes as fast as it stores them (back-pressure).
-struct ChannelReader {
+pub(super) struct ChannelReader {
     rx: tokio::sync::mpsc::Receiver<Result<web::Bytes, std::io::Error>>,
     current: web::Bytes,
+}
+
+impl ChannelReader {
+    pub(super) fn new(rx: tokio::sync::mpsc::Receiver<Result<web::Bytes, std::io::Error>>) -> Self {
+        ChannelReader {
+            rx,
+            current: web::Bytes::new(),
+        }
+    }
 }
 
 impl std::io::Read for ChannelReader {
@@ -35,26 +44,32 @@ impl std::io::Read for ChannelReader {
     }
 }
 
-pub async fn capture(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    mut payload: web::Payload,
-) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
+/// Capture bodies are EPCIS XML (JSON-LD is not supported yet): 415 otherwise.
+pub fn require_xml(req: &HttpRequest) -> Result<(), Problem> {
     let content_type = req
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    if !(content_type.starts_with("application/xml") || content_type.starts_with("text/xml")) {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
-            format!("send the EPCIS document as application/xml (got `{content_type}`)"),
-        ));
+    if content_type.starts_with("application/xml") || content_type.starts_with("text/xml") {
+        return Ok(());
     }
+    Err(Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+        "Unsupported media type",
+        format!("send the EPCIS document as application/xml (got `{content_type}`)"),
+    ))
+}
+
+pub async fn capture(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, Problem> {
+    let peer = peer(&req)?;
+    require_xml(&req)?;
     let behaviour = match req
         .headers()
         .get("GS1-Capture-Error-Behaviour")
@@ -77,10 +92,7 @@ pub async fn capture(
         let caller = authenticate(&auth, conn, &peer)?;
         require(&caller, &[Role::TradingPartner, Role::Admin])?;
         opts.partner_id = Some(caller.partner_id);
-        let reader = ChannelReader {
-            rx,
-            current: web::Bytes::new(),
-        };
+        let reader = ChannelReader::new(rx);
         capture::capture(conn, reader, &opts).map_err(|e| {
             log::error!("capture failed: {e}");
             Problem::internal()

@@ -7,6 +7,7 @@ mod admin;
 mod caller;
 mod capture;
 mod health;
+mod jobs;
 pub mod problem;
 mod verify;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     pub forwarder: reqwest::Client,
     /// Defaults for captures (limits, spool folder).
     pub capture: crate::capture::CaptureOptions,
+    /// EPCIS 2.0 capture jobs (`POST /capture`).
+    pub jobs: jobs::Jobs,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +88,7 @@ impl Application {
             responder_gln: settings.verification.responder_gln,
             forwarder: forwarder(settings)?,
             capture: crate::capture::CaptureOptions::new(&settings.data_dir.join("spool")),
+            jobs: jobs::Jobs::default(),
         });
 
         let listener = TcpListener::bind(settings.http.listen)
@@ -264,6 +268,8 @@ pub fn partner_routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/epcis/capture", web::post().to(capture::capture))
         .route("/documents/{id}", web::get().to(capture::document))
+        .route("/capture", web::post().to(jobs::start))
+        .route("/capture/{id}", web::get().to(jobs::status))
         .route("/admin/partners", web::get().to(admin::list_partners))
         .route("/admin/partners", web::post().to(admin::add_partner))
         .route(

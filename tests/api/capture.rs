@@ -528,3 +528,76 @@ async fn capture_over_mutual_tls_then_verify_the_captured_package() {
         "No_match_GTIN_Serial_Lot"
     );
 }
+
+#[tokio::test]
+async fn the_epcis_2_capture_job_api_accepts_then_reports() {
+    use crate::tls_fixture::spawn_partner_app;
+    use dscsa_exchange::partners::Role;
+    let app = spawn_partner_app().await;
+    let (_, sender, _) = app.partner("0361414000018", Role::TradingPartner).await;
+    let (_, other, _) = app.partner("0999990000018", Role::TradingPartner).await;
+    let bytes = std::fs::read(fixtures().join("generated/dscsa-shipment-200.xml")).unwrap();
+
+    let start = |body: Vec<u8>| {
+        sender
+            .post(app.url("/capture"))
+            .header("content-type", "application/xml")
+            .body(body)
+            .send()
+    };
+    let poll = |location: String| {
+        let sender = sender.clone();
+        let url = app.url(&location);
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                let job: serde_json::Value =
+                    sender.get(&url).send().await.unwrap().json().await.unwrap();
+                if job["running"] == false || std::time::Instant::now() > deadline {
+                    return job;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+
+    let res = start(bytes.clone()).await.unwrap();
+    assert_eq!(res.status(), 202);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/capture/"));
+    let job = poll(location.clone()).await;
+    assert_eq!(
+        (&job["running"], &job["success"]),
+        (&serde_json::json!(false), &serde_json::json!(true)),
+        "{job}"
+    );
+    assert_eq!(job["report"]["eventCount"], 14);
+    assert_eq!(job["captureErrorBehaviour"], "rollback");
+    // The job is its sender's: another partner does not see it.
+    assert_eq!(
+        other.get(app.url(&location)).send().await.unwrap().status(),
+        404
+    );
+    // The captured document is the job's id.
+    let id = location.trim_start_matches("/capture/");
+    assert_eq!(
+        sender
+            .get(app.url(&format!("/documents/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // A document the rules refuse: the job finishes with success false and every error.
+    let broken = doc("", &format!(
+        "{}<ObjectEvent><eventTime>2099-01-01T00:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><epcList/><action>OBSERVE</action></ObjectEvent>",
+        commission(1, &[item(7)], "L7")
+    ));
+    let res = start(broken).await.unwrap();
+    assert_eq!(res.status(), 202);
+    let job = poll(res.headers()["location"].to_str().unwrap().to_string()).await;
+    assert_eq!(job["success"], false, "{job}");
+    assert_eq!(job["errors"][0]["rule"], "DSCSA-B-011");
+}
