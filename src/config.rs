@@ -70,6 +70,17 @@ pub struct RawSettings {
     pub tls: RawTls,
     #[serde(default)]
     pub verification: RawVerification,
+    #[serde(default)]
+    pub capture: RawCapture,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCapture {
+    pub max_document_bytes: Option<u64>,
+    pub max_events: Option<u64>,
+    pub max_epcs_per_event: Option<usize>,
+    pub max_depth: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +129,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub tls: TlsSettings,
     pub verification: VerificationSettings,
+    /// Limits every captured document must stay within (refusals: EPCIS-X-004…007, HTTP 413).
+    pub capture_limits: crate::epcis::Limits,
     /// The config file that was read, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -209,7 +222,8 @@ impl Settings {
              [http]\nlisten = \"{}\"\nshutdown_timeout_secs = {}\nworkers = {}\n\n\
              [database]\nurl = {}\npool_size = {}\nconnect_timeout_secs = {}\n\n\
              [tls]\nenabled = {}\nlisten = \"{}\"\n{}\n\n\
-             [verification]\nresponder_gln = {:?}\nforward_timeout_ms = {}\n",
+             [verification]\nresponder_gln = {:?}\nforward_timeout_ms = {}\n\n\
+             [capture]\nmax_document_bytes = {}\nmax_events = {}\nmax_epcs_per_event = {}\nmax_depth = {}\n",
             self.source_file
                 .as_deref()
                 .map(|p| p.display().to_string())
@@ -245,6 +259,10 @@ impl Settings {
                 .map(|g| g.as_str().to_string())
                 .unwrap_or_default(),
             self.verification.forward_timeout_ms,
+            self.capture_limits.max_bytes,
+            self.capture_limits.max_events,
+            self.capture_limits.max_epcs_per_event,
+            self.capture_limits.max_depth,
         )
     }
 }
@@ -337,6 +355,18 @@ impl RawSettings {
             self.verification.forward_timeout_ms =
                 Some(num("DSCSA_VERIFICATION_FORWARD_TIMEOUT_MS", v)?);
         }
+        if let Some(v) = get("DSCSA_CAPTURE_MAX_DOCUMENT_BYTES") {
+            self.capture.max_document_bytes = Some(num("DSCSA_CAPTURE_MAX_DOCUMENT_BYTES", v)?);
+        }
+        if let Some(v) = get("DSCSA_CAPTURE_MAX_EVENTS") {
+            self.capture.max_events = Some(num("DSCSA_CAPTURE_MAX_EVENTS", v)?);
+        }
+        if let Some(v) = get("DSCSA_CAPTURE_MAX_EPCS_PER_EVENT") {
+            self.capture.max_epcs_per_event = Some(num("DSCSA_CAPTURE_MAX_EPCS_PER_EVENT", v)?);
+        }
+        if let Some(v) = get("DSCSA_CAPTURE_MAX_DEPTH") {
+            self.capture.max_depth = Some(num("DSCSA_CAPTURE_MAX_DEPTH", v)?);
+        }
         if let Some(v) = get("DSCSA_DATABASE_CONNECT_TIMEOUT_SECS") {
             self.database.connect_timeout_secs =
                 Some(num("DSCSA_DATABASE_CONNECT_TIMEOUT_SECS", v)?);
@@ -394,9 +424,11 @@ impl RawSettings {
                 format!("{connect_timeout_secs} is outside 1..=600"),
             ));
         }
+        let capture_limits = validate_capture(self.capture)?;
         let tls = validate_tls(self.tls)?;
         let verification = validate_verification(self.verification)?;
         Ok(Settings {
+            capture_limits,
             tls,
             verification,
             data_dir,
@@ -469,6 +501,42 @@ fn validate_tls(raw: RawTls) -> Result<TlsSettings, ConfigError> {
         listen,
         files,
     })
+}
+
+fn validate_capture(raw: RawCapture) -> Result<crate::epcis::Limits, ConfigError> {
+    let mut limits = crate::epcis::Limits::default();
+    fn positive<T: PartialOrd + Default + std::fmt::Display>(
+        key: &str,
+        v: T,
+    ) -> Result<T, ConfigError> {
+        if v > T::default() {
+            Ok(v)
+        } else {
+            Err(ConfigError::invalid(
+                key,
+                format!("{v} must be greater than 0"),
+            ))
+        }
+    }
+    if let Some(v) = raw.max_document_bytes {
+        limits.max_bytes = positive("capture.max_document_bytes", v)?;
+    }
+    if let Some(v) = raw.max_events {
+        limits.max_events = positive("capture.max_events", v)?;
+    }
+    if let Some(v) = raw.max_epcs_per_event {
+        limits.max_epcs_per_event = positive("capture.max_epcs_per_event", v)?;
+    }
+    if let Some(v) = raw.max_depth {
+        if !(8..=1000).contains(&v) {
+            return Err(ConfigError::invalid(
+                "capture.max_depth",
+                format!("{v} is outside 8..=1000"),
+            ));
+        }
+        limits.max_depth = v;
+    }
+    Ok(limits)
 }
 
 fn validate_verification(raw: RawVerification) -> Result<VerificationSettings, ConfigError> {
@@ -585,6 +653,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("DSCSA_DATABASE_POOL_SIZE"), "{err}");
+    }
+
+    #[test]
+    fn capture_limits_are_configurable_and_checked() {
+        let s = Settings::load_from(None, &env(&[("DSCSA_CAPTURE_MAX_DOCUMENT_BYTES", "1000")]))
+            .unwrap();
+        assert_eq!(s.capture_limits.max_bytes, 1000);
+        let err = Settings::load_from(None, &env(&[("DSCSA_CAPTURE_MAX_EVENTS", "0")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("capture.max_events"), "{err}");
     }
 
     #[test]

@@ -618,8 +618,11 @@ pub fn capture(
         )?;
         q::create_staging(conn)?;
         read_document(conn, &mut tee, &mut run)?;
-        // Drain what the parser did not need (trailing whitespace), so the hash is of the whole body.
-        std::io::copy(&mut tee, &mut std::io::sink()).map_err(CaptureError::Spool)?;
+        // Drain what the parser did not need (trailing whitespace), so the hash is of the whole
+        // body, but never past the size limit: an oversized body is not spooled to the end.
+        let remaining = opts.limits.max_bytes.saturating_sub(tee.bytes);
+        std::io::copy(&mut Read::take(&mut tee, remaining), &mut std::io::sink())
+            .map_err(CaptureError::Spool)?;
         sha256 = std::mem::replace(&mut tee.sha, openssl::sha::Sha256::new()).finish();
         if let Some(original) = q::accepted_with_hash(conn, &sha256)? {
             duplicate_of = Some(original);

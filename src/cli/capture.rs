@@ -72,7 +72,8 @@ pub fn import(settings: &Settings, files: &[PathBuf]) -> Result<(), CliError> {
     let mut rejected = 0;
     with_db(settings, |conn| {
         for file in files {
-            let opts = CaptureOptions::new(&settings.data_dir.join("spool"));
+            let mut opts = CaptureOptions::new(&settings.data_dir.join("spool"));
+            opts.limits = settings.capture_limits.clone();
             let report = capture::capture(conn, open(file)?, &opts).map_err(CliError::failure)?;
             for f in report.errors.iter().chain(&report.warnings) {
                 print(file, f);

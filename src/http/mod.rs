@@ -87,7 +87,11 @@ impl Application {
             verification_log,
             responder_gln: settings.verification.responder_gln,
             forwarder: forwarder(settings)?,
-            capture: crate::capture::CaptureOptions::new(&settings.data_dir.join("spool")),
+            capture: {
+                let mut o = crate::capture::CaptureOptions::new(&settings.data_dir.join("spool"));
+                o.limits = settings.capture_limits.clone();
+                o
+            },
             jobs: jobs::Jobs::default(),
         });
 

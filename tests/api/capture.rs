@@ -601,3 +601,39 @@ async fn the_epcis_2_capture_job_api_accepts_then_reports() {
     assert_eq!(job["success"], false, "{job}");
     assert_eq!(job["errors"][0]["rule"], "DSCSA-B-011");
 }
+
+#[tokio::test]
+async fn documents_over_the_configured_size_limit_are_refused() {
+    use crate::tls_fixture::{spawn_partner_app_with, tls_settings};
+    use dscsa_exchange::partners::Role;
+    let db = tokio::task::spawn_blocking(TestDb::create).await.unwrap();
+    let mut settings = tls_settings(&db.url);
+    settings.capture_limits.max_bytes = 10_000;
+    let app = spawn_partner_app_with(db, settings).await;
+    let (_, sender, _) = app.partner("0361414000018", Role::TradingPartner).await;
+    let bytes = std::fs::read(fixtures().join("generated/dscsa-shipment-200.xml")).unwrap();
+    assert!(bytes.len() > 10_000);
+    let send = |path: &str| {
+        sender
+            .post(app.url(path))
+            .header("content-type", "application/xml")
+            .body(bytes.clone())
+            .send()
+    };
+    // Synchronous capture: the reader stops at the limit; the problem names the rule.
+    let res = send("/epcis/capture").await.unwrap();
+    assert_eq!(res.status(), 400);
+    let problem: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["rule"], "EPCIS-X-004", "{problem}");
+    // Capture job: refused before anything is queued.
+    let res = send("/capture").await.unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["code"],
+        "capture-limit-exceeded"
+    );
+    assert_eq!(
+        crate::helpers::scalar(&app.app.db.url, "SELECT count(*) FROM events"),
+        0
+    );
+}
