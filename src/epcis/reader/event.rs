@@ -76,9 +76,10 @@ impl<R: BufRead> EpcisReader<R> {
                         continue;
                     }
                     let Some(field) = Field::from_name(&self.cur.local) else {
-                        let msg = format!("unexpected element `{}` in {wrapper}: the EPCIS schema has no such element here", self.cur.local);
-                        self.diag(&rules::UNEXPECTED, pos, msg);
-                        self.cur.skip_element()?;
+                        self.skip_unexpected(
+                            pos,
+                            &format!("{wrapper}: the EPCIS schema has no such element here"),
+                        )?;
                         continue;
                     };
                     match tracker.visit(field) {
@@ -440,12 +441,7 @@ impl<R: BufRead> EpcisReader<R> {
                             out.push(epc);
                         }
                     } else {
-                        let msg = format!(
-                            "unexpected element `{}` in {list_name}: only <epc> is allowed",
-                            self.cur.local
-                        );
-                        self.diag(&rules::UNEXPECTED, pos, msg);
-                        self.cur.skip_element()?;
+                        self.skip_unexpected(pos, &format!("{list_name}: only <epc> is allowed"))?;
                     }
                 }
             }
@@ -470,12 +466,10 @@ impl<R: BufRead> EpcisReader<R> {
                     if self.cur.ns == Ns::None && self.cur.local == "quantityElement" {
                         items.push(self.quantity_element(pos)?);
                     } else {
-                        let msg = format!(
-                            "unexpected element `{}` in {name}: only <quantityElement> is allowed",
-                            self.cur.local
-                        );
-                        self.diag(&rules::UNEXPECTED, pos, msg);
-                        self.cur.skip_element()?;
+                        self.skip_unexpected(
+                            pos,
+                            &format!("{name}: only <quantityElement> is allowed"),
+                        )?;
                     }
                 }
             }
@@ -536,12 +530,7 @@ impl<R: BufRead> EpcisReader<R> {
                             }
                         }
                         _ => {
-                            let msg = format!(
-                                "unexpected element `{}` in quantityElement",
-                                self.cur.local
-                            );
-                            self.diag(&rules::UNEXPECTED, pos, msg);
-                            self.cur.skip_element()?;
+                            self.skip_unexpected(pos, "quantityElement")?;
                         }
                     }
                 }
@@ -595,9 +584,7 @@ impl<R: BufRead> EpcisReader<R> {
                             }
                         }
                     } else {
-                        let msg = format!("unexpected element `{}` in {name}", self.cur.local);
-                        self.diag(&rules::UNEXPECTED, p, msg);
-                        self.cur.skip_element()?;
+                        self.skip_unexpected(p, name)?;
                     }
                 }
             }
@@ -641,12 +628,7 @@ impl<R: BufRead> EpcisReader<R> {
                             });
                         }
                     } else {
-                        let msg = format!(
-                            "unexpected element `{}` in bizTransactionList",
-                            self.cur.local
-                        );
-                        self.diag(&rules::UNEXPECTED, pos, msg);
-                        self.cur.skip_element()?;
+                        self.skip_unexpected(pos, "bizTransactionList")?;
                     }
                 }
             }
@@ -691,9 +673,7 @@ impl<R: BufRead> EpcisReader<R> {
                             }
                         }
                     } else {
-                        let msg = format!("unexpected element `{}` in {list}", self.cur.local);
-                        self.diag(&rules::UNEXPECTED, pos, msg);
-                        self.cur.skip_element()?;
+                        self.skip_unexpected(pos, list)?;
                     }
                 }
             }
@@ -726,12 +706,7 @@ impl<R: BufRead> EpcisReader<R> {
                             }
                         }
                         _ => {
-                            let msg = format!(
-                                "unexpected element `{}` in persistentDisposition",
-                                self.cur.local
-                            );
-                            self.diag(&rules::UNEXPECTED, pos, msg);
-                            self.cur.skip_element()?;
+                            self.skip_unexpected(pos, "persistentDisposition")?;
                         }
                     }
                 }
@@ -782,12 +757,7 @@ impl<R: BufRead> EpcisReader<R> {
                                             d.corrective_event_ids.push(id);
                                         }
                                     } else {
-                                        let msg = format!(
-                                            "unexpected element `{}` in correctiveEventIDs",
-                                            self.cur.local
-                                        );
-                                        self.diag(&rules::UNEXPECTED, p, msg);
-                                        self.cur.skip_element()?;
+                                        self.skip_unexpected(p, "correctiveEventIDs")?;
                                     }
                                 }
                             }
@@ -801,9 +771,7 @@ impl<R: BufRead> EpcisReader<R> {
                             }
                         },
                         _ => {
-                            let msg = format!("unexpected element `{local}` in errorDeclaration");
-                            self.diag(&rules::UNEXPECTED, pos, msg);
-                            self.cur.skip_element()?;
+                            self.skip_unexpected(pos, "errorDeclaration")?;
                         }
                     }
                 }

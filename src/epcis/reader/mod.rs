@@ -220,8 +220,7 @@ impl<R: BufRead> EpcisReader<R> {
                 } else if is("extension", &self.cur) || !unqualified {
                     self.cur.skip_element()?;
                 } else {
-                    self.unexpected(pos, "the document root");
-                    self.cur.skip_element()?;
+                    self.skip_unexpected(pos, "the document root")?;
                 }
             }
             State::Header => {
@@ -233,8 +232,7 @@ impl<R: BufRead> EpcisReader<R> {
                 } else if is("extension", &self.cur) {
                     self.stack.push(State::HeaderExtension);
                 } else if unqualified {
-                    self.unexpected(pos, "EPCISHeader");
-                    self.cur.skip_element()?;
+                    self.skip_unexpected(pos, "EPCISHeader")?;
                 } else {
                     self.read_header_extension()?;
                 }
@@ -243,8 +241,7 @@ impl<R: BufRead> EpcisReader<R> {
                 if is("EPCISMasterData", &self.cur) {
                     self.stack.push(State::MasterData);
                 } else if unqualified {
-                    self.unexpected(pos, "EPCISHeader/extension");
-                    self.cur.skip_element()?;
+                    self.skip_unexpected(pos, "EPCISHeader/extension")?;
                 } else {
                     self.read_header_extension()?;
                 }
@@ -255,8 +252,7 @@ impl<R: BufRead> EpcisReader<R> {
                 } else if is("extension", &self.cur) || !unqualified {
                     self.cur.skip_element()?;
                 } else {
-                    self.unexpected(pos, "EPCISMasterData");
-                    self.cur.skip_element()?;
+                    self.skip_unexpected(pos, "EPCISMasterData")?;
                 }
             }
             State::VocabularyList => {
@@ -267,8 +263,7 @@ impl<R: BufRead> EpcisReader<R> {
                 } else if is("extension", &self.cur) || !unqualified {
                     self.cur.skip_element()?;
                 } else {
-                    self.unexpected(pos, "VocabularyList");
-                    self.cur.skip_element()?;
+                    self.skip_unexpected(pos, "VocabularyList")?;
                 }
             }
             State::Body => {
@@ -293,8 +288,7 @@ impl<R: BufRead> EpcisReader<R> {
                     );
                     self.cur.skip_element()?;
                 } else {
-                    self.unexpected(pos, "EPCISBody");
-                    self.cur.skip_element()?;
+                    self.skip_unexpected(pos, "EPCISBody")?;
                 }
             }
             State::EventList | State::EventListExtension => {
@@ -313,9 +307,10 @@ impl<R: BufRead> EpcisReader<R> {
                         self.stack.push(State::EventListExtension);
                         return Ok(None);
                     }
-                    self.unexpected(pos, "EventList");
+                    self.skip_unexpected(pos, "EventList")?;
+                } else {
+                    self.cur.skip_element()?;
                 }
-                self.cur.skip_element()?;
             }
         }
         Ok(None)
@@ -355,9 +350,15 @@ impl<R: BufRead> EpcisReader<R> {
         Ok(Item::Event(ev))
     }
 
-    fn unexpected(&mut self, pos: Position, parent: &str) {
-        let msg = format!("unexpected element `{}` in {parent}", self.cur.local);
+    /// Reports the current element as unexpected `in {context}` and skips it.
+    pub(super) fn skip_unexpected(
+        &mut self,
+        pos: Position,
+        context: &str,
+    ) -> Result<(), ReadError> {
+        let msg = format!("unexpected element `{}` in {context}", self.cur.local);
         self.diag(&rules::UNEXPECTED, pos, msg);
+        self.cur.skip_element()
     }
 
     /// Reads up to and including the root start tag.
