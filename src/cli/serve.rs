@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use diesel::PgConnection;
+
 use super::CliError;
 use crate::config::Settings;
 use crate::http::Application;
@@ -12,7 +14,15 @@ use crate::tls::TlsFiles;
 
 pub fn run(mut settings: Settings) -> Result<(), CliError> {
     let mut db = Database::open(&settings)?;
-    let result = dev_pki(&mut settings, &db).and_then(|curl| serve(&settings, &db, curl));
+    let result = store::connect(db.url())
+        .map_err(CliError::from)
+        .and_then(|mut conn| {
+            // Migrate once, first: the dev PKI registers its admin in the migrated schema.
+            let applied = store::migrate(&mut conn)?;
+            let curl = dev_pki(&mut settings, &mut conn)?;
+            drop(conn);
+            serve(&settings, &db, curl, &applied)
+        });
     // The private instance stops only after the server has drained its requests.
     db.shutdown()?;
     result
@@ -21,7 +31,7 @@ pub fn run(mut settings: Settings) -> Result<(), CliError> {
 /// With no certificates configured, the partner listener runs on a development PKI under
 /// `data_dir/tls`, created on first start together with a registered admin client certificate.
 /// Returns a `curl` line that works against it.
-fn dev_pki(settings: &mut Settings, db: &Database) -> Result<Option<String>, CliError> {
+fn dev_pki(settings: &mut Settings, conn: &mut PgConnection) -> Result<Option<String>, CliError> {
     if !settings.tls.enabled || settings.tls.files.is_some() {
         return Ok(None);
     }
@@ -41,10 +51,8 @@ fn dev_pki(settings: &mut Settings, db: &Database) -> Result<Option<String>, Cli
         let cert = pki
             .issue_client(LABEL, LABEL, "Development admin", "admin", &password)
             .map_err(CliError::failure)?;
-        let mut conn = store::connect(db.url())?;
-        store::migrate(&mut conn)?;
         partners::register(
-            &mut conn,
+            conn,
             NewPartner {
                 gln: None,
                 name: "Development admin".into(),
@@ -72,7 +80,12 @@ fn dev_pki(settings: &mut Settings, db: &Database) -> Result<Option<String>, Cli
     )))
 }
 
-fn serve(settings: &Settings, db: &Database, curl: Option<String>) -> Result<(), CliError> {
+fn serve(
+    settings: &Settings,
+    db: &Database,
+    curl: Option<String>,
+    applied: &[String],
+) -> Result<(), CliError> {
     let spool = settings.data_dir.join("spool");
     let removed = crate::capture::clean_spool(&spool, std::time::Duration::from_secs(3600));
     if removed > 0 {
@@ -81,7 +94,6 @@ fn serve(settings: &Settings, db: &Database, curl: Option<String>) -> Result<(),
             spool.display()
         );
     }
-    let applied = store::connect(db.url()).and_then(|mut c| store::migrate(&mut c))?;
     let pool = store::pool(
         db.url(),
         settings.database.pool_size,
@@ -89,7 +101,7 @@ fn serve(settings: &Settings, db: &Database, curl: Option<String>) -> Result<(),
     );
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings, pool).map_err(CliError::failure)?;
-        print_banner(settings, db, &app, &applied, curl.as_deref());
+        print_banner(settings, db, &app, applied, curl.as_deref());
         app.stop_on_signals();
         app.run_until_stopped()
             .await
