@@ -603,19 +603,7 @@ pub fn capture(
     let mut duplicate_of = None;
     let mut sha256 = [0u8; 32];
     let result: Result<Outcome, CaptureError> = conn.transaction(|conn| {
-        q::insert_document(
-            conn,
-            &q::NewDocument {
-                id: document_id,
-                direction: "received",
-                format: "unknown",
-                status: "processing",
-                error_behaviour: opts.behaviour.as_str(),
-                sha256: vec![0; 32],
-                byte_size: 0,
-                partner_id: opts.partner_id,
-            },
-        )?;
+        q::insert_document(conn, &received_row(document_id, opts))?;
         q::create_staging(conn)?;
         read_document(conn, &mut tee, &mut run)?;
         // Drain what the parser did not need (trailing whitespace), so the hash is of the whole
@@ -662,19 +650,7 @@ pub fn capture(
             // Rejected: nothing of it was applied; the document itself is kept, with its errors.
             tee.spool.flush().map_err(CaptureError::Spool)?;
             conn.transaction(|conn| {
-                q::insert_document(
-                    conn,
-                    &q::NewDocument {
-                        id: document_id,
-                        direction: "received",
-                        format: "unknown",
-                        status: "rejected",
-                        error_behaviour: opts.behaviour.as_str(),
-                        sha256: sha256.to_vec(),
-                        byte_size: tee.bytes as i64,
-                        partner_id: opts.partner_id,
-                    },
-                )?;
+                q::insert_document(conn, &received_row(document_id, opts))?;
                 finish(conn, &run, Outcome::Rejected, &sha256, tee.bytes)?;
                 archive(conn, document_id, &spool.path)
             })?;
@@ -702,6 +678,21 @@ pub fn capture(
         errors: run.errors,
         warnings: run.warnings,
     })
+}
+
+/// The document row as created when reception starts; `finish` completes it (status, hash,
+/// size, header, counts, findings).
+fn received_row(id: Uuid, opts: &CaptureOptions) -> q::NewDocument<'static> {
+    q::NewDocument {
+        id,
+        direction: "received",
+        format: "unknown",
+        status: "processing",
+        error_behaviour: opts.behaviour.as_str(),
+        sha256: vec![0; 32],
+        byte_size: 0,
+        partner_id: opts.partner_id,
+    }
 }
 
 fn finish(
