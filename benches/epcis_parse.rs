@@ -1,6 +1,10 @@
 //! Parse + structure/identifier checks + CBV event hash of a DSCSA-style document with
 //! 100,000 items (~17 MB, ~213k EPC references), generated into `target/` on first run with
 //! `/work/shared/tools/gen_epcis.py` (override with `EPCIS_GEN=/path/to/gen_epcis.py`).
+//!
+//! Instruction counts (repeatable on a busy machine), one read of the document:
+//! `cargo bench --bench epcis_parse --no-run`, then
+//! `EPCIS_PARSE_ONCE=1 valgrind --tool=callgrind target/release/deps/epcis_parse-<hash> --bench`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -54,6 +58,11 @@ fn bench(c: &mut Criterion) {
         "document: {} bytes, {events} events, {epcs} EPC references, {diags} diagnostics",
         doc.len()
     );
+    // One pass and no criterion run: for instruction counts under
+    // `valgrind --tool=callgrind`, which stay repeatable on a busy machine.
+    if std::env::var_os("EPCIS_PARSE_ONCE").is_some() {
+        return;
+    }
     let mut g = c.benchmark_group("epcis_parse");
     g.sample_size(10);
     g.throughput(Throughput::Elements(epcs));

@@ -14,6 +14,7 @@
 //!
 //! Rule ids, severities and fixes: `docs/RULES.md` (business rules: `DSCSA-B-…`).
 
+pub mod fold;
 mod prepare;
 
 use std::collections::{BTreeMap, HashSet};
@@ -21,13 +22,13 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::epcis::{DocumentKind, EpcisReader, EpcisVersion, Item, Limits, Severity, Vocabulary};
 use crate::store::capture::{self as q, BatchRows, DocumentHeader};
+use fold::Fold;
 pub use prepare::key_of;
 use prepare::{Op, Prepared};
 
@@ -62,6 +63,8 @@ pub struct CaptureOptions {
     pub future_tolerance: chrono::Duration,
     /// The id the document gets (a capture job announces it before capturing); new if `None`.
     pub document_id: Option<Uuid>,
+    /// Check everything against the stored state, then store nothing (`validate --db`).
+    pub dry_run: bool,
 }
 
 impl CaptureOptions {
@@ -73,6 +76,7 @@ impl CaptureOptions {
             spool_dir: spool_dir.to_path_buf(),
             future_tolerance: chrono::Duration::minutes(5),
             document_id: None,
+            dry_run: false,
         }
     }
 }
@@ -137,6 +141,10 @@ pub enum CaptureError {
     Store(#[from] diesel::result::Error),
     #[error("spool file: {0}")]
     Spool(std::io::Error),
+    /// Another capture changed some of the same serials at the same time; nothing of this
+    /// document was stored, and sending it again will work.
+    #[error("{0} serial(s) were changed by another capture at the same time; nothing was stored, send the document again")]
+    Concurrent(usize),
 }
 
 /// Rule ids of the business rules (catalogued in docs/RULES.md).
@@ -189,7 +197,7 @@ impl Drop for Spool {
 }
 
 /// What the document said in its start and header.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct DocumentFacts {
     format: Option<&'static str>,
     header: DocumentHeader,
@@ -213,15 +221,27 @@ struct Run<'a> {
     serials_updated: u64,
     duplicate_events: u64,
     batch: Vec<Prepared>,
-    batch_keys: HashSet<String>,
     batch_size: usize,
     /// Event indexes refused by the reader or event-level rules (skipped under `proceed`).
     refused: HashSet<u64>,
     gtins: HashSet<String>,
     locations: HashSet<String>,
+    /// The state of the serials this capture touches (written back by `write_back`).
+    fold: Fold,
 }
 
+/// EPC references per batch of events written together.
 const BATCH_EFFECTS: usize = 50_000;
+/// Serials the fold holds before it is written back and emptied: bounds memory for documents
+/// of any size. 114,000 fit a hash table of 2^17 buckets (7/8 full): about 17 MB with keys.
+/// A batch that alone names more (up to BATCH_EFFECTS) still goes whole.
+const FOLD_CAPACITY: usize = 114_000;
+/// Keys looked up per query.
+const LOAD_CHUNK: usize = 10_000;
+/// Serials written back per COPY.
+const WRITE_CHUNK: usize = 25_000;
+/// Ids reserved from the serials sequence at a time.
+const ID_CHUNK: usize = 4096;
 
 fn finding(
     rule: &str,
@@ -259,27 +279,20 @@ impl Run<'_> {
     }
 
     fn add_event(&mut self, conn: &mut PgConnection, p: Prepared) -> Result<(), CaptureError> {
-        let keys: Vec<&String> = p.effects.iter().map(|e| &e.epc_key).collect();
-        let conflict = self.batch.first().is_some_and(|first| first.op != p.op)
-            || keys.iter().any(|k| self.batch_keys.contains(*k))
-            || self.batch_size + p.effects.len() > BATCH_EFFECTS;
-        if conflict {
+        if !self.batch.is_empty() && self.batch_size + p.epcs.len() > BATCH_EFFECTS {
             self.flush(conn)?;
         }
-        for e in &p.effects {
-            self.batch_keys.insert(e.epc_key.clone());
-        }
-        self.batch_size += p.effects.len() + 1;
+        self.batch_size += p.epcs.len() + 1;
         self.batch.push(p);
         Ok(())
     }
 
-    /// Stores the batch and applies its effects; business-rule findings are reported. Under
-    /// `proceed`, events refused by a business rule are taken out and the batch is applied
-    /// again (inside a savepoint), so the others are kept.
+    /// Stores a batch of events: duplicates (same event hash) are left out; the state of the
+    /// serials they name is loaded into the fold; each event, in document order, is checked
+    /// against the state just before it and applied, or refused with its findings; the
+    /// events that were not refused are written by binary COPY.
     fn flush(&mut self, conn: &mut PgConnection) -> Result<(), CaptureError> {
         let mut batch = std::mem::take(&mut self.batch);
-        self.batch_keys.clear();
         self.batch_size = 0;
         if batch.is_empty() {
             return Ok(());
@@ -309,169 +322,394 @@ impl Run<'_> {
             }
             !dup
         });
-        for attempt in 0..3 {
-            if self.opts.behaviour == ErrorBehaviour::Proceed {
-                conn.batch_execute("SAVEPOINT capture_batch")?;
-            }
-            let found = self.apply(conn, &batch)?;
-            let refused: HashSet<usize> = found
-                .iter()
-                .filter(|(_, f)| f.severity == "reject")
-                .map(|(ord, _)| *ord)
-                .collect();
-            if refused.is_empty() || self.opts.behaviour == ErrorBehaviour::Rollback || attempt == 2
-            {
-                for (_, f) in found {
-                    self.push(f);
-                }
-                if self.opts.behaviour == ErrorBehaviour::Proceed && !refused.is_empty() {
-                    // Third attempt still refused: give up on the whole batch.
-                    conn.batch_execute("ROLLBACK TO SAVEPOINT capture_batch")?;
-                    for p in &batch {
-                        self.refused.insert(p.index);
-                    }
-                    return Ok(());
-                }
-                break;
-            }
-            conn.batch_execute("ROLLBACK TO SAVEPOINT capture_batch")?;
-            for (ord, f) in found {
-                if refused.contains(&ord) {
-                    self.push(f);
-                }
-            }
-            let mut ord = 0;
-            batch.retain(|_| {
-                let keep = !refused.contains(&ord);
-                ord += 1;
-                keep
-            });
+        if batch.is_empty() {
+            return Ok(());
         }
-        for p in &batch {
+        let ids = q::reserve_event_ids(conn, batch.len())?;
+        let wanted: Vec<&str> = batch
+            .iter()
+            .flat_map(|p| {
+                let e = &p.effect;
+                e.keys
+                    .iter()
+                    .chain(&e.outputs)
+                    .chain(&e.parent)
+                    .map(move |i| p.key(*i))
+            })
+            .collect();
+        // Room for what the batch brings, so that the fold stays within its capacity.
+        let missing = wanted.iter().filter(|k| !self.fold.contains(k)).count();
+        if !self.fold.is_empty() && self.fold.len() + missing > FOLD_CAPACITY {
+            self.write_back(conn)?;
+            self.fold.clear();
+        }
+        self.load(conn, wanted)?;
+
+        let mut rows = BatchRows::default();
+        for (mut p, id) in batch.into_iter().zip(ids) {
+            let t = std::time::Instant::now();
+            let findings = self.apply_event(conn, &p, id)?;
+            let refused = findings.iter().any(|f| f.severity == "reject");
+            for f in findings {
+                self.push(f);
+            }
+            if refused || self.refused.contains(&p.index) {
+                continue;
+            }
+            if p.effect_len() > 10_000 {
+                log::debug!(
+                    "capture: event {} ({:?}, {} identifiers) applied in {:?}",
+                    p.index,
+                    p.op,
+                    p.effect_len(),
+                    t.elapsed()
+                );
+            }
             self.event_count += 1;
             self.epc_count += p.epcs.len() as u64;
             *self
                 .events_by_type
                 .entry(event_type_name(p.row.event_type))
                 .or_default() += 1;
-            self.gtins.extend(p.gtins.iter().cloned());
-            self.locations.extend(p.locations.iter().cloned());
+            self.gtins.extend(p.gtins.drain(..));
+            self.locations.extend(p.locations.drain(..));
+            p.row.id = id;
+            rows.events.push(p.row);
+            rows.epcs.extend(p.epcs.into_iter().map(|mut r| {
+                r.event_id = id;
+                r
+            }));
+            rows.biz_transactions
+                .extend(p.biz_transactions.into_iter().map(|mut r| {
+                    r.event_id = id;
+                    r
+                }));
+            rows.sources_destinations
+                .extend(p.sources_destinations.into_iter().map(|mut r| {
+                    r.event_id = id;
+                    r
+                }));
+            if let Some(mut i) = p.ilmd {
+                i.event_id = id;
+                rows.ilmd.push(i);
+            }
+        }
+        let t = std::time::Instant::now();
+        // In index order: both indexes of event_epcs are then filled mostly left to right.
+        rows.epcs.sort_unstable_by(|a, b| {
+            (a.event_id, a.role, &a.epc_key).cmp(&(b.event_id, b.role, &b.epc_key))
+        });
+        q::copy_batch(conn, &rows)?;
+        log::debug!(
+            "capture batch: {} events, {} EPC rows copied in {:?}; fold holds {} serials",
+            rows.events.len(),
+            rows.epcs.len(),
+            t.elapsed(),
+            self.fold.len(),
+        );
+        Ok(())
+    }
+
+    /// Loads the stored state of these keys (and of their containers, up the tree) into the
+    /// fold, a chunk at a time (memory); keys with no row are recorded as absent.
+    fn load(&mut self, conn: &mut PgConnection, keys: Vec<&str>) -> Result<(), CaptureError> {
+        let mut wanted: Vec<String> = {
+            let mut seen = HashSet::new();
+            keys.into_iter()
+                .filter(|k| !self.fold.contains(k) && seen.insert(*k))
+                .map(str::to_string)
+                .collect()
+        };
+        while !wanted.is_empty() {
+            let mut parents = Vec::new();
+            for chunk in wanted.chunks(LOAD_CHUNK) {
+                let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                for r in q::load_serials(conn, &refs)? {
+                    if let Some(pk) = &r.parent_key {
+                        parents.push(pk.clone());
+                    }
+                    self.insert_stored(r);
+                }
+                for k in chunk {
+                    if !self.fold.contains(k) {
+                        self.fold
+                            .insert(k, fold::Serial::absent(fold::kind_of_key(k)), None);
+                    }
+                }
+            }
+            parents.retain(|k| !self.fold.contains(k));
+            parents.sort_unstable();
+            parents.dedup();
+            wanted = parents;
         }
         Ok(())
     }
 
-    /// Writes one batch and applies its state; returns findings with the batch position
-    /// (`ord`) of the event they are about.
-    fn apply(
+    fn insert_stored(&mut self, r: q::StoredSerial) {
+        let names = &mut self.fold.names;
+        let serial = fold::Serial {
+            id: r.id,
+            stored: true,
+            dirty: false,
+            duplicate: r.duplicate,
+            kind: r.kind,
+            status: r.status,
+            commission_count: r.commission_count,
+            lot: names.intern(r.lot.as_deref()),
+            disposition: names.intern(r.disposition.as_deref()),
+            owner: names.intern(r.owner.as_deref()),
+            location: names.intern(r.location.as_deref()),
+            expiry: r.expiry,
+            parent_id: r.parent_id.and_then(fold::id),
+            last_event_id: r.last_event_id.and_then(fold::id),
+            loaded_event_id: r.last_event_id.and_then(fold::id),
+            commissioned_at: r.commissioned_at.and_then(fold::micros),
+        };
+        self.fold
+            .insert(&r.epc_key, serial, r.parent_key.as_deref());
+    }
+
+    /// Writes the fold's changed serials to the database, in chunks (memory).
+    fn write_back(&mut self, conn: &mut PgConnection) -> Result<(), CaptureError> {
+        let t = std::time::Instant::now();
+        let (mut new_total, mut changed_total) = (0, 0);
+        loop {
+            let mut new = Vec::new();
+            let mut changed = Vec::new();
+            let handed = self.fold.drain_dirty(WRITE_CHUNK, |key, s, names| {
+                let text = |s: fold::Sym| names.name(s).map(str::to_string);
+                if s.stored {
+                    changed.push(q::ChangedSerial {
+                        id: s.id,
+                        lot: text(s.lot),
+                        expiry: s.expiry,
+                        status: s.status,
+                        disposition: text(s.disposition),
+                        parent_id: s.parent_id.map(|x| x.get()),
+                        owner: text(s.owner),
+                        location: text(s.location),
+                        last_event_id: s.last_event_id.map(|x| x.get()),
+                        loaded_event_id: s.loaded_event_id.map(|x| x.get()),
+                        commissioned_at: s
+                            .commissioned_at
+                            .and_then(|m| chrono::DateTime::from_timestamp_micros(m.get())),
+                        commission_count: s.commission_count,
+                        duplicate: s.duplicate,
+                    });
+                } else {
+                    let parts = fold::sgtin_parts(key);
+                    new.push(q::NewSerial {
+                        id: s.id,
+                        epc_key: key.to_string(),
+                        kind: s.kind,
+                        gtin: parts.map(|(g, _)| g.to_string()),
+                        serial_number: parts.map(|(_, n)| n.to_string()),
+                        lot: text(s.lot),
+                        expiry: s.expiry,
+                        status: s.status,
+                        disposition: text(s.disposition),
+                        parent_id: s.parent_id.map(|x| x.get()),
+                        owner: text(s.owner),
+                        location: text(s.location),
+                        last_event_id: s.last_event_id.map(|x| x.get()),
+                        commissioned_at: s
+                            .commissioned_at
+                            .and_then(|m| chrono::DateTime::from_timestamp_micros(m.get())),
+                        commission_count: s.commission_count,
+                        duplicate: s.duplicate,
+                    });
+                }
+            });
+            if handed == 0 {
+                break;
+            }
+            // In key order, the unique index on the key is filled left to right.
+            new.sort_unstable_by(|a, b| a.epc_key.cmp(&b.epc_key));
+            let lost = q::write_serials(conn, &new, &changed)?;
+            if lost > 0 {
+                return Err(CaptureError::Concurrent(lost));
+            }
+            new_total += new.len();
+            changed_total += changed.len();
+        }
+        log::debug!(
+            "capture: wrote {new_total} new and {changed_total} changed serials in {:?}",
+            t.elapsed()
+        );
+        Ok(())
+    }
+
+    /// Checks one event against the state just before it and, when nothing refuses it,
+    /// applies it to the fold. Returns its business-rule findings.
+    fn apply_event(
         &mut self,
         conn: &mut PgConnection,
-        batch: &[Prepared],
-    ) -> Result<Vec<(usize, Finding)>, CaptureError> {
-        if batch.is_empty() {
+        p: &Prepared,
+        event_id: i64,
+    ) -> Result<Vec<Finding>, CaptureError> {
+        if p.op == Op::None || self.refused.contains(&p.index) {
             return Ok(Vec::new());
         }
-        let ids = q::reserve_event_ids(conn, batch.len())?;
-        let mut rows = BatchRows::default();
-        for (ord, (p, id)) in batch.iter().zip(&ids).enumerate() {
-            let mut row = p.row.clone();
-            row.id = *id;
-            rows.events.push(row);
-            rows.epcs.extend(p.epcs.iter().cloned().map(|mut r| {
-                r.event_id = *id;
-                r
-            }));
-            rows.biz_transactions
-                .extend(p.biz_transactions.iter().cloned().map(|mut r| {
-                    r.event_id = *id;
-                    r
-                }));
-            rows.sources_destinations
-                .extend(p.sources_destinations.iter().cloned().map(|mut r| {
-                    r.event_id = *id;
-                    r
-                }));
-            if let Some(i) = &p.ilmd {
-                let mut i = i.clone();
-                i.event_id = *id;
-                rows.ilmd.push(i);
-            }
-            rows.effects.extend(p.effects.iter().cloned().map(|mut e| {
-                e.ord = ord as i32;
-                e.event_id = *id;
-                e
-            }));
-        }
-        let t0 = std::time::Instant::now();
-        q::copy_batch(conn, &rows)?;
-        let t1 = t0.elapsed();
-        let (problems, created, updated) = match batch[0].op {
-            Op::Commission => q::apply_commission(conn)?,
-            Op::Pack => q::apply_pack(conn)?,
-            Op::Unpack => q::apply_unpack(conn)?,
-            Op::Transition { inherit } => q::apply_transition(conn, inherit)?,
-            Op::None => (Vec::new(), 0, 0),
+        let e = &p.effect;
+        let names = &mut self.fold.names;
+        let v = fold::Values {
+            event_id,
+            event_time: p.event_time,
+            status: e.status,
+            lot: names.intern(e.lot.as_deref()),
+            expiry: e.expiry,
+            disposition: names.intern(e.disposition.as_deref()),
+            owner: names.intern(e.owner.as_deref()),
+            location: names.intern(e.location.as_deref()),
         };
-        log::debug!(
-            "capture batch: {:?}, {} events, {} effects: copy {:?}, state {:?}",
-            batch[0].op,
-            batch.len(),
-            rows.effects.len(),
-            t1,
-            t0.elapsed() - t1
-        );
-        self.serials_created += created as u64;
-        self.serials_updated += updated as u64;
-        // One finding per event and problem kind: a pallet of unknown items is one warning.
-        let mut grouped: BTreeMap<(i32, String), (usize, q::Problem)> = BTreeMap::new();
-        for pr in problems {
+        let mut keys: Vec<&str> = e.keys.iter().map(|i| p.key(*i)).collect();
+        let outputs: Vec<&str> = e.outputs.iter().map(|i| p.key(*i)).collect();
+        let parent = e.parent.map(|i| p.key(i));
+        let mut all: Vec<&str> = keys.iter().chain(&outputs).copied().collect();
+        all.extend(parent);
+        // Loaded with the batch, unless a write-back emptied the fold since.
+        self.load(conn, all.clone())?;
+        let owned_children: Vec<String>;
+        if p.op == Op::Unpack && keys.is_empty() {
+            // No children named: the parent is emptied. Its children may be in the database
+            // only: write the fold back, then read them.
+            let Some(parent) = parent else {
+                return Ok(Vec::new());
+            };
+            self.write_back(conn)?;
+            let stored_parent = self.fold.get(parent).filter(|s| s.stored).map(|s| s.id);
+            let mut children = Vec::new();
+            if let Some(id) = stored_parent {
+                for r in q::load_children(conn, id)? {
+                    children.push(r.epc_key.clone());
+                    if !self.fold.contains(&r.epc_key) {
+                        self.insert_stored(r);
+                    }
+                }
+            }
+            owned_children = children;
+            keys = owned_children.iter().map(String::as_str).collect();
+            if keys.is_empty() {
+                return Ok(self.check_findings(
+                    p,
+                    &fold::Change::Unpack {
+                        children: &[parent],
+                    },
+                    &v,
+                    true,
+                ));
+            }
+        }
+        let change = match p.op {
+            Op::Commission => fold::Change::Commission(&keys),
+            Op::Pack => match parent {
+                Some(parent) => fold::Change::Pack {
+                    parent,
+                    children: &keys,
+                },
+                None => return Ok(Vec::new()),
+            },
+            Op::Unpack => fold::Change::Unpack { children: &keys },
+            Op::Transition { .. } => fold::Change::Transition(&keys),
+            Op::Transform => fold::Change::Transform {
+                inputs: &keys,
+                outputs: &outputs,
+            },
+            Op::None => return Ok(Vec::new()),
+        };
+        let findings = self.check_findings(p, &change, &v, false);
+        if findings.iter().any(|f| f.severity == "reject") {
+            return Ok(findings);
+        }
+        let needed = self
+            .fold
+            .absent_count(keys.iter().chain(&outputs).chain(&parent).copied());
+        if self.fold.free_ids() < needed {
+            let n = (needed - self.fold.free_ids()).max(ID_CHUNK);
+            let ids = q::reserve_serial_ids(conn, n)?;
+            self.fold.add_ids(ids.into_iter().rev());
+        }
+        let (created, updated) = self.fold.apply(&change, &v);
+        self.serials_created += created;
+        self.serials_updated += updated;
+        // A terminal status (dispensed, destroyed) given to containers goes to their contents,
+        // which may be in the database only: write back, update down the tree, forget.
+        if let (Op::Transition { inherit: true }, Some(st)) = (p.op, e.status) {
+            if fold::status::is_terminal(st) {
+                let containers: Vec<i64> = keys
+                    .iter()
+                    .filter_map(|k| self.fold.get(k))
+                    .map(|s| s.id)
+                    .collect();
+                self.write_back(conn)?;
+                let n =
+                    q::cascade_terminal(conn, &containers, st, e.disposition.as_deref(), event_id)?;
+                self.serials_updated += n as u64;
+                self.fold.clear();
+            }
+        }
+        Ok(findings)
+    }
+
+    /// The findings of a change's problems: one per problem kind and event ("... and N more").
+    fn check_findings(
+        &self,
+        p: &Prepared,
+        change: &fold::Change<'_>,
+        v: &fold::Values,
+        only_unknown: bool,
+    ) -> Vec<Finding> {
+        let mut grouped: BTreeMap<fold::ProblemKind, (usize, fold::Problem)> = BTreeMap::new();
+        for pr in self.fold.check(change, v) {
+            if only_unknown && pr.kind != fold::ProblemKind::Unknown {
+                continue;
+            }
             grouped
-                .entry((pr.ord, pr.problem.clone()))
+                .entry(pr.kind)
                 .and_modify(|(n, _)| *n += 1)
                 .or_insert((1, pr));
         }
         let mut out = Vec::new();
-        for ((ord, kind), (n, pr)) in grouped {
-            let p = &batch[ord as usize];
+        for (kind, (n, pr)) in grouped {
             let more = if n > 1 {
                 format!(" (and {} more)", n - 1)
             } else {
                 String::new()
             };
-            let epc = pr.epc_key.clone();
-            let (rule, severity, message, hint) = match kind.as_str() {
-                "duplicate" => (rules::DUPLICATE_COMMISSIONING, Severity::Warn,
+            let epc = pr.key;
+            let detail = pr.detail.unwrap_or_default();
+            use fold::ProblemKind as K;
+            let (rule, severity, message, hint) = match kind {
+                K::Duplicate => (rules::DUPLICATE_COMMISSIONING, Severity::Warn,
                     format!("{epc}{more} was already commissioned: a second commissioning is a potential counterfeit; the serial is flagged as duplicate"),
                     "investigate the serial; if the first commissioning was wrong, retract it with an error declaration"),
-                "lot_mismatch" => (rules::LOT_DISAGREES, Severity::Reject,
-                    format!("lot of {epc}{more} disagrees with what is stored ({})", pr.detail.unwrap_or_default()),
+                K::LotMismatch => (rules::LOT_DISAGREES, Severity::Reject,
+                    format!("lot of {epc}{more} disagrees with what is stored ({detail})"),
                     "send the lot the serial was commissioned with, or correct the earlier event"),
-                "expiry_mismatch" => (rules::EXPIRY_DISAGREES, Severity::Reject,
-                    format!("expiry of {epc}{more} disagrees with what is stored ({})", pr.detail.unwrap_or_default()),
+                K::ExpiryMismatch => (rules::EXPIRY_DISAGREES, Severity::Reject,
+                    format!("expiry of {epc}{more} disagrees with what is stored ({detail})"),
                     "send the expiry the serial was commissioned with, or correct the earlier event"),
-                "unknown" => (rules::UNKNOWN_SERIAL, Severity::Warn,
+                K::Unknown => (rules::UNKNOWN_SERIAL, Severity::Warn,
                     format!("{epc}{more} is not known here (no commissioning received); recorded as unknown until its commissioning arrives"),
                     "send the commissioning events of these serials (upstream data)"),
-                "out_of_circulation" => (rules::OUT_OF_CIRCULATION, Severity::Reject,
-                    format!("{epc}{more} is {} and cannot be packed, shipped, received or observed", pr.detail.unwrap_or_default()),
+                K::OutOfCirculation => (rules::OUT_OF_CIRCULATION, Severity::Reject,
+                    format!("{epc}{more} is {detail} and cannot be packed, shipped, received or observed"),
                     "check the serial: a decommissioned, destroyed or dispensed identifier in circulation is suspect"),
-                _ => (rules::IN_ANOTHER_PARENT, Severity::Reject,
-                    format!("{epc}{more} is already inside {}; unpack it first", pr.detail.unwrap_or_default()),
+                K::OtherParent => (rules::IN_ANOTHER_PARENT, Severity::Reject,
+                    format!("{epc}{more} is already inside {detail}; unpack it first"),
                     "send the unpacking (AggregationEvent DELETE) before packing it again"),
             };
-            out.push((
-                ord as usize,
-                finding(
-                    rule,
-                    severity,
-                    p.line,
-                    p.column,
-                    Some(p.index),
-                    message,
-                    hint,
-                ),
+            out.push(finding(
+                rule,
+                severity,
+                p.line,
+                p.column,
+                Some(p.index),
+                message,
+                hint,
             ));
         }
-        Ok(out)
+        out
     }
 }
 
@@ -564,7 +802,7 @@ fn store_master_data(conn: &mut PgConnection, vocab: &Vocabulary) -> Result<(), 
 /// (database, disk), after which nothing of the document is stored.
 pub fn capture(
     conn: &mut PgConnection,
-    input: impl Read,
+    input: impl Read + Send,
     opts: &CaptureOptions,
 ) -> Result<CaptureReport, CaptureError> {
     std::fs::create_dir_all(&opts.spool_dir).map_err(CaptureError::Spool)?;
@@ -593,18 +831,18 @@ pub fn capture(
         serials_updated: 0,
         duplicate_events: 0,
         batch: Vec::new(),
-        batch_keys: HashSet::new(),
         batch_size: 0,
         refused: HashSet::new(),
         gtins: HashSet::new(),
         locations: HashSet::new(),
+        fold: Fold::default(),
     };
 
     let mut duplicate_of = None;
+    let mut dry_outcome = None;
     let mut sha256 = [0u8; 32];
     let result: Result<Outcome, CaptureError> = conn.transaction(|conn| {
         q::insert_document(conn, &received_row(document_id, opts))?;
-        q::create_staging(conn)?;
         read_document(conn, &mut tee, &mut run)?;
         // Drain what the parser did not need (trailing whitespace), so the hash is of the whole
         // body, but never past the size limit: an oversized body is not spooled to the end.
@@ -625,18 +863,29 @@ pub fn capture(
                 diesel::result::Error::RollbackTransaction,
             ));
         }
+        run.write_back(conn)?;
+        let t = std::time::Instant::now();
         master_data_rules(conn, &mut run)?;
+        log::debug!("capture: master data rules in {:?}", t.elapsed());
         let outcome = if run.errors.is_empty() {
             Outcome::Accepted
         } else {
             Outcome::PartiallyAccepted
         };
+        if opts.dry_run {
+            dry_outcome = Some(outcome);
+            return Err(CaptureError::Store(
+                diesel::result::Error::RollbackTransaction,
+            ));
+        }
         tee.spool.flush().map_err(CaptureError::Spool)?;
         if let Some(e) = tee.spool_error.take() {
             return Err(CaptureError::Spool(e));
         }
+        let t = std::time::Instant::now();
         finish(conn, &run, outcome, &sha256, tee.bytes)?;
         archive(conn, document_id, &spool.path)?;
+        log::debug!("capture: document archived in {:?}", t.elapsed());
         Ok(outcome)
     });
     let outcome = match result {
@@ -645,6 +894,11 @@ pub fn capture(
             if duplicate_of.is_some() =>
         {
             Outcome::Duplicate
+        }
+        Err(CaptureError::Store(diesel::result::Error::RollbackTransaction))
+            if dry_outcome.is_some() || opts.dry_run =>
+        {
+            dry_outcome.unwrap_or(Outcome::Rejected)
         }
         Err(CaptureError::Store(diesel::result::Error::RollbackTransaction)) => {
             // Rejected: nothing of it was applied; the document itself is kept, with its errors.
@@ -731,120 +985,232 @@ fn archive(conn: &mut PgConnection, id: Uuid, path: &Path) -> Result<(), Capture
     Ok(())
 }
 
-fn read_document<R: Read>(
+/// What the reading thread hands to the storing thread, in document order.
+enum Parsed {
+    Facts(DocumentFacts),
+    MasterData(Vocabulary),
+    Finding(Finding),
+    Event(Box<Prepared>),
+}
+
+/// Reads the document on its own thread (parsing, structure and identifier rules, event
+/// hashes, the event-level DSCSA rules and the rows of each event), while this thread stores
+/// what it hands over: the two halves of a capture use both cores. A bounded channel keeps
+/// memory bounded; if storing fails, the channel closes and the reader stops.
+fn read_document<R: Read + Send>(
     conn: &mut PgConnection,
     input: R,
     run: &mut Run<'_>,
 ) -> Result<(), CaptureError> {
-    let mut reader = EpcisReader::new(
-        std::io::BufReader::with_capacity(1 << 16, input),
-        run.opts.limits.clone(),
-    );
+    let (tx, rx) = std::sync::mpsc::channel::<Parsed>();
+    let budget = Budget::default();
+    let limits = run.opts.limits.clone();
+    let tolerance = run.opts.future_tolerance;
+    let document_id = run.document_id;
+    std::thread::scope(|scope| {
+        let reader_budget = &budget;
+        scope.spawn(move || read_front(input, limits, tolerance, document_id, tx, reader_budget));
+        let mut result = Ok(());
+        for msg in rx.iter() {
+            if let Parsed::Event(p) = &msg {
+                budget.release(p.epcs.len());
+            }
+            result = match msg {
+                Parsed::Facts(f) => {
+                    run.facts = f;
+                    Ok(())
+                }
+                Parsed::MasterData(vocab) => store_master_data(conn, &vocab),
+                Parsed::Finding(f) => {
+                    run.push(f);
+                    Ok(())
+                }
+                Parsed::Event(p) => run.add_event(conn, *p),
+            };
+            if result.is_err() {
+                break;
+            }
+        }
+        // Dropping the receiver (and closing the budget) stops the reader at its next
+        // hand-over.
+        budget.close();
+        drop(rx);
+        result?;
+        run.flush(conn)
+    })
+}
+
+/// EPC references handed over to the storing thread and not yet taken: the reader waits
+/// while there are more than this many, so memory stays bounded whatever the event sizes.
+const IN_FLIGHT_EPCS: usize = 100_000;
+
+#[derive(Default)]
+struct Budget {
+    /// (EPC references in flight, closed)
+    state: std::sync::Mutex<(usize, bool)>,
+    taken: std::sync::Condvar,
+}
+
+impl Budget {
+    /// Waits for room for `n` more; false once the storing side has stopped.
+    fn acquire(&self, n: usize) -> bool {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while !st.1 && st.0 > 0 && st.0 + n > IN_FLIGHT_EPCS {
+            st = self.taken.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        st.0 += n;
+        !st.1
+    }
+
+    fn release(&self, n: usize) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.0 = st.0.saturating_sub(n);
+        self.taken.notify_all();
+    }
+
+    fn close(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.taken.notify_all();
+    }
+}
+
+fn read_front<R: Read>(
+    input: R,
+    limits: Limits,
+    tolerance: chrono::Duration,
+    document_id: Uuid,
+    tx: std::sync::mpsc::Sender<Parsed>,
+    budget: &Budget,
+) {
+    let send = |m: Parsed| tx.send(m).is_ok();
+    let mut reader = EpcisReader::new(std::io::BufReader::with_capacity(1 << 16, input), limits);
+    let mut facts = DocumentFacts::default();
+    let mut refused: HashSet<u64> = HashSet::new();
     let now = Utc::now();
+    let report = |f: Finding, refused: &mut HashSet<u64>| {
+        if f.severity == "reject" {
+            if let Some(i) = f.event_index {
+                refused.insert(i);
+            }
+        }
+        send(Parsed::Finding(f))
+    };
     loop {
         let item = match reader.next_item() {
             Ok(Some(item)) => item,
             Ok(None) => break,
             Err(e) => {
                 for d in reader.take_diagnostics() {
-                    run.push(from_diagnostic(d));
+                    report(from_diagnostic(d), &mut refused);
                 }
-                run.push(fatal(&e));
-                return Ok(());
+                report(fatal(&e), &mut refused);
+                return;
             }
         };
         for d in reader.take_diagnostics() {
-            run.push(from_diagnostic(d));
+            if !report(from_diagnostic(d), &mut refused) {
+                return;
+            }
         }
         match item {
             Item::DocumentStart(start) => {
-                run.facts.format = Some(match (start.version, start.kind) {
+                facts.format = Some(match (start.version, start.kind) {
                     (_, DocumentKind::EpcisMasterDataDocument) => "masterdata-1.2-xml",
                     (EpcisVersion::V1, _) => "epcis-1.2-xml",
                     (EpcisVersion::V2, _) => "epcis-2.0-xml",
                 });
-                run.facts.header.creation_date = start
+                facts.header.creation_date = start
                     .creation_date
                     .and_then(|t| t.value)
                     .map(|t| t.with_timezone(&Utc));
+                send(Parsed::Facts(facts.clone()));
             }
-            Item::MasterData(vocab) => store_master_data(conn, &vocab)?,
+            Item::MasterData(vocab) => {
+                send(Parsed::MasterData(vocab));
+            }
             Item::Header(header) => {
                 if let Some(sbdh) = &header.sbdh {
-                    run.facts.header.sender = sbdh.senders.first().map(|p| p.identifier.clone());
-                    run.facts.header.receiver =
-                        sbdh.receivers.first().map(|p| p.identifier.clone());
-                    run.facts.header.instance_identifier =
+                    facts.header.sender = sbdh.senders.first().map(|p| p.identifier.clone());
+                    facts.header.receiver = sbdh.receivers.first().map(|p| p.identifier.clone());
+                    facts.header.instance_identifier =
                         sbdh.document_identification.instance_identifier.clone();
-                    run.facts.has_sbdh_parties =
-                        !sbdh.senders.is_empty() && !sbdh.receivers.is_empty();
+                    facts.has_sbdh_parties = !sbdh.senders.is_empty() && !sbdh.receivers.is_empty();
                 }
-                run.facts.has_transaction_statement = header.transaction_statement.is_some();
-                run.facts.dscsa =
+                facts.has_transaction_statement = header.transaction_statement.is_some();
+                facts.dscsa =
                     header.transaction_statement.is_some() || header.guideline_version.is_some();
+                send(Parsed::Facts(facts.clone()));
             }
             Item::Event(event) => {
-                if run.refused.contains(&event.index) {
+                if refused.contains(&event.index) {
                     continue;
                 }
-                let Some(p) = prepare::prepare(&event, run.document_id) else {
+                let Some(p) = prepare::prepare(&event, document_id) else {
                     // The reader reported why; make sure the event counts as refused.
-                    run.refused.insert(event.index);
+                    refused.insert(event.index);
                     continue;
                 };
-                if p.event_time > now + run.opts.future_tolerance {
-                    run.push(finding(
-                        rules::EVENT_IN_THE_FUTURE,
-                        Severity::Reject,
-                        p.line,
-                        p.column,
-                        Some(p.index),
-                        format!(
-                            "event time {} is in the future (server time {})",
-                            p.event_time.to_rfc3339(),
-                            now.to_rfc3339()
+                drop(event);
+                if p.event_time > now + tolerance {
+                    report(
+                        finding(
+                            rules::EVENT_IN_THE_FUTURE,
+                            Severity::Reject,
+                            p.line,
+                            p.column,
+                            Some(p.index),
+                            format!(
+                                "event time {} is in the future (server time {})",
+                                p.event_time.to_rfc3339(),
+                                now.to_rfc3339()
+                            ),
+                            "send events after they happened; check the sender's clock and time zone",
                         ),
-                        "send events after they happened; check the sender's clock and time zone",
-                    ));
+                        &mut refused,
+                    );
                     continue;
                 }
-                if p.shipping && run.facts.dscsa {
-                    if !run.facts.has_sbdh_parties {
-                        run.push(finding(rules::SHIPPING_WITHOUT_SBDH_PARTIES, Severity::Reject, p.line, p.column, Some(p.index),
+                if p.shipping && facts.dscsa {
+                    if !facts.has_sbdh_parties {
+                        report(finding(rules::SHIPPING_WITHOUT_SBDH_PARTIES, Severity::Reject, p.line, p.column, Some(p.index),
                             "a DSCSA shipping event needs the SBDH sender and receiver (the transferor and transferee)".into(),
-                            "add sbdh:Sender and sbdh:Receiver with their GLN or SGLN to the EPCISHeader"));
+                            "add sbdh:Sender and sbdh:Receiver with their GLN or SGLN to the EPCISHeader"), &mut refused);
                         continue;
                     }
-                    if !run.facts.has_transaction_statement {
-                        run.push(finding(rules::SHIPPING_WITHOUT_TRANSACTION_STATEMENT, Severity::Reject, p.line, p.column, Some(p.index),
+                    if !facts.has_transaction_statement {
+                        report(finding(rules::SHIPPING_WITHOUT_TRANSACTION_STATEMENT, Severity::Reject, p.line, p.column, Some(p.index),
                             "a DSCSA shipping event needs the transaction statement (FD&C Act §581(27))".into(),
-                            "add gs1ushc:dscsaTransactionStatement to the EPCISHeader"));
+                            "add gs1ushc:dscsaTransactionStatement to the EPCISHeader"), &mut refused);
                         continue;
                     }
                 }
                 for r in &p.repeated {
-                    run.push(finding(
-                        rules::REPEATED_IDENTIFIER,
-                        Severity::Warn,
-                        p.line,
-                        p.column,
-                        Some(p.index),
-                        format!("{r} is listed more than once in the same list; stored once"),
-                        "list each identifier once",
-                    ));
+                    report(
+                        finding(
+                            rules::REPEATED_IDENTIFIER,
+                            Severity::Warn,
+                            p.line,
+                            p.column,
+                            Some(p.index),
+                            format!("{r} is listed more than once in the same list; stored once"),
+                            "list each identifier once",
+                        ),
+                        &mut refused,
+                    );
                 }
-                if run.refused.contains(&p.index) {
+                if refused.contains(&p.index) {
                     continue;
                 }
-                run.add_event(conn, p)?;
+                if !budget.acquire(p.epcs.len()) || !send(Parsed::Event(Box::new(p))) {
+                    return;
+                }
             }
             Item::End => break,
         }
     }
     for d in reader.take_diagnostics() {
-        run.push(from_diagnostic(d));
+        report(from_diagnostic(d), &mut refused);
     }
-    run.flush(conn)
 }
 
 fn master_data_rules(conn: &mut PgConnection, run: &mut Run<'_>) -> Result<(), CaptureError> {

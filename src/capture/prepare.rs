@@ -5,9 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::epcis::{Action, EpcRole, Event, EventType, ExtensionElement};
 use crate::gs1::{self, Epc, Identifier};
-use crate::store::capture::{
-    BizTransactionRow, EffectRow, EpcRow, EventRow, IlmdRow, SourceDestRow,
-};
+use crate::store::capture::{BizTransactionRow, EpcRow, EventRow, IlmdRow, SourceDestRow};
 
 /// How an event changes the state of the serials it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +17,9 @@ pub enum Op {
     Transition {
         inherit: bool,
     },
-    /// Stored, no state change (error declarations, transformation, association, quantity).
+    /// Inputs consumed (decommissioned), outputs commissioned.
+    Transform,
+    /// Stored, no state change (error declarations, association, quantity).
     None,
 }
 
@@ -35,17 +35,22 @@ pub struct Key {
 }
 
 pub fn key_of(uri: &str) -> Option<Key> {
-    match gs1::classify(uri).ok()? {
-        Identifier::Opaque => Some(Key {
+    Some(key_of_identifier(uri, &gs1::classify(uri).ok()?))
+}
+
+/// The key of an identifier the reader has already parsed (`Event::epc_identifiers`).
+pub fn key_of_identifier(uri: &str, id: &Identifier) -> Key {
+    match id {
+        Identifier::Opaque => Key {
             key: uri.to_string(),
             kind: 9,
             gtin: None,
             serial: None,
             class: false,
-        }),
+        },
         Identifier::Epc(epc) => {
             let key = epc.key();
-            Some(match &epc {
+            match epc {
                 Epc::Sgtin(s) => Key {
                     key,
                     kind: 1,
@@ -74,7 +79,7 @@ pub fn key_of(uri: &str) -> Option<Key> {
                     serial: None,
                     class: false,
                 },
-            })
+            }
         }
     }
 }
@@ -110,6 +115,7 @@ pub fn op_for(event: &Event) -> Op {
         (EventType::Aggregation, Some(Action::Delete)) => Op::Unpack,
         (EventType::Aggregation, Some(Action::Observe)) => Op::Transition { inherit: false },
         (EventType::Transaction, _) => Op::Transition { inherit: true },
+        (EventType::Transformation, _) => Op::Transform,
         _ => Op::None,
     }
 }
@@ -163,6 +169,25 @@ pub fn hash_digest(hash_id: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// How one event changes the per-serial state: identifiers as indexes into its `epcs` rows
+/// (the keys are there once), and the values it sets.
+#[derive(Debug, Default)]
+pub struct Effect {
+    /// Commission / Transition: the identifiers named; Pack / Unpack: the children;
+    /// Transform: the inputs.
+    pub keys: Vec<u32>,
+    /// Pack / Unpack: the parent.
+    pub parent: Option<u32>,
+    /// Transform: the outputs.
+    pub outputs: Vec<u32>,
+    pub status: Option<i16>,
+    pub lot: Option<String>,
+    pub expiry: Option<chrono::NaiveDate>,
+    pub disposition: Option<String>,
+    pub owner: Option<String>,
+    pub location: Option<String>,
+}
+
 /// One event, ready to store.
 pub struct Prepared {
     pub index: u64,
@@ -178,13 +203,26 @@ pub struct Prepared {
     pub biz_transactions: Vec<BizTransactionRow>,
     pub sources_destinations: Vec<SourceDestRow>,
     pub ilmd: Option<IlmdRow>,
-    /// Effects with `ord`/`event_id` filled in when the event joins a batch.
-    pub effects: Vec<EffectRow>,
+    pub effect: Effect,
     /// GTINs and location keys, for the master-data rules.
     pub gtins: Vec<String>,
     pub locations: Vec<String>,
     /// Identifiers listed twice in one list (stored once).
     pub repeated: Vec<String>,
+}
+
+impl Prepared {
+    /// The identifier key of an `Effect` index.
+    pub fn key(&self, i: u32) -> &str {
+        &self.epcs[i as usize].epc_key
+    }
+
+    /// How many identifiers the event's state change names.
+    pub fn effect_len(&self) -> usize {
+        self.effect.keys.len()
+            + self.effect.outputs.len()
+            + usize::from(self.effect.parent.is_some())
+    }
 }
 
 /// `None` when the event cannot be stored at all (no event time, unparseable identifiers):
@@ -199,21 +237,23 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
     let mut epcs: Vec<EpcRow> = Vec::with_capacity(event.epc_count());
     let mut seen = std::collections::HashSet::with_capacity(event.epc_count());
     let mut repeated = Vec::new();
-    let mut keys: Vec<(EpcRole, Key)> = Vec::with_capacity(event.epc_count());
-    for (role, uri) in event.epcs() {
-        let k = key_of(uri)?;
+    // (role, index into epcs, class-level, GTIN)
+    let mut keys: Vec<(EpcRole, u32, bool, Option<String>)> = Vec::with_capacity(event.epc_count());
+    for (role, uri, id) in event.epc_identifiers() {
+        // Parsed once by the reader; `None` where it refused the identifier.
+        let k = key_of_identifier(uri, &*id?);
         if !seen.insert((role_code(role), k.key.clone())) {
             repeated.push(uri.to_string());
             continue;
         }
+        keys.push((role, epcs.len() as u32, k.class, k.gtin));
         epcs.push(EpcRow {
             event_id: 0,
             role: role_code(role),
-            epc_key: k.key.clone(),
+            epc_key: k.key,
             quantity: None,
             uom: None,
         });
-        keys.push((role, k));
     }
     for (role, list) in [
         (EpcRole::Epc, &event.quantity_list),
@@ -329,60 +369,52 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
     let op = op_for(event);
     let status = status_for(event);
     let disposition = event.disposition.as_ref().map(|d| d.as_str().to_string());
-    let lot = ilmd.as_ref().and_then(|i| i.lot.clone());
-    let expiry = ilmd.as_ref().and_then(|i| i.expiry);
-    let effect = |k: &Key, is_parent: bool, parent_key: Option<String>| EffectRow {
-        ord: 0,
-        event_id: 0,
-        epc_key: k.key.clone(),
-        kind: k.kind,
-        gtin: k.gtin.clone(),
-        serial_number: k.serial.clone(),
-        is_parent,
-        parent_key,
-        lot: lot.clone(),
-        expiry,
-        status,
-        disposition: disposition.clone(),
-        owner: owner.clone(),
-        location: biz_location.clone(),
-        event_time,
+    let instance = |role: EpcRole| -> Vec<u32> {
+        keys.iter()
+            .filter(|(r, _, class, _)| *r == role && !class)
+            .map(|(_, i, _, _)| *i)
+            .collect()
     };
-    let instance = |role: EpcRole| keys.iter().filter(move |(r, k)| *r == role && !k.class);
     let parent = keys
         .iter()
-        .find(|(r, _)| *r == EpcRole::Parent)
-        .map(|(_, k)| k);
-    let effects: Vec<EffectRow> = match op {
-        Op::Commission => instance(EpcRole::Epc)
-            .map(|(_, k)| effect(k, false, None))
-            .collect(),
-        Op::Pack => match parent {
-            Some(p) => std::iter::once(effect(p, true, None))
-                .chain(instance(EpcRole::Child).map(|(_, k)| effect(k, false, Some(p.key.clone()))))
-                .collect(),
-            None => Vec::new(),
-        },
-        Op::Unpack => {
-            let children: Vec<EffectRow> = instance(EpcRole::Child)
-                .map(|(_, k)| effect(k, false, parent.map(|p| p.key.clone())))
-                .collect();
-            match (children.is_empty(), parent) {
-                (true, Some(p)) => vec![effect(p, true, None)],
-                _ => children,
-            }
-        }
-        Op::Transition { .. } => keys
-            .iter()
-            .filter(|(r, k)| {
-                matches!(r, EpcRole::Epc | EpcRole::Parent | EpcRole::Child) && !k.class
-            })
-            .map(|(_, k)| effect(k, false, None))
-            .collect(),
-        Op::None => Vec::new(),
+        .find(|(r, _, _, _)| *r == EpcRole::Parent)
+        .map(|(_, i, _, _)| *i);
+    let mut effect = Effect {
+        status,
+        lot: ilmd.as_ref().and_then(|i| i.lot.clone()),
+        expiry: ilmd.as_ref().and_then(|i| i.expiry),
+        disposition: disposition.clone(),
+        owner,
+        location: biz_location.clone(),
+        ..Effect::default()
     };
-    let gtins = if op == Op::Commission {
-        let mut g: Vec<String> = keys.iter().filter_map(|(_, k)| k.gtin.clone()).collect();
+    match op {
+        Op::Commission => effect.keys = instance(EpcRole::Epc),
+        Op::Pack if parent.is_some() => {
+            effect.parent = parent;
+            effect.keys = instance(EpcRole::Child);
+        }
+        Op::Unpack => {
+            effect.parent = parent;
+            effect.keys = instance(EpcRole::Child);
+        }
+        Op::Transition { .. } => {
+            effect.keys = keys
+                .iter()
+                .filter(|(r, _, class, _)| {
+                    matches!(r, EpcRole::Epc | EpcRole::Parent | EpcRole::Child) && !class
+                })
+                .map(|(_, i, _, _)| *i)
+                .collect()
+        }
+        Op::Transform => {
+            effect.keys = instance(EpcRole::Input);
+            effect.outputs = instance(EpcRole::Output);
+        }
+        _ => {}
+    }
+    let gtins = if matches!(op, Op::Commission | Op::Transform) {
+        let mut g: Vec<String> = keys.iter().filter_map(|(_, _, _, g)| g.clone()).collect();
         g.sort();
         g.dedup();
         g
@@ -445,7 +477,7 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         biz_transactions,
         sources_destinations,
         ilmd,
-        effects,
+        effect,
         gtins,
         locations,
         repeated,

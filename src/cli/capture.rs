@@ -1,8 +1,11 @@
-//! `dscsa-exchange validate FILE…` (offline: structure and identifiers) and
-//! `dscsa-exchange import FILE…` (capture into the configured database). Findings print as
-//! `file:line:column: rule-id: message`.
+//! `dscsa-exchange validate [--db] FILE…` (offline: structure and identifiers; `--db` adds the
+//! business rules against the configured database, storing nothing) and
+//! `dscsa-exchange import FILE…` (capture into the configured database, with a progress line).
+//! Findings print as `file:line:column: rule-id: message`.
 
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::db::with_db;
 use super::{CliError, EXIT_FAILURE, EXIT_USAGE};
@@ -65,20 +68,117 @@ pub fn validate(files: &[PathBuf]) -> Result<(), CliError> {
     }
 }
 
-pub fn import(settings: &Settings, files: &[PathBuf]) -> Result<(), CliError> {
+/// A reader that shows how far it has read on stderr: `file: 42% (7.1 of 17.0 MB, 3.2 MB/s)`,
+/// redrawn in place at most five times a second.
+struct Progress<R> {
+    inner: R,
+    label: String,
+    total: u64,
+    read: u64,
+    started: Instant,
+    shown: Instant,
+}
+
+impl<R> Progress<R> {
+    fn new(inner: R, file: &Path, total: u64) -> Self {
+        let now = Instant::now();
+        Progress {
+            inner,
+            label: file.display().to_string(),
+            total,
+            read: 0,
+            started: now,
+            shown: now - Duration::from_secs(1),
+        }
+    }
+
+    fn show(&mut self) {
+        let mb = |b: u64| b as f64 / 1e6;
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        // An empty file is complete as soon as it is open.
+        let pct = (self.read * 100)
+            .checked_div(self.total)
+            .map_or(100, |p| p.min(100));
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r{}: {pct}% ({:.1} of {:.1} MB, {:.1} MB/s)",
+            self.label,
+            mb(self.read),
+            mb(self.total),
+            mb(self.read) / secs
+        );
+        let _ = err.flush();
+        self.shown = Instant::now();
+    }
+
+    fn finish(&mut self) {
+        self.show();
+        eprintln!();
+    }
+}
+
+impl<R: Read> Read for Progress<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.shown.elapsed() >= Duration::from_millis(200) {
+            self.show();
+        }
+        Ok(n)
+    }
+}
+
+pub fn import(settings: &Settings, files: &[PathBuf], progress: bool) -> Result<(), CliError> {
+    run_captures(settings, files, progress, false)
+}
+
+/// `validate --db`: every check a capture makes, against the stored state; nothing is stored.
+pub fn validate_db(settings: &Settings, files: &[PathBuf]) -> Result<(), CliError> {
+    run_captures(settings, files, false, true)
+}
+
+fn run_captures(
+    settings: &Settings,
+    files: &[PathBuf],
+    progress: bool,
+    dry_run: bool,
+) -> Result<(), CliError> {
     for file in files {
         open(file)?;
     }
+    // On a terminal, documents above a megabyte show their progress.
+    let show = |size: u64| progress || (std::io::stderr().is_terminal() && size > 1 << 20);
     let mut rejected = 0;
     with_db(settings, |conn| {
         for file in files {
             let mut opts = CaptureOptions::new(&settings.data_dir.join("spool"));
             opts.limits = settings.capture_limits.clone();
-            let report = capture::capture(conn, open(file)?, &opts).map_err(CliError::failure)?;
+            opts.dry_run = dry_run;
+            let f = open(file)?;
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let report = if show(size) && !dry_run {
+                let mut reader = Progress::new(f, file, size);
+                let report = capture::capture(conn, &mut reader, &opts);
+                reader.finish();
+                report
+            } else {
+                capture::capture(conn, f, &opts)
+            }
+            .map_err(CliError::failure)?;
             for f in report.errors.iter().chain(&report.warnings) {
                 print(file, f);
             }
             match report.outcome {
+                Outcome::Accepted | Outcome::PartiallyAccepted if dry_run => println!(
+                    "{}: {} against the database ({} events, {} EPC references; {} serials would be created, {} updated); nothing stored",
+                    file.display(),
+                    if report.outcome == Outcome::Accepted { "valid" } else { "partially valid" },
+                    report.event_count,
+                    report.epc_count,
+                    report.serials_created,
+                    report.serials_updated,
+                ),
                 Outcome::Accepted | Outcome::PartiallyAccepted => println!(
                     "{}: {} as document {}: {} events, {} EPC references, {} serials created, {} updated, {} duplicate events",
                     file.display(),
@@ -95,6 +195,14 @@ pub fn import(settings: &Settings, files: &[PathBuf]) -> Result<(), CliError> {
                     file.display(),
                     report.document_id
                 ),
+                Outcome::Rejected if dry_run => {
+                    rejected += 1;
+                    println!(
+                        "{}: rejected ({} error(s)); nothing stored",
+                        file.display(),
+                        report.errors.len()
+                    );
+                }
                 Outcome::Rejected => {
                     rejected += 1;
                     println!(

@@ -46,13 +46,20 @@ pub enum Command {
     Migrate,
     /// Print the effective configuration (secrets masked).
     Config,
-    /// Check EPCIS documents offline (structure and identifiers); no database.
+    /// Check EPCIS documents: offline (structure and identifiers), or with `--db` also the
+    /// DSCSA business rules against the configured database (nothing is stored).
     Validate {
+        /// Also check the business rules against the stored state (a capture rolled back).
+        #[arg(long)]
+        db: bool,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Capture EPCIS documents into the database (as `POST /epcis/capture` does).
     Import {
+        /// Show progress on stderr even when it is not a terminal (it is shown on a terminal).
+        #[arg(long)]
+        progress: bool,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -160,17 +167,18 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             };
         }
         Command::Verify(args) => return verify::run(args),
-        Command::Validate { files } => return capture::validate(&files),
+        Command::Validate { db: false, files } => return capture::validate(&files),
         other => other,
     };
     let settings = Settings::load(cli.config.as_deref()).map_err(CliError::config)?;
     match command {
         Command::Partners { cmd } => partners::run(&settings, cmd),
-        Command::Import { files } => capture::import(&settings, &files),
+        Command::Import { files, progress } => capture::import(&settings, &files, progress),
+        Command::Validate { db: true, files } => capture::validate_db(&settings, &files),
         Command::Certs { cmd } => certs::run(&settings, cmd),
         Command::Flags { cmd } => flags::run(&settings, cmd),
         Command::Directory { cmd } => flags::run_directory(&settings, cmd),
-        Command::Gs1 { .. } | Command::Verify(_) | Command::Validate { .. } => {
+        Command::Gs1 { .. } | Command::Verify(_) | Command::Validate { db: false, .. } => {
             unreachable!("handled above")
         }
         Command::Serve => serve::run(settings),

@@ -101,8 +101,8 @@ fn serve(
     );
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings, pool).map_err(CliError::failure)?;
-        print_banner(settings, db, &app, applied, curl.as_deref());
         app.stop_on_signals();
+        print_banner(settings, db, &app, applied, curl.as_deref());
         app.run_until_stopped()
             .await
             .map_err(|e| CliError::failure(format!("server failed: {e}")))

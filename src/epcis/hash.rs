@@ -44,6 +44,13 @@ impl CanonList {
         }));
     }
 
+    /// The canonical Digital Link of `epc`, rendered straight into the shared buffer.
+    pub(crate) fn push_epc(&mut self, epc: &crate::gs1::Epc) {
+        let start = self.text.len();
+        epc.write_canonical_digital_link(&mut self.text);
+        self.spans.push(Some((start, self.text.len())));
+    }
+
     fn get<'a>(&'a self, i: usize, given: &'a str) -> &'a str {
         match self.spans[i] {
             Some((a, b)) => &self.text[a..b],
@@ -284,7 +291,7 @@ fn push_epcs(out: &mut impl Sink, name: &str, epcs: &[String], canon: Option<&Ca
         return;
     }
     // Every entry starts with the same `epc=`, so sorting the values sorts the entries.
-    let mut v: Vec<std::borrow::Cow<'_, str>> = match canon {
+    let v: Vec<std::borrow::Cow<'_, str>> = match canon {
         Some(c) => epcs
             .iter()
             .enumerate()
@@ -292,19 +299,21 @@ fn push_epcs(out: &mut impl Sink, name: &str, epcs: &[String], canon: Option<&Ca
             .collect(),
         None => epcs.iter().map(|e| canonical_for_hash(e)).collect(),
     };
-    sort_sharing_prefix(&mut v);
     out.put(name);
-    for e in &v {
+    for i in sorted_order(&v) {
         out.put("epc=");
-        out.put(e);
+        out.put(&v[i as usize]);
     }
 }
 
-/// Sort strings that mostly share a long prefix (Digital Links of one product): compare only
-/// what follows the prefix common to all of them, which gives the same order.
-fn sort_sharing_prefix(v: &mut [std::borrow::Cow<'_, str>]) {
+/// The order that sorts strings which mostly share a long prefix (Digital Links of one
+/// product): only what follows the prefix common to all of them is compared, which gives the
+/// same order. Its first eight bytes, zero-padded and read big-endian, order like the bytes
+/// themselves (a shorter string pads with the smallest byte), so most comparisons are one
+/// integer comparison of a small (key, index) pair; equal keys fall back to the bytes.
+fn sorted_order(v: &[std::borrow::Cow<'_, str>]) -> Vec<u32> {
     let Some(first) = v.first() else {
-        return;
+        return Vec::new();
     };
     let mut common = first.len();
     for s in v.iter().skip(1) {
@@ -315,7 +324,18 @@ fn sort_sharing_prefix(v: &mut [std::borrow::Cow<'_, str>]) {
             .position(|(a, b)| a != b)
             .unwrap_or(common);
     }
-    v.sort_unstable_by(|a, b| a.as_bytes()[common..].cmp(&b.as_bytes()[common..]));
+    let tail = |i: u32| &v[i as usize].as_bytes()[common..];
+    let mut keyed: Vec<(u64, u32)> = (0..v.len() as u32)
+        .map(|i| {
+            let t = tail(i);
+            let mut k = [0u8; 8];
+            let n = t.len().min(8);
+            k[..n].copy_from_slice(&t[..n]);
+            (u64::from_be_bytes(k), i)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| tail(a.1).cmp(tail(b.1))));
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 fn push_quantities(out: &mut impl Sink, name: &str, list: &[QuantityElement]) {
@@ -530,12 +550,34 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[test]
+    fn sort_ties_in_the_first_eight_bytes_fall_back_to_the_rest() {
+        let v: Vec<std::borrow::Cow<'_, str>> = [
+            "p/ABCDEFGHz",
+            "p/ABCDEFGH",
+            "p/ABCDEFGHa",
+            "p/ABCDEFG",
+            "p/ABCDEFGHab",
+            "p/",
+        ]
+        .into_iter()
+        .map(Into::into)
+        .collect();
+        let ours: Vec<&str> = sorted_order(&v)
+            .into_iter()
+            .map(|i| &*v[i as usize])
+            .collect();
+        let mut plain: Vec<&str> = v.iter().map(|s| &**s).collect();
+        plain.sort_unstable();
+        assert_eq!(ours, plain);
+    }
+
     proptest! {
         #[test]
-        fn prefix_sort_orders_like_a_plain_sort(tails in proptest::collection::vec("[0-9A-Za-z/%]{0,6}", 0..40), prefix in "[a-z/]{0,12}") {
-            let mut ours: Vec<std::borrow::Cow<'_, str>> = tails.iter().map(|t| format!("{prefix}{t}").into()).collect();
-            let mut plain = ours.clone();
-            sort_sharing_prefix(&mut ours);
+        fn prefix_sort_orders_like_a_plain_sort(tails in proptest::collection::vec("[0-9A-Za-z/%]{0,10}", 0..40), prefix in "[a-z/]{0,12}") {
+            let v: Vec<std::borrow::Cow<'_, str>> = tails.iter().map(|t| format!("{prefix}{t}").into()).collect();
+            let ours: Vec<&str> = sorted_order(&v).into_iter().map(|i| &*v[i as usize]).collect();
+            let mut plain: Vec<&str> = v.iter().map(|s| &**s).collect();
             plain.sort_unstable();
             prop_assert_eq!(ours, plain);
         }

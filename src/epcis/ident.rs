@@ -30,6 +30,52 @@ pub fn validate(uri: &str) -> Result<(), IdentError> {
     }
 }
 
+/// [`validate`], keeping what the identifier was parsed as (so nothing needs to parse it again).
+pub fn parse(uri: &str) -> Result<Identifier, IdentError> {
+    classify(uri).map_err(ident_error)
+}
+
+/// The GTIN part of the last SGTIN URN [`parse_sharing`] parsed, so that the next one of the
+/// same product parses only its serial.
+#[derive(Debug, Default)]
+pub(crate) struct SgtinCache {
+    /// `urn:epc:id:sgtin:CP.ITEM.` of `sgtin`.
+    prefix: String,
+    sgtin: Option<gs1::Sgtin>,
+}
+
+/// [`parse`], reusing the GTIN of the previous SGTIN URN when this one has the same GTIN part
+/// (same bytes, so the same GTIN, hint and errors as a full parse).
+pub(crate) fn parse_sharing(uri: &str, cache: &mut SgtinCache) -> Result<Identifier, IdentError> {
+    if let Some(known) = &cache.sgtin {
+        // A clean URN is what `classify` sends straight to the EPC URN parser.
+        if is_clean(uri) {
+            if let Some(r) = gs1::Sgtin::from_epc_uri_sharing_gtin(uri, &cache.prefix, known) {
+                return r
+                    .map(|s| Identifier::Epc(gs1::Epc::Sgtin(s)))
+                    .map_err(ident_error);
+            }
+        }
+    }
+    let r = classify(uri);
+    if let Ok(Identifier::Epc(gs1::Epc::Sgtin(s))) = &r {
+        if let Some(p) = gs1::Sgtin::gtin_prefix_of(uri) {
+            cache.prefix.clear();
+            cache.prefix.push_str(p);
+            cache.sgtin = Some(*s);
+        }
+    }
+    r.map_err(ident_error)
+}
+
+fn ident_error(e: Gs1Error) -> IdentError {
+    IdentError {
+        not_a_uri: matches!(e, Gs1Error::NotUri { .. }),
+        code: e.code(),
+        message: format!("{e} [{}]", e.code()),
+    }
+}
+
 /// [`validate`] and [`canonical_for_hash`] with one parse: `Ok(Some(dl))` when the identifier
 /// is a GS1 EPC (its canonical Digital Link), `Ok(None)` when it stays as given.
 pub fn validate_with_canonical(uri: &str) -> Result<Option<String>, IdentError> {
@@ -61,11 +107,18 @@ pub fn canonical_for_hash(uri: &str) -> Cow<'_, str> {
 /// `gs1::classify`, with a shortcut for the common case: an EPC URN without whitespace or
 /// control characters (so certainly an absolute URI) goes straight to the EPC URN parser,
 /// which is what `classify` would do after its generic URI check.
-fn classify(uri: &str) -> Result<Identifier, Gs1Error> {
-    if uri.starts_with("urn:epc:") && !uri.bytes().any(|b| b <= b' ' || b == 0x7f) {
+pub(crate) fn classify(uri: &str) -> Result<Identifier, Gs1Error> {
+    if uri.starts_with("urn:epc:") && is_clean(uri) {
         return gs1::parse_epc_uri(uri).map(Identifier::Epc);
     }
     gs1::classify(uri)
+}
+
+/// No whitespace or control characters.
+fn is_clean(uri: &str) -> bool {
+    // Without an early exit the check compiles to a vector loop.
+    !uri.bytes()
+        .fold(false, |bad, b| bad | (b <= b' ') | (b == 0x7f))
 }
 
 #[cfg(test)]
@@ -111,6 +164,44 @@ mod tests {
         ] {
             assert_eq!(classify(uri), gs1::classify(uri), "{uri}");
         }
+    }
+
+    #[test]
+    fn sharing_the_gtin_gives_what_a_full_parse_gives() {
+        let mut cache = SgtinCache::default();
+        for uri in [
+            "https://id.gs1.org/01/00312345678906/21/S0",
+            "urn:epc:id:sgtin:0312345.067890.S1",
+            "urn:epc:id:sgtin:0312345.067890.S%2F2",
+            "urn:epc:id:sgtin:0312345.067890.S 3",
+            "urn:epc:id:sgtin:0312345.067890.S#4",
+            "urn:epc:id:sgtin:0312345.067890.",
+            "urn:epc:id:sgtin:0312345.067890.S123456789012345678901",
+            "urn:epc:id:sgtin:0312345.067890.S.5",
+            "urn:epc:id:sgtin:0312345.067890",
+            "urn:epc:id:sgtin:0312345.0678901.S6",
+            "urn:epc:id:sgtin:031234.5067890.S7",
+            "urn:epc:id:sgtin:031234.5067890.S8",
+            "urn:epc:idpat:sgtin:031234.5067890.*",
+            "urn:epc:id:sgtin:031234.5067890.S9",
+            "https://id.gs1.org/01/00312345678906/21/S10",
+            "urn:epc:id:sgtin:031234.5067890.S11",
+        ] {
+            let shared = parse_sharing(uri, &mut cache);
+            let full = parse(uri);
+            assert_eq!(shared, full, "{uri}");
+            if let Ok(Identifier::Epc(e)) = &shared {
+                assert_eq!(
+                    e.gcp_length_hint(),
+                    full.as_ref().ok().and_then(|i| match i {
+                        Identifier::Epc(e) => e.gcp_length_hint(),
+                        Identifier::Opaque => None,
+                    }),
+                    "{uri}"
+                );
+            }
+        }
+        assert_eq!(cache.prefix, "urn:epc:id:sgtin:031234.5067890.");
     }
 
     #[test]

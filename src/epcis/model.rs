@@ -4,7 +4,10 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
+use std::borrow::Cow;
+
 use super::cbv::CbvTerm;
+use crate::gs1::Identifier;
 
 /// EPCIS major version of a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -352,6 +355,31 @@ pub struct Event {
     pub biz_location_extensions: Vec<ExtensionElement>,
     /// CBV 2.0 event hash (`ni:///sha-256;…?ver=CBV2.0`), filled by the reader when hashing is on.
     pub hash_id: Option<String>,
+    /// What the reader parsed each EPC reference as; read through [`Event::epc_identifiers`].
+    pub(crate) parsed_epcs: ParsedEpcs,
+}
+
+/// The identifiers the reader parsed while validating an event's EPC references, in the
+/// order of the event's lists. A cache of what the public fields say: it takes no part in
+/// equality, and [`Event::epc_identifiers`] ignores it when the lists no longer match it.
+#[derive(Clone, Default)]
+pub(crate) struct ParsedEpcs {
+    /// `Some` when the reader set `parent_id`: its identifier, `None` when refused.
+    pub(crate) parent: Option<Option<Identifier>>,
+    /// `epc_list`, `child_epcs`, `input_epcs`, `output_epcs`.
+    pub(crate) lists: [Vec<Option<Identifier>>; 4],
+}
+
+impl PartialEq for ParsedEpcs {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ParsedEpcs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsedEpcs").finish_non_exhaustive()
+    }
 }
 
 impl Event {
@@ -391,6 +419,7 @@ impl Event {
             read_point_extensions: Vec::new(),
             biz_location_extensions: Vec::new(),
             hash_id: None,
+            parsed_epcs: ParsedEpcs::default(),
         }
     }
 
@@ -405,6 +434,42 @@ impl Event {
             .iter()
             .map(|e| (EpcRole::Output, e.as_str()));
         parent.chain(list).chain(child).chain(input).chain(output)
+    }
+
+    /// Every EPC reference as [`Event::epcs`] lists it, with the identifier it denotes:
+    /// `Some(Identifier::Epc(..))` for a GS1 EPC (EPC URN or Digital Link; its GCP-independent
+    /// key is [`crate::gs1::Epc::key`]), `Some(Identifier::Opaque)` for any other absolute URI,
+    /// `None` for a value the reader refused (it reported why). An event from
+    /// [`crate::epcis::EpcisReader`] carries what the reader parsed while validating, so this
+    /// parses nothing again; for any other event (or lists changed after reading) each value
+    /// is parsed here with [`crate::gs1::classify`].
+    pub fn epc_identifiers(
+        &self,
+    ) -> impl Iterator<Item = (EpcRole, &str, Option<Cow<'_, Identifier>>)> {
+        let p = &self.parsed_epcs;
+        let fresh = p.parent.is_some() == self.parent_id.is_some()
+            && [
+                &self.epc_list,
+                &self.child_epcs,
+                &self.input_epcs,
+                &self.output_epcs,
+            ]
+            .iter()
+            .zip(&p.lists)
+            .all(|(l, q)| l.len() == q.len());
+        let parsed = p
+            .parent
+            .iter()
+            .chain(p.lists.iter().flatten())
+            .map(|id| id.as_ref().map(Cow::Borrowed));
+        let mut parsed = fresh.then_some(parsed);
+        self.epcs().map(move |(role, uri)| {
+            let id = match parsed.as_mut() {
+                Some(it) => it.next().flatten(),
+                None => crate::epcis::ident::classify(uri).ok().map(Cow::Owned),
+            };
+            (role, uri, id)
+        })
     }
 
     /// Number of EPC references (parentID included).

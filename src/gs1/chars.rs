@@ -5,10 +5,45 @@ use super::error::Gs1Error;
 /// GS1 AI encodable character set 82 (General Specifications figure 7.11-1).
 #[inline]
 pub fn is_cset82(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'"' | b'%' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b'-' | b'.' | b'/'
-        | b'0'..=b'9' | b':' | b';' | b'<' | b'=' | b'>' | b'?' | b'A'..=b'Z' | b'_' | b'a'..=b'z')
+    // A table lookup: the range match compiles to branches that mispredict on random serials.
+    CLASS[b as usize] & CSET82 != 0
 }
+
+/// Byte classes, one bit each, looked up in [`CLASS`].
+const CSET82: u8 = 1;
+/// Percent-encoded in Digital Link values ([`dl_escape`]).
+const DL_ESCAPE: u8 = 2;
+/// Stands for itself in an EPC URI component: CSET 82 without `%` and what TDS requires to
+/// be escaped.
+const EPC_LITERAL: u8 = 4;
+
+/// True when `b` stands for itself in an EPC URI component (no escape, no decoding).
+#[inline]
+pub(crate) fn is_epc_literal(b: u8) -> bool {
+    CLASS[b as usize] & EPC_LITERAL != 0
+}
+
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if matches!(b,
+            b'!' | b'"' | b'%' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b'-' | b'.' | b'/'
+            | b'0'..=b'9' | b':' | b';' | b'<' | b'=' | b'>' | b'?' | b'A'..=b'Z' | b'_' | b'a'..=b'z')
+        {
+            t[i] |= CSET82;
+        }
+        if dl_must_escape_slow(b) {
+            t[i] |= DL_ESCAPE;
+        }
+        if t[i] & CSET82 != 0 && !epc_must_escape(b) {
+            t[i] |= EPC_LITERAL;
+        }
+        i += 1;
+    }
+    t
+};
 
 /// GS1 AI encodable character set 39 (used by CPID, AI 8010).
 #[inline]
@@ -136,7 +171,7 @@ impl<const N: usize> std::fmt::Debug for InlineStr<N> {
 
 /// Characters that TDS requires to be percent-escaped in EPC URI components (TDS §7 table).
 #[inline]
-fn epc_must_escape(b: u8) -> bool {
+const fn epc_must_escape(b: u8) -> bool {
     matches!(b, b'"' | b'%' | b'&' | b'/' | b'<' | b'>' | b'?')
 }
 
@@ -155,8 +190,7 @@ pub fn epc_escape(s: &str, out: &mut String) {
 /// Link table 7-1 names (`! space # % & ( ) * + , / :`) plus those TDS escapes in EPC URIs
 /// (`" < > ?`). `' ; = . - _` stay literal, as the CBV 2.0 reference hash implementation
 /// writes them, so canonical Digital Links (and event hashes) match other tools.
-#[inline]
-fn dl_must_escape(b: u8) -> bool {
+const fn dl_must_escape_slow(b: u8) -> bool {
     matches!(
         b,
         b'!' | b' '
@@ -177,14 +211,28 @@ fn dl_must_escape(b: u8) -> bool {
     ) || !b.is_ascii_graphic()
 }
 
+#[inline]
+fn dl_must_escape(b: u8) -> bool {
+    CLASS[b as usize] & DL_ESCAPE != 0
+}
+
 /// Percent-encode a value for a Digital Link path segment or query value.
 pub fn dl_escape(s: &str, out: &mut String) {
-    for b in s.bytes() {
-        if dl_must_escape(b) {
-            push_pct(out, b);
-        } else {
-            out.push(b as char);
+    // Copy runs of literal bytes at once. Literal bytes are printable ASCII (every non-ASCII
+    // byte is escaped), so a non-empty run starts and ends on char boundaries.
+    let b = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if dl_must_escape(c) {
+            if start < i {
+                out.push_str(&s[start..i]);
+            }
+            push_pct(out, c);
+            start = i + 1;
         }
+    }
+    if start < b.len() {
+        out.push_str(&s[start..]);
     }
 }
 
@@ -289,6 +337,27 @@ mod tests {
             e,
             "A'B;C=D.E-F_G%21H%28I%29J%2AK%2BL%2CM%2FN%3AO%25P%26Q%22R%3CS%3ET%3FU"
         );
+    }
+
+    #[test]
+    fn dl_escape_escapes_every_byte_of_non_ascii_characters() {
+        let mut e = String::from("x");
+        dl_escape("\u{e9}a\u{20ac} b\u{1}", &mut e);
+        assert_eq!(e, "x%C3%A9a%E2%82%AC%20b%01");
+    }
+
+    #[test]
+    fn byte_class_table_matches_the_sets() {
+        let slow82 = |b: u8| b"!\"%&'()*+,-./:;<=>?_".contains(&b) || b.is_ascii_alphanumeric();
+        for b in 0..=255u8 {
+            assert_eq!(is_cset82(b), slow82(b), "{b}");
+            assert_eq!(dl_must_escape(b), dl_must_escape_slow(b), "{b}");
+            assert_eq!(
+                is_epc_literal(b),
+                slow82(b) && !b"\"%&/<>?".contains(&b),
+                "{b}"
+            );
+        }
     }
 
     #[test]

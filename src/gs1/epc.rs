@@ -48,6 +48,33 @@ impl Sgtin {
         let serial = with_decoded(uri, "serial number", rest, SerialNumber::parse)?;
         Ok(Sgtin { gtin, serial })
     }
+
+    /// [`Sgtin::from_epc_uri`] for a URI that begins with `prefix` (`urn:epc:id:sgtin:CP.ITEM.`,
+    /// up to and including the second dot) of a URI already parsed into `known`: only the
+    /// serial is parsed, with the same result and errors. The EPCs of one list usually share
+    /// their GTIN.
+    pub(crate) fn from_epc_uri_sharing_gtin(
+        uri: &str,
+        prefix: &str,
+        known: &Sgtin,
+    ) -> Option<Result<Self, Gs1Error>> {
+        let rest = uri.strip_prefix(prefix)?;
+        let serial = with_decoded(uri, "serial number", rest, SerialNumber::parse);
+        Some(serial.map(|serial| Sgtin {
+            gtin: known.gtin,
+            serial,
+        }))
+    }
+
+    /// The part of an SGTIN URI that names its GTIN (`urn:epc:id:sgtin:CP.ITEM.`).
+    pub(crate) fn gtin_prefix_of(uri: &str) -> Option<&str> {
+        let body = uri.strip_prefix("urn:epc:id:sgtin:")?;
+        let body_at = uri.len() - body.len();
+        let b = body.as_bytes();
+        let d1 = b.iter().position(|&c| c == b'.')?;
+        let d2 = b[d1 + 1..].iter().position(|&c| c == b'.')? + d1 + 1;
+        uri.get(..body_at + d2 + 1)
+    }
 }
 
 impl fmt::Display for Sgtin {
@@ -454,18 +481,34 @@ impl Epc {
     /// Canonical GS1 Digital Link on `https://id.gs1.org` (CBV 2.0 event hash rule);
     /// non-GS1 EPCs (GID) stay as their URN.
     pub fn to_canonical_digital_link(&self) -> String {
-        if let Some(u) = self.non_gs1_uri() {
-            return u;
-        }
         let mut s = String::with_capacity(64);
-        s.push_str(CANONICAL_DL_BASE);
-        self.for_each_element(|ai, v| {
-            s.push('/');
-            s.push_str(ai);
-            s.push('/');
-            dl_escape(v, &mut s);
-        });
+        self.write_canonical_digital_link(&mut s);
         s
+    }
+
+    /// [`Epc::to_canonical_digital_link`] appended to `out`, so a caller rendering many EPCs
+    /// into one buffer allocates nothing per EPC.
+    pub fn write_canonical_digital_link(&self, out: &mut String) {
+        if let Epc::Sgtin(s) = self {
+            // The common case written directly: a GTIN is digits, which are never escaped.
+            out.push_str(CANONICAL_DL_BASE);
+            out.push_str("/01/");
+            out.push_str(s.gtin.as_str());
+            out.push_str("/21/");
+            dl_escape(s.serial.as_str(), out);
+            return;
+        }
+        if let Some(u) = self.non_gs1_uri() {
+            out.push_str(&u);
+            return;
+        }
+        out.push_str(CANONICAL_DL_BASE);
+        self.for_each_element(|ai, v| {
+            out.push('/');
+            out.push_str(ai);
+            out.push('/');
+            dl_escape(v, out);
+        });
     }
 
     /// The GCP length seen in the URI this was parsed from.
@@ -784,12 +827,13 @@ fn with_decoded<T>(
     comp: &str,
     f: impl FnOnce(&str) -> Result<T, Gs1Error>,
 ) -> Result<T, Gs1Error> {
+    // The common case in one pass: nothing escaped, nothing to escape.
+    if comp.bytes().all(super::chars::is_epc_literal) {
+        return f(comp);
+    }
     let literal_ok = !comp
         .bytes()
         .any(|b| !is_cset82(b) || matches!(b, b'"' | b'&' | b'/' | b'<' | b'>' | b'?'));
-    if literal_ok && !comp.contains('%') {
-        return f(comp);
-    }
     let mut buf = [0u8; 32];
     let b = comp.as_bytes();
     let (mut i, mut n) = (0, 0);

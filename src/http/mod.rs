@@ -178,13 +178,15 @@ impl Application {
     /// Stops gracefully on SIGINT (ctrl-c) or SIGTERM: no new connections, in-flight requests
     /// finish (up to `http.shutdown_timeout_secs`). Call from the runtime that runs the server.
     pub fn stop_on_signals(&self) {
+        use tokio::signal::unix::{signal, SignalKind};
         let handles = self.handles();
+        // Installed here, before the caller announces the server: a signal that arrives
+        // between the banner and the first poll of the task must not kill the process.
+        let mut int = signal(SignalKind::interrupt()).expect("install SIGINT handler");
+        let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
         actix_web::rt::spawn(async move {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("install SIGTERM handler");
             let name = tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = int.recv() => "SIGINT",
                 _ = term.recv() => "SIGTERM",
             };
             log::info!("{name} received: finishing in-flight requests, then stopping");

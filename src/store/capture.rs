@@ -1,10 +1,12 @@
-//! Storage for EPCIS capture: binary COPY of events and their rows, and set-based state updates
-//! of the per-serial table through a per-transaction staging table (`capture_effects`).
+//! Storage for EPCIS capture: binary COPY of events and their rows, and the per-serial state
+//! read into and written back from the capture's in-memory fold (`crate::capture::fold`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text, Timestamptz,
+};
 use uuid::Uuid;
 
 use super::schema::{
@@ -13,46 +15,272 @@ use super::schema::{
 };
 
 diesel::table! {
-    /// Per-transaction staging table (see [`create_staging`]); one row per identifier a batch
-    /// of events touches.
-    capture_effects (ord, epc_key) {
-        ord -> Integer,
-        event_id -> BigInt,
-        epc_key -> Text,
-        kind -> SmallInt,
-        gtin -> Nullable<Text>,
-        serial_number -> Nullable<Text>,
-        is_parent -> Bool,
-        parent_key -> Nullable<Text>,
+    /// Per-transaction staging table (see [`write_serials`]): changed rows of stored serials.
+    capture_serials (id) {
+        id -> BigInt,
         lot -> Nullable<Text>,
         expiry -> Nullable<Date>,
-        status -> Nullable<SmallInt>,
+        status -> SmallInt,
         disposition -> Nullable<Text>,
+        parent_id -> Nullable<BigInt>,
         owner -> Nullable<Text>,
         location -> Nullable<Text>,
-        event_time -> Timestamptz,
+        last_event_id -> Nullable<BigInt>,
+        loaded_event_id -> Nullable<BigInt>,
+        commissioned_at -> Nullable<Timestamptz>,
+        commission_count -> Integer,
+        duplicate -> Bool,
     }
 }
 
+/// A serial row as the capture writes it: new rows in full, stored rows their state.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = capture_effects, treat_none_as_default_value = false)]
-pub struct EffectRow {
-    /// Index of the event inside its batch.
-    pub ord: i32,
-    pub event_id: i64,
+#[diesel(table_name = super::schema::serials, treat_none_as_default_value = false)]
+pub struct NewSerial {
+    pub id: i64,
     pub epc_key: String,
     pub kind: i16,
     pub gtin: Option<String>,
     pub serial_number: Option<String>,
-    pub is_parent: bool,
-    pub parent_key: Option<String>,
     pub lot: Option<String>,
     pub expiry: Option<NaiveDate>,
-    pub status: Option<i16>,
+    pub status: i16,
     pub disposition: Option<String>,
+    pub parent_id: Option<i64>,
     pub owner: Option<String>,
     pub location: Option<String>,
-    pub event_time: DateTime<Utc>,
+    pub last_event_id: Option<i64>,
+    pub commissioned_at: Option<DateTime<Utc>>,
+    pub commission_count: i32,
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = capture_serials, treat_none_as_default_value = false)]
+pub struct ChangedSerial {
+    pub id: i64,
+    pub lot: Option<String>,
+    pub expiry: Option<NaiveDate>,
+    pub status: i16,
+    pub disposition: Option<String>,
+    pub parent_id: Option<i64>,
+    pub owner: Option<String>,
+    pub location: Option<String>,
+    pub last_event_id: Option<i64>,
+    pub loaded_event_id: Option<i64>,
+    pub commissioned_at: Option<DateTime<Utc>>,
+    pub commission_count: i32,
+    pub duplicate: bool,
+}
+
+/// A stored serial, as the capture's fold needs it.
+#[derive(Debug, QueryableByName)]
+pub struct StoredSerial {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub epc_key: String,
+    #[diesel(sql_type = SmallInt)]
+    pub kind: i16,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub lot: Option<String>,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub expiry: Option<NaiveDate>,
+    #[diesel(sql_type = SmallInt)]
+    pub status: i16,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub disposition: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub parent_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub parent_key: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub owner: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub location: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub last_event_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub commissioned_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Integer)]
+    pub commission_count: i32,
+    #[diesel(sql_type = Bool)]
+    pub duplicate: bool,
+}
+
+const STORED_COLUMNS: &str = "s.id, s.epc_key, s.kind, s.lot, s.expiry, s.status, s.disposition,
+    s.parent_id, p.epc_key AS parent_key, s.owner, s.location, s.last_event_id,
+    s.commissioned_at, s.commission_count, s.duplicate";
+
+/// The stored serials among these keys (one round trip; the unique index on `epc_key`).
+pub fn load_serials(conn: &mut PgConnection, keys: &[&str]) -> QueryResult<Vec<StoredSerial>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::sql_query(format!(
+        "SELECT {STORED_COLUMNS} FROM serials s LEFT JOIN serials p ON p.id = s.parent_id
+          WHERE s.epc_key = ANY($1)"
+    ))
+    .bind::<Array<Text>, _>(keys)
+    .load(conn)
+}
+
+/// The serials directly inside a container.
+pub fn load_children(conn: &mut PgConnection, parent_id: i64) -> QueryResult<Vec<StoredSerial>> {
+    diesel::sql_query(format!(
+        "SELECT {STORED_COLUMNS} FROM serials s LEFT JOIN serials p ON p.id = s.parent_id
+          WHERE s.parent_id = $1"
+    ))
+    .bind::<BigInt, _>(parent_id)
+    .load(conn)
+}
+
+/// Ids for new serials, reserved from the sequence in one round trip.
+pub fn reserve_serial_ids(conn: &mut PgConnection, n: usize) -> QueryResult<Vec<i64>> {
+    reserve_ids(conn, "serials_id_seq", n)
+}
+
+/// Event ids for a batch, reserved from the sequence in one round trip.
+pub fn reserve_event_ids(conn: &mut PgConnection, n: usize) -> QueryResult<Vec<i64>> {
+    reserve_ids(conn, "events_id_seq", n)
+}
+
+fn reserve_ids(conn: &mut PgConnection, sequence: &str, n: usize) -> QueryResult<Vec<i64>> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let ids: Vec<Id> = diesel::sql_query(format!(
+        "SELECT nextval('{sequence}') AS id FROM generate_series(1, $1)"
+    ))
+    .bind::<Integer, _>(n as i32)
+    .load(conn)?;
+    Ok(ids.into_iter().map(|i| i.id).collect())
+}
+
+/// A stored serial changed by another transaction between the capture reading and writing it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} serial(s) were changed by another capture at the same time")]
+pub struct ConcurrentChange(pub usize);
+
+/// Writes the fold's dirty rows: new ones by binary COPY, changed ones through a staging
+/// table and one UPDATE, which only applies where the row is as it was read (the count of
+/// rows that were not is returned: another capture changed them meanwhile).
+pub fn write_serials(
+    conn: &mut PgConnection,
+    new: &[NewSerial],
+    changed: &[ChangedSerial],
+) -> QueryResult<usize> {
+    if !new.is_empty() {
+        diesel::copy_from(super::schema::serials::table)
+            .from_insertable(new)
+            .execute(conn)?;
+    }
+    if changed.is_empty() {
+        return Ok(0);
+    }
+    conn.batch_execute(
+        "CREATE TEMP TABLE IF NOT EXISTS capture_serials (
+            id bigint NOT NULL, lot text, expiry date, status smallint NOT NULL,
+            disposition text, parent_id bigint, owner text, location text,
+            last_event_id bigint, loaded_event_id bigint, commissioned_at timestamptz,
+            commission_count integer NOT NULL, duplicate boolean NOT NULL
+         ) ON COMMIT DROP;
+         TRUNCATE capture_serials;",
+    )?;
+    diesel::copy_from(capture_serials::table)
+        .from_insertable(changed)
+        .execute(conn)?;
+    if changed.len() > 1000 {
+        conn.batch_execute("ANALYZE capture_serials")?;
+    }
+    let updated = diesel::sql_query(
+        "UPDATE serials s SET lot = c.lot, expiry = c.expiry, status = c.status,
+                disposition = c.disposition, parent_id = c.parent_id, owner = c.owner,
+                location = c.location, last_event_id = c.last_event_id,
+                commissioned_at = c.commissioned_at, commission_count = c.commission_count,
+                duplicate = s.duplicate OR c.duplicate, updated_at = now()
+           FROM capture_serials c
+          WHERE s.id = c.id AND s.last_event_id IS NOT DISTINCT FROM c.loaded_event_id",
+    )
+    .execute(conn)?;
+    Ok(changed.len() - updated)
+}
+
+/// Gives everything inside these containers (all levels) the terminal status, disposition,
+/// owner and location of the event that gave it to the containers (dispensing, destroying).
+pub fn cascade_terminal(
+    conn: &mut PgConnection,
+    container_ids: &[i64],
+    status: i16,
+    disposition: Option<&str>,
+    event_id: i64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "WITH RECURSIVE tree AS (
+            SELECT c.id, 1 AS depth FROM serials c WHERE c.parent_id = ANY($1)
+            UNION ALL
+            SELECT c.id, tree.depth + 1 FROM serials c JOIN tree ON c.parent_id = tree.id
+             WHERE tree.depth < 32
+         )
+         UPDATE serials s SET status = $2, disposition = coalesce($3, s.disposition),
+                last_event_id = $4, updated_at = now()
+           FROM tree WHERE s.id = tree.id AND s.status NOT IN (5, 6, 7, 8)",
+    )
+    .bind::<Array<BigInt>, _>(container_ids)
+    .bind::<SmallInt, _>(status)
+    .bind::<Nullable<Text>, _>(disposition)
+    .bind::<BigInt, _>(event_id)
+    .execute(conn)
+}
+
+/// Everything one batch writes.
+#[derive(Debug, Default)]
+pub struct BatchRows {
+    pub events: Vec<EventRow>,
+    pub epcs: Vec<EpcRow>,
+    pub biz_transactions: Vec<BizTransactionRow>,
+    pub sources_destinations: Vec<SourceDestRow>,
+    pub ilmd: Vec<IlmdRow>,
+}
+
+/// Which of these event hashes are stored already (duplicates are not stored twice).
+pub fn existing_hashes(conn: &mut PgConnection, hashes: &[Vec<u8>]) -> QueryResult<Vec<Vec<u8>>> {
+    events::table
+        .filter(events::event_hash.eq_any(hashes))
+        .filter(events::error_declaration_time.is_null())
+        .select(events::event_hash)
+        .load(conn)
+}
+
+pub fn copy_batch(conn: &mut PgConnection, rows: &BatchRows) -> QueryResult<()> {
+    if !rows.events.is_empty() {
+        diesel::copy_from(events::table)
+            .from_insertable(&rows.events)
+            .execute(conn)?;
+    }
+    if !rows.epcs.is_empty() {
+        diesel::copy_from(event_epcs::table)
+            .from_insertable(&rows.epcs)
+            .execute(conn)?;
+    }
+    if !rows.biz_transactions.is_empty() {
+        diesel::copy_from(event_biz_transactions::table)
+            .from_insertable(&rows.biz_transactions)
+            .execute(conn)?;
+    }
+    if !rows.sources_destinations.is_empty() {
+        diesel::copy_from(event_sources_destinations::table)
+            .from_insertable(&rows.sources_destinations)
+            .execute(conn)?;
+    }
+    if !rows.ilmd.is_empty() {
+        diesel::copy_from(event_ilmd::table)
+            .from_insertable(&rows.ilmd)
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -120,305 +348,6 @@ pub struct IlmdRow {
 }
 
 /// Everything one batch writes.
-#[derive(Debug, Default)]
-pub struct BatchRows {
-    pub events: Vec<EventRow>,
-    pub epcs: Vec<EpcRow>,
-    pub biz_transactions: Vec<BizTransactionRow>,
-    pub sources_destinations: Vec<SourceDestRow>,
-    pub ilmd: Vec<IlmdRow>,
-    pub effects: Vec<EffectRow>,
-}
-
-pub fn create_staging(conn: &mut PgConnection) -> QueryResult<()> {
-    conn.batch_execute(
-        "CREATE TEMP TABLE IF NOT EXISTS capture_effects (
-            ord integer NOT NULL, event_id bigint NOT NULL, epc_key text NOT NULL,
-            kind smallint NOT NULL, gtin text, serial_number text, is_parent boolean NOT NULL,
-            parent_key text, lot text, expiry date, status smallint, disposition text,
-            owner text, location text, event_time timestamptz NOT NULL
-         ) ON COMMIT DROP",
-    )
-}
-
-/// Event ids for a batch, reserved from the sequence in one round trip.
-pub fn reserve_event_ids(conn: &mut PgConnection, n: usize) -> QueryResult<Vec<i64>> {
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
-    let ids: Vec<Id> =
-        diesel::sql_query("SELECT nextval('events_id_seq') AS id FROM generate_series(1, $1)")
-            .bind::<Integer, _>(n as i32)
-            .load(conn)?;
-    Ok(ids.into_iter().map(|i| i.id).collect())
-}
-
-/// Which of these event hashes are stored already (duplicates are not stored twice).
-pub fn existing_hashes(conn: &mut PgConnection, hashes: &[Vec<u8>]) -> QueryResult<Vec<Vec<u8>>> {
-    events::table
-        .filter(events::event_hash.eq_any(hashes))
-        .filter(events::error_declaration_time.is_null())
-        .select(events::event_hash)
-        .load(conn)
-}
-
-pub fn copy_batch(conn: &mut PgConnection, rows: &BatchRows) -> QueryResult<()> {
-    if !rows.events.is_empty() {
-        diesel::copy_from(events::table)
-            .from_insertable(&rows.events)
-            .execute(conn)?;
-    }
-    if !rows.epcs.is_empty() {
-        diesel::copy_from(event_epcs::table)
-            .from_insertable(&rows.epcs)
-            .execute(conn)?;
-    }
-    if !rows.biz_transactions.is_empty() {
-        diesel::copy_from(event_biz_transactions::table)
-            .from_insertable(&rows.biz_transactions)
-            .execute(conn)?;
-    }
-    if !rows.sources_destinations.is_empty() {
-        diesel::copy_from(event_sources_destinations::table)
-            .from_insertable(&rows.sources_destinations)
-            .execute(conn)?;
-    }
-    if !rows.ilmd.is_empty() {
-        diesel::copy_from(event_ilmd::table)
-            .from_insertable(&rows.ilmd)
-            .execute(conn)?;
-    }
-    conn.batch_execute("TRUNCATE capture_effects")?;
-    if !rows.effects.is_empty() {
-        diesel::copy_from(capture_effects::table)
-            .from_insertable(&rows.effects)
-            .execute(conn)?;
-        // Nothing analyzes tables inside a transaction: without statistics the planner guesses
-        // and picks nested loops over thousands of rows.
-        if rows.effects.len() > 1000 {
-            conn.batch_execute("ANALYZE capture_effects")?;
-        }
-    }
-    Ok(())
-}
-
-/// A problem found in the staged effects, for the business rules.
-#[derive(Debug, QueryableByName)]
-pub struct Problem {
-    #[diesel(sql_type = Integer)]
-    pub ord: i32,
-    #[diesel(sql_type = Text)]
-    pub epc_key: String,
-    /// `unknown`, `out_of_circulation`, `duplicate`, `lot_mismatch`, `expiry_mismatch`,
-    /// `other_parent`
-    #[diesel(sql_type = Text)]
-    pub problem: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-    pub detail: Option<String>,
-}
-
-fn problems(conn: &mut PgConnection, sql: &str) -> QueryResult<Vec<Problem>> {
-    diesel::sql_query(sql).load(conn)
-}
-
-/// Serial statuses (docs/ARCHITECTURE.md): 6 decommissioned, 7 destroyed. (A dispensed pack may
-/// legitimately be seen again, e.g. returned; verification still answers it as not for
-/// redistribution.)
-const OUT_OF_CIRCULATION: &str = "(6, 7)";
-
-/// Commissioning: new serials are inserted; placeholders (status 8, seen before their
-/// commissioning arrived) become commissioned; serials already commissioned are flagged as
-/// duplicates (a potential counterfeit) and keep their first data.
-/// Returns (problems, created, updated).
-pub fn apply_commission(conn: &mut PgConnection) -> QueryResult<(Vec<Problem>, usize, usize)> {
-    let found = problems(
-        conn,
-        "SELECT f.ord, f.epc_key, 'duplicate' AS problem, NULL AS detail
-           FROM capture_effects f JOIN serials s ON s.epc_key = f.epc_key WHERE s.status <> 8
-         UNION ALL
-         SELECT f.ord, f.epc_key, 'lot_mismatch', 'stored ' || coalesce(s.lot, 'none') || ', event ' || f.lot
-           FROM capture_effects f JOIN serials s ON s.epc_key = f.epc_key
-          WHERE s.status <> 8 AND f.lot IS NOT NULL AND s.lot IS DISTINCT FROM f.lot
-         UNION ALL
-         SELECT f.ord, f.epc_key, 'expiry_mismatch',
-                'stored ' || coalesce(s.expiry::text, 'none') || ', event ' || f.expiry::text
-           FROM capture_effects f JOIN serials s ON s.epc_key = f.epc_key
-          WHERE s.status <> 8 AND f.expiry IS NOT NULL AND s.expiry IS DISTINCT FROM f.expiry",
-    )?;
-    conn.batch_execute(
-        "UPDATE serials s SET duplicate = true, commission_count = s.commission_count + 1,
-                updated_at = now()
-           FROM capture_effects f WHERE s.epc_key = f.epc_key AND s.status <> 8",
-    )?;
-    let updated = diesel::sql_query(
-        "UPDATE serials s SET status = 1, lot = f.lot, expiry = f.expiry,
-                disposition = coalesce(f.disposition, s.disposition),
-                owner = coalesce(f.owner, s.owner), location = coalesce(f.location, s.location),
-                last_event_id = f.event_id, commissioned_at = f.event_time,
-                commission_count = 1, updated_at = now()
-           FROM capture_effects f WHERE s.epc_key = f.epc_key AND s.status = 8",
-    )
-    .execute(conn)?;
-    let created = diesel::sql_query(
-        "INSERT INTO serials (epc_key, kind, gtin, serial_number, lot, expiry, status,
-                              disposition, owner, location, last_event_id, commissioned_at,
-                              commission_count)
-         SELECT f.epc_key, f.kind, f.gtin, f.serial_number, f.lot, f.expiry, 1, f.disposition,
-                f.owner, f.location, f.event_id, f.event_time, 1
-           FROM capture_effects f
-         ON CONFLICT (epc_key) DO NOTHING",
-    )
-    .execute(conn)?;
-    // A large first load changes the table's size by orders of magnitude: refresh statistics.
-    if created > 10_000 {
-        conn.batch_execute("ANALYZE serials")?;
-    }
-    Ok((found, created, updated))
-}
-
-/// Serials an event names that are not known: recorded with status 8 (unknown) so that the
-/// event's effects apply and a later commissioning completes them (out-of-order arrival).
-fn insert_placeholders(conn: &mut PgConnection) -> QueryResult<(Vec<Problem>, usize)> {
-    let unknown = problems(
-        conn,
-        "SELECT f.ord, f.epc_key, 'unknown' AS problem, NULL AS detail
-           FROM capture_effects f
-          WHERE NOT EXISTS (SELECT 1 FROM serials s WHERE s.epc_key = f.epc_key)",
-    )?;
-    let created = diesel::sql_query(
-        "INSERT INTO serials (epc_key, kind, gtin, serial_number, status, last_event_id)
-         SELECT DISTINCT ON (f.epc_key) f.epc_key, f.kind, f.gtin, f.serial_number, 8, f.event_id
-           FROM capture_effects f
-         ON CONFLICT (epc_key) DO NOTHING",
-    )
-    .execute(conn)?;
-    Ok((unknown, created))
-}
-
-fn out_of_circulation(conn: &mut PgConnection) -> QueryResult<Vec<Problem>> {
-    problems(
-        conn,
-        &format!(
-            "SELECT f.ord, f.epc_key, 'out_of_circulation' AS problem,
-                    CASE s.status WHEN 6 THEN 'decommissioned' ELSE 'destroyed' END AS detail
-               FROM capture_effects f JOIN serials s ON s.epc_key = f.epc_key
-              WHERE s.status IN {OUT_OF_CIRCULATION}"
-        ),
-    )
-}
-
-/// Packing (AggregationEvent ADD): children point at their parent and at the outermost
-/// container; the contents of packed containers follow their new outermost container.
-pub fn apply_pack(conn: &mut PgConnection) -> QueryResult<(Vec<Problem>, usize, usize)> {
-    let (mut found, created) = insert_placeholders(conn)?;
-    found.extend(out_of_circulation(conn)?);
-    found.extend(problems(
-        conn,
-        "SELECT f.ord, f.epc_key, 'other_parent' AS problem, p.epc_key AS detail
-           FROM capture_effects f JOIN serials s ON s.epc_key = f.epc_key
-           JOIN serials p ON p.id = s.parent_id
-          WHERE NOT f.is_parent AND p.epc_key <> f.parent_key",
-    )?);
-    let updated = diesel::sql_query(
-        "UPDATE serials s SET parent_id = p.id, top_id = coalesce(p.top_id, p.id),
-                status = CASE WHEN s.status = 8 THEN 8 ELSE 2 END,
-                disposition = coalesce(f.disposition, s.disposition),
-                location = coalesce(f.location, s.location),
-                last_event_id = f.event_id, updated_at = now()
-           FROM capture_effects f JOIN serials p ON p.epc_key = f.parent_key
-          WHERE s.epc_key = f.epc_key AND NOT f.is_parent",
-    )
-    .execute(conn)?;
-    // Walk down from the moved children (parent_id index): nothing to do for plain items.
-    conn.batch_execute(
-        "WITH RECURSIVE moved AS MATERIALIZED (
-            SELECT c.id, c.top_id FROM capture_effects f JOIN serials c ON c.epc_key = f.epc_key
-             WHERE NOT f.is_parent
-         ), tree AS (
-            SELECT x.id, m.top_id FROM moved m JOIN serials x ON x.parent_id = m.id
-            UNION ALL
-            SELECT x.id, tree.top_id FROM tree JOIN serials x ON x.parent_id = tree.id
-         )
-         UPDATE serials d SET top_id = tree.top_id FROM tree WHERE d.id = tree.id",
-    )?;
-    Ok((found, created, updated.saturating_sub(created)))
-}
-
-/// Unpacking (AggregationEvent DELETE). Effects list the children, or only the parent (with
-/// `is_parent`) when the event names no children: then every child is taken out. Unpacked
-/// children take the status of the container they leave, and become the outermost container
-/// of whatever they hold.
-pub fn apply_unpack(conn: &mut PgConnection) -> QueryResult<(Vec<Problem>, usize, usize)> {
-    let (found, created) = insert_placeholders(conn)?;
-    conn.batch_execute(
-        "CREATE TEMP TABLE IF NOT EXISTS capture_roots (
-            id bigint NOT NULL, event_id bigint NOT NULL, disposition text, parent_status smallint
-         ) ON COMMIT DROP;
-         TRUNCATE capture_roots;
-         INSERT INTO capture_roots (id, event_id, disposition, parent_status)
-         SELECT s.id, f.event_id, f.disposition, p.status
-           FROM serials s JOIN capture_effects f ON NOT f.is_parent AND s.epc_key = f.epc_key
-           LEFT JOIN serials p ON p.id = s.parent_id
-         UNION ALL
-         SELECT c.id, f.event_id, f.disposition, p.status
-           FROM serials p JOIN capture_effects f ON f.is_parent AND p.epc_key = f.epc_key
-           JOIN serials c ON c.parent_id = p.id;",
-    )?;
-    let updated = diesel::sql_query(
-        "UPDATE serials s SET parent_id = NULL, top_id = NULL,
-                status = CASE WHEN s.status = 2 THEN coalesce(r.parent_status, s.status)
-                              ELSE s.status END,
-                disposition = coalesce(r.disposition, s.disposition),
-                last_event_id = r.event_id, updated_at = now()
-           FROM capture_roots r WHERE s.id = r.id",
-    )
-    .execute(conn)?;
-    conn.batch_execute(
-        "WITH RECURSIVE tree AS (
-            SELECT id, id AS root FROM capture_roots
-            UNION ALL
-            SELECT s.id, tree.root FROM serials s JOIN tree ON s.parent_id = tree.id
-         )
-         UPDATE serials s SET top_id = tree.root FROM tree
-          WHERE s.id = tree.id AND tree.id <> tree.root",
-    )?;
-    Ok((found, created, updated.saturating_sub(created)))
-}
-
-/// Observations, shipping, receiving, dispensing, decommissioning, destroying: the status,
-/// disposition, owner and location of each named serial change, and, where `inherit` holds,
-/// of everything inside it (shipping a pallet ships its cases and items), in one statement.
-pub fn apply_transition(
-    conn: &mut PgConnection,
-    inherit: bool,
-) -> QueryResult<(Vec<Problem>, usize, usize)> {
-    let (mut found, created) = insert_placeholders(conn)?;
-    found.extend(out_of_circulation(conn)?);
-    let descend = if inherit {
-        "UNION ALL SELECT c.id, tree.ord FROM serials c JOIN tree ON c.parent_id = tree.id"
-    } else {
-        ""
-    };
-    let updated = diesel::sql_query(format!(
-        "WITH RECURSIVE tree AS (
-            SELECT s.id, f.ord FROM serials s JOIN capture_effects f ON s.epc_key = f.epc_key
-            {descend}
-         )
-         UPDATE serials s SET
-                status = CASE WHEN s.status = 8 THEN 8 ELSE coalesce(f.status, s.status) END,
-                disposition = coalesce(f.disposition, s.disposition),
-                owner = coalesce(f.owner, s.owner), location = coalesce(f.location, s.location),
-                last_event_id = f.event_id, updated_at = now()
-           FROM tree
-           -- One row per event: an event's values are the same for every identifier it names.
-           JOIN (SELECT DISTINCT ON (ord) * FROM capture_effects ORDER BY ord) f ON f.ord = tree.ord
-          WHERE s.id = tree.id"
-    ))
-    .execute(conn)?;
-    Ok((found, created, updated.saturating_sub(created)))
-}
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = documents)]

@@ -182,7 +182,6 @@ diesel::table! {
         status -> Int2,
         disposition -> Nullable<Text>,
         parent_id -> Nullable<Int8>,
-        top_id -> Nullable<Int8>,
         owner -> Nullable<Text>,
         location -> Nullable<Text>,
         last_event_id -> Nullable<Int8>,

@@ -57,7 +57,7 @@ struct State {
 fn state(db: &TestDb, key: &str) -> State {
     diesel::sql_query(
         "SELECT s.status, p.epc_key AS parent, t.epc_key AS top, s.owner, s.lot, s.duplicate \
-         FROM serials s LEFT JOIN serials p ON p.id = s.parent_id \
+         FROM serial_state s LEFT JOIN serials p ON p.id = s.parent_id \
          LEFT JOIN serials t ON t.id = s.top_id WHERE s.epc_key = $1",
     )
     .bind::<diesel::sql_types::Text, _>(key)
@@ -193,7 +193,7 @@ fn a_dscsa_shipment_leaves_every_serial_shipped_inside_its_pallet() {
         n: i64,
     }
     let shipped_inside: Summary = diesel::sql_query(
-        "SELECT count(*) AS n FROM serials s JOIN serials t ON t.id = s.top_id \
+        "SELECT count(*) AS n FROM serial_state s JOIN serials t ON t.id = s.top_id \
          WHERE s.status = 3 AND t.epc_key = $1 AND s.owner = '4140696853000009'",
     )
     .bind::<diesel::sql_types::Text, _>(&pallet)

@@ -228,3 +228,44 @@ pub fn scalar(url: &str, sql: &str) -> i64 {
         .get_result(&mut store::connect(url).unwrap())
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
+
+/// A large valid EPCIS 1.2 document, built here so that tests need no outside tool:
+/// `items` SGTINs commissioned in events of 10,000, cases (SSCC) of 24 commissioned, and one
+/// packing event per case. Serials: `items + items.div_ceil(24)`.
+pub fn large_document(items: usize) -> Vec<u8> {
+    use std::fmt::Write;
+    let item = |n: usize| format!("urn:epc:id:sgtin:0361414.012345.K{n}");
+    let case = |n: usize| format!("urn:epc:id:sscc:0361414.1{n:09}");
+    let cases = items.div_ceil(24);
+    let mut out = String::with_capacity(items * 120);
+    out.push_str(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" xmlns:cbvmda="urn:epcglobal:cbv:mda" schemaVersion="1.2" creationDate="2025-01-01T00:00:00Z">
+<EPCISBody><EventList>
+"#,
+    );
+    let object = |out: &mut String, epcs: &mut dyn Iterator<Item = String>, minute: usize| {
+        write!(out, "<ObjectEvent><eventTime>2025-01-01T08:{minute:02}:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><epcList>").unwrap();
+        for e in epcs {
+            write!(out, "<epc>{e}</epc>").unwrap();
+        }
+        out.push_str("</epcList><action>ADD</action><bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep><disposition>urn:epcglobal:cbv:disp:active</disposition><extension><ilmd><cbvmda:lotNumber>L1</cbvmda:lotNumber><cbvmda:itemExpirationDate>2028-12-31</cbvmda:itemExpirationDate></ilmd></extension></ObjectEvent>\n");
+    };
+    for (chunk, start) in (0..items).step_by(10_000).enumerate() {
+        object(
+            &mut out,
+            &mut (start..(start + 10_000).min(items)).map(item),
+            chunk % 60,
+        );
+    }
+    object(&mut out, &mut (0..cases).map(case), 30);
+    for c in 0..cases {
+        write!(out, "<AggregationEvent><eventTime>2025-01-01T09:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><parentID>{}</parentID><childEPCs>", case(c)).unwrap();
+        for i in (c * 24)..((c + 1) * 24).min(items) {
+            write!(out, "<epc>{}</epc>", item(i)).unwrap();
+        }
+        out.push_str("</childEPCs><action>ADD</action><bizStep>urn:epcglobal:cbv:bizstep:packing</bizStep></AggregationEvent>\n");
+    }
+    out.push_str("</EventList></EPCISBody></epcis:EPCISDocument>\n");
+    out.into_bytes()
+}

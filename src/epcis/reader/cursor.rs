@@ -67,6 +67,12 @@ pub(crate) struct Cursor<R> {
     max_elements: usize,
     /// Byte offset where the current token starts.
     pub(crate) tok_start: u64,
+    /// The last token was an end tag: quick-xml then sits between markup with nothing
+    /// buffered, so [`Cursor::simple_element`] may take bytes from the source directly.
+    after_end: bool,
+    /// Bytes [`Cursor::simple_element`] consumed behind quick-xml's back; added to the offsets
+    /// quick-xml reports.
+    skipped: u64,
 }
 
 impl<R: BufRead> Cursor<R> {
@@ -95,6 +101,8 @@ impl<R: BufRead> Cursor<R> {
             item_elements: 0,
             max_elements: limits.max_elements_per_item,
             tok_start: 0,
+            after_end: false,
+            skipped: 0,
         }
     }
 
@@ -141,8 +149,9 @@ impl<R: BufRead> Cursor<R> {
 
     /// Next token. Comments, processing instructions and the XML declaration are skipped.
     pub(crate) fn next_tok(&mut self) -> Result<Tok, ReadError> {
+        self.after_end = false;
         loop {
-            let start = self.xml.buffer_position();
+            let start = self.xml.buffer_position() + self.skipped;
             self.xml.get_mut().begin_token(start);
             self.tok_start = start;
             let (line, column) = self.xml.get_ref().line_col(start);
@@ -252,6 +261,7 @@ impl<R: BufRead> Cursor<R> {
                 }
                 XmlEvent::End(_) => {
                     self.depth = self.depth.saturating_sub(1);
+                    self.after_end = true;
                     return Ok(Tok::End);
                 }
                 XmlEvent::Text(t) => {
@@ -337,12 +347,63 @@ impl<R: BufRead> Cursor<R> {
                 None => return self.error(&rules::IO, format!("input could not be read: {e}")),
             }
         }
-        let offset = self.xml.error_position();
+        let offset = self.xml.error_position() + self.skipped;
         let rule = match &e {
             quick_xml::Error::Escape(_) => &rules::ENTITY,
             _ => &rules::XML_SYNTAX,
         };
         self.error_at(rule, offset, format!("not well-formed XML: {e}"))
+    }
+
+    /// Fast path for the items of a list (`<epc>` in an EPC list), which are most of a large
+    /// document: right after an end tag, takes optional whitespace and an unqualified
+    /// `<name>value</name>` without attributes straight from the buffered input and returns
+    /// the value, with the effects reading those tokens would have (`pos`, `local`, element
+    /// count; depth goes up and down again). Only a value of printable ASCII without `<` `>`
+    /// `&` `]` qualifies: XML gives it no meaning beyond its bytes (no references, line ends
+    /// or trimming). Anything else, a limit about to be reached, or an element crossing the
+    /// end of the buffered input returns `Ok(None)` having consumed nothing, and the caller
+    /// reads tokens as usual. The caller's element must have no default namespace in scope
+    /// (true inside an EPC list: its own unqualified name resolved to no namespace).
+    pub(crate) fn simple_element(&mut self, name: &str) -> Result<Option<String>, ReadError> {
+        if !self.after_end
+            || self.item_elements >= self.max_elements
+            || self.depth >= self.max_depth
+        {
+            return Ok(None);
+        }
+        let base = self.xml.buffer_position() + self.skipped;
+        let max_text = self.max_text;
+        let src = self.xml.get_mut();
+        debug_assert_eq!(base, src.bytes_read());
+        src.begin_token(base);
+        let buf = loop {
+            match src.fill_buf() {
+                Ok(b) => break b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // The token path would meet the same error: report it the same way.
+                Err(e) => return Err(self.map_xml_error(quick_xml::Error::from(e))),
+            }
+        };
+        let Some((lt, value, end)) = match_simple_element(buf, name.as_bytes(), max_text) else {
+            return Ok(None);
+        };
+        let value = value.to_owned();
+        src.consume(end);
+        let (line, column) = src.line_col(base + lt as u64);
+        self.skipped += end as u64;
+        self.tok_start = base + (end - name.len() - 3) as u64;
+        self.pos = Position { line, column };
+        self.item_elements += 1;
+        self.ns = Ns::None;
+        self.ns_uri.clear();
+        self.prefix.clear();
+        self.attr_count = 0;
+        if self.local != name {
+            self.local.clear();
+            self.local.push_str(name);
+        }
+        Ok(Some(value))
     }
 
     /// After a start tag: collect the element's text (trimmed) into `out`, skipping child
@@ -444,6 +505,51 @@ impl<R: BufRead> Cursor<R> {
             children: Vec::new(),
         }
     }
+}
+
+/// Byte classes for [`match_simple_element`] (a table: this runs over most of a document).
+const SPACE: u8 = 1;
+/// Allowed in a fast-path value: printable ASCII except `<` `>` `&` `]`.
+const PLAIN: u8 = 2;
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match b as u8 {
+            b' ' | b'\t' | b'\n' | b'\r' => SPACE,
+            b'<' | b'>' | b'&' | b']' => 0,
+            0x21..=0x7e => PLAIN,
+            _ => 0,
+        };
+        b += 1;
+    }
+    t
+};
+
+/// `WS* <name>value</name>` at the start of `bytes`, with a value as
+/// [`Cursor::simple_element`] allows: (offset of `<`, value, bytes taken).
+fn match_simple_element<'a>(
+    bytes: &'a [u8],
+    name: &[u8],
+    max_text: usize,
+) -> Option<(usize, &'a str, usize)> {
+    let lt = bytes.iter().position(|&b| CLASS[b as usize] != SPACE)?;
+    let rest = &bytes[lt..];
+    let open = rest
+        .strip_prefix(b"<")?
+        .strip_prefix(name)?
+        .strip_prefix(b">")?;
+    let len = open.iter().position(|&b| CLASS[b as usize] != PLAIN)?;
+    if len == 0 || len > max_text {
+        return None;
+    }
+    let close = open[len..]
+        .strip_prefix(b"</")?
+        .strip_prefix(name)?
+        .strip_prefix(b">")?;
+    // Printable ASCII only, so this cannot fail.
+    let value = std::str::from_utf8(&open[..len]).ok()?;
+    Some((lt, value, bytes.len() - close.len()))
 }
 
 fn is_xml_char(c: char) -> bool {

@@ -13,6 +13,7 @@ use crate::epcis::model::{
     LotSource, PersistentDisposition, Position, QuantityElement, SourceDest,
 };
 use crate::epcis::{hash, ident, values};
+use crate::gs1::Identifier;
 
 /// Which EPC list is being read.
 #[derive(Clone, Copy)]
@@ -274,7 +275,12 @@ impl<R: BufRead> EpcisReader<R> {
             Field::OutputEpcList => self.epc_list(ev, EpcListKind::Output)?,
             Field::ParentId => {
                 self.count_epc()?;
-                ev.parent_id = self.identifier(pos, "parentID")?;
+                ev.parent_id = self.value(pos, "parentID")?;
+                ev.parsed_epcs.parent = ev.parent_id.as_deref().map(|id| {
+                    ident::parse(id)
+                        .map_err(|e| self.identifier_error(id, "parentID", pos, e))
+                        .ok()
+                });
             }
             Field::QuantityList => self.quantity_list(ev, QuantityKind::Plain)?,
             Field::ChildQuantityList => self.quantity_list(ev, QuantityKind::Child)?,
@@ -398,23 +404,59 @@ impl<R: BufRead> EpcisReader<R> {
             EpcListKind::Output => (&mut ev.output_epcs, "outputEPCList"),
         };
         let mut out = std::mem::take(list);
-        let result = self.epcs_into(&mut out, name, kind as usize);
+        let mut parsed = std::mem::take(&mut ev.parsed_epcs.lists[kind as usize]);
+        let result = self.epcs_into(&mut out, &mut parsed, name, kind as usize);
         *match kind {
             EpcListKind::Epc => &mut ev.epc_list,
             EpcListKind::Child => &mut ev.child_epcs,
             EpcListKind::Input => &mut ev.input_epcs,
             EpcListKind::Output => &mut ev.output_epcs,
         } = out;
+        ev.parsed_epcs.lists[kind as usize] = parsed;
         result
+    }
+
+    /// One EPC of a list: a single parse validates it, gives the hash its canonical form and
+    /// is kept for [`Event::epc_identifiers`].
+    fn epc_parsed(
+        &mut self,
+        epc: String,
+        out: &mut Vec<String>,
+        parsed: &mut Vec<Option<Identifier>>,
+        list_name: &str,
+        canon: usize,
+        pos: Position,
+    ) {
+        let id = match ident::parse_sharing(&epc, &mut self.sgtin_cache) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.identifier_error(&epc, list_name, pos, e);
+                None
+            }
+        };
+        match &id {
+            Some(Identifier::Epc(e)) if self.hashing => self.epc_canon[canon].push_epc(e),
+            _ => self.epc_canon[canon].push(None),
+        }
+        parsed.push(id);
+        out.push(epc);
     }
 
     fn epcs_into(
         &mut self,
         out: &mut Vec<String>,
+        parsed: &mut Vec<Option<Identifier>>,
         list_name: &str,
         canon: usize,
     ) -> Result<(), ReadError> {
         loop {
+            // Plain `<epc>…</epc>` items skip the tokenizer (same results, see simple_element).
+            if let Some(epc) = self.cur.simple_element("epc")? {
+                let pos = self.cur.pos;
+                self.count_epc()?;
+                self.epc_parsed(epc, out, parsed, list_name, canon, pos);
+                continue;
+            }
             match self.cur.next_tok()? {
                 Tok::End => return Ok(()),
                 Tok::Text => {}
@@ -424,21 +466,7 @@ impl<R: BufRead> EpcisReader<R> {
                     if self.cur.ns == Ns::None && self.cur.local == "epc" {
                         self.count_epc()?;
                         if let Some(epc) = self.value(pos, list_name)? {
-                            // One parse gives both the validation and the hash's canonical form.
-                            let checked = if self.hashing {
-                                ident::validate_with_canonical(&epc)
-                            } else {
-                                ident::validate(&epc).map(|()| None)
-                            };
-                            let c = match checked {
-                                Ok(c) => c,
-                                Err(e) => {
-                                    self.identifier_error(&epc, list_name, pos, e);
-                                    None
-                                }
-                            };
-                            self.epc_canon[canon].push(c.as_deref());
-                            out.push(epc);
+                            self.epc_parsed(epc, out, parsed, list_name, canon, pos);
                         }
                     } else {
                         self.skip_unexpected(pos, &format!("{list_name}: only <epc> is allowed"))?;

@@ -68,6 +68,8 @@ pub struct EpcisReader<R: BufRead> {
     epc_canon: super::hash::EpcListCanon,
     /// Reused text buffer.
     scratch: String,
+    /// GTIN of the last SGTIN URN of an EPC list (see `ident::parse_sharing`).
+    sgtin_cache: super::ident::SgtinCache,
 }
 
 impl<R: BufRead> EpcisReader<R> {
@@ -89,6 +91,7 @@ impl<R: BufRead> EpcisReader<R> {
             hashing: true,
             epc_canon: Default::default(),
             scratch: String::with_capacity(256),
+            sgtin_cache: Default::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Tests of the EPCIS module that read whole documents.
 
 mod corpus;
+mod fast_path;
 mod hashing;
 mod limits;
 mod rules;

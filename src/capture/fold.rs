@@ -1,0 +1,771 @@
+//! The per-serial state of one capture, folded in memory event by event.
+//!
+//! Every serial a document touches is loaded once (or found absent), changed in memory by each
+//! event in document order, with the business rules checked against the state just before the
+//! event, and written back once when the capture flushes (at the end, or when the fold holds
+//! [`Fold::len`] past its capacity, so memory stays bounded for any document size). A serial
+//! that is commissioned, packed and shipped in one document is written once, not four times.
+//!
+//! Containment is resolved at read time: packing writes a child's `parent_id`; what happens
+//! later to a container (shipping, receiving, ...) is written on the container only, and its
+//! contents inherit it (the `serial_state` view; [`Fold::effective`] here). The exception is a
+//! terminal status (dispensed, decommissioned, destroyed) given to a container with contents:
+//! the capture writes it down the tree, because verification answers from a serial's own row.
+//!
+//! No database access here: the capture loads rows into the fold and writes its dirty rows.
+
+use std::collections::HashMap;
+use std::num::{NonZeroI64, NonZeroU32};
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// `serials.status` codes (docs/ARCHITECTURE.md); `ABSENT` only exists in the fold.
+pub mod status {
+    pub const ABSENT: i16 = 0;
+    pub const COMMISSIONED: i16 = 1;
+    pub const PACKED: i16 = 2;
+    pub const DISPENSED: i16 = 5;
+    pub const DECOMMISSIONED: i16 = 6;
+    pub const DESTROYED: i16 = 7;
+    pub const UNKNOWN: i16 = 8;
+
+    /// Statuses a container passes down to its contents when it gets them.
+    pub fn is_terminal(s: i16) -> bool {
+        matches!(s, DISPENSED | DECOMMISSIONED | DESTROYED)
+    }
+}
+
+/// An interned text value (lot, disposition, owner, location): documents repeat a handful of
+/// them over thousands of serials.
+pub type Sym = Option<NonZeroU32>;
+
+#[derive(Default)]
+pub struct Interner {
+    ids: HashMap<Box<str>, NonZeroU32>,
+    names: Vec<Box<str>>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, s: Option<&str>) -> Sym {
+        let s = s?;
+        if let Some(id) = self.ids.get(s) {
+            return Some(*id);
+        }
+        self.names.push(s.into());
+        let id = NonZeroU32::new(self.names.len() as u32).expect("at least one name");
+        self.ids.insert(s.into(), id);
+        Some(id)
+    }
+
+    pub fn name(&self, sym: Sym) -> Option<&str> {
+        sym.map(|id| &*self.names[id.get() as usize - 1])
+    }
+}
+
+/// A database id (sequences start at 1) or a time in microseconds, in 8 bytes with its
+/// `None`: the fold holds hundreds of thousands of serials.
+pub type Id = Option<NonZeroI64>;
+
+pub fn id(x: i64) -> Id {
+    NonZeroI64::new(x)
+}
+
+pub fn micros(t: DateTime<Utc>) -> Id {
+    NonZeroI64::new(t.timestamp_micros())
+}
+
+/// One serial as this capture knows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Serial {
+    /// `serials.id` (reserved from its sequence for new rows); 0 while absent.
+    pub id: i64,
+    /// The row exists in the database (an UPDATE writes it) rather than being new here.
+    pub stored: bool,
+    pub dirty: bool,
+    pub duplicate: bool,
+    pub kind: i16,
+    pub status: i16,
+    pub commission_count: i32,
+    pub lot: Sym,
+    pub disposition: Sym,
+    pub owner: Sym,
+    pub location: Sym,
+    pub expiry: Option<NaiveDate>,
+    pub parent_id: Id,
+    pub last_event_id: Id,
+    /// `last_event_id` as loaded: the write-back checks nobody changed the row meanwhile.
+    pub loaded_event_id: Id,
+    /// Microseconds since 1970.
+    pub commissioned_at: Id,
+}
+
+impl Serial {
+    pub fn absent(kind: i16) -> Self {
+        Serial {
+            id: 0,
+            stored: false,
+            dirty: false,
+            duplicate: false,
+            kind,
+            status: status::ABSENT,
+            commission_count: 0,
+            lot: None,
+            disposition: None,
+            owner: None,
+            location: None,
+            expiry: None,
+            parent_id: None,
+            last_event_id: None,
+            loaded_event_id: None,
+            commissioned_at: None,
+        }
+    }
+}
+
+/// What one event sets, interned.
+#[derive(Debug, Clone, Copy)]
+pub struct Values {
+    pub event_id: i64,
+    pub event_time: DateTime<Utc>,
+    pub status: Option<i16>,
+    pub lot: Sym,
+    pub expiry: Option<NaiveDate>,
+    pub disposition: Sym,
+    pub owner: Sym,
+    pub location: Sym,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProblemKind {
+    /// Commissioned again: a potential counterfeit (warning; the serial is flagged).
+    Duplicate,
+    LotMismatch,
+    ExpiryMismatch,
+    /// Not known here: recorded as unknown until its commissioning arrives (warning).
+    Unknown,
+    /// Decommissioned or destroyed, yet packed, shipped, received or observed.
+    OutOfCirculation,
+    /// Packed while inside another container.
+    OtherParent,
+}
+
+impl ProblemKind {
+    pub fn rejects(self) -> bool {
+        !matches!(self, ProblemKind::Duplicate | ProblemKind::Unknown)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub key: String,
+    pub detail: Option<String>,
+}
+
+/// How one event changes the state; keys are identifier keys (docs/ARCHITECTURE.md).
+#[derive(Debug, Clone, Copy)]
+pub enum Change<'a> {
+    Commission(&'a [&'a str]),
+    Pack {
+        parent: &'a str,
+        children: &'a [&'a str],
+    },
+    /// Children taken out of their containers (`parent`, if named, for the message only).
+    Unpack {
+        children: &'a [&'a str],
+    },
+    Transition(&'a [&'a str]),
+    /// Inputs consumed (decommissioned), outputs commissioned.
+    Transform {
+        inputs: &'a [&'a str],
+        outputs: &'a [&'a str],
+    },
+}
+
+/// The kind code of an identifier key (1 SGTIN, 2 SSCC, 9 other).
+pub fn kind_of_key(key: &str) -> i16 {
+    let b = key.as_bytes();
+    if b.len() == 20 && key.starts_with("00") && b.iter().all(u8::is_ascii_digit) {
+        2
+    } else if b.len() > 18 && key.starts_with("01") && &key[16..18] == "21" {
+        1
+    } else {
+        9
+    }
+}
+
+/// The GTIN and serial number of an SGTIN key.
+pub fn sgtin_parts(key: &str) -> Option<(&str, &str)> {
+    (kind_of_key(key) == 1).then(|| (&key[2..16], &key[18..]))
+}
+
+#[derive(Default)]
+pub struct Fold {
+    serials: HashMap<Box<str>, Serial>,
+    /// Keys of the containers the fold knows by id (parents of loaded or packed serials).
+    id_keys: HashMap<i64, Box<str>>,
+    /// Reserved `serials.id` values for new rows.
+    free_ids: Vec<i64>,
+    pub names: Interner,
+}
+
+/// Far deeper than any real packaging hierarchy; stops a corrupt cycle.
+const MAX_DEPTH: usize = 32;
+
+impl Fold {
+    pub fn len(&self) -> usize {
+        self.serials.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.serials.is_empty()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Serial> {
+        self.serials.get(key)
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.serials.contains_key(key)
+    }
+
+    /// Adds a row read from the database (or, with `Serial::absent`, the news that there is
+    /// none); `parent_key` is the key of its parent, if any.
+    pub fn insert(&mut self, key: &str, serial: Serial, parent_key: Option<&str>) {
+        if let (Some(pid), Some(pk)) = (serial.parent_id, parent_key) {
+            self.id_keys.entry(pid.get()).or_insert_with(|| pk.into());
+        }
+        self.serials.insert(key.into(), serial);
+    }
+
+    pub fn add_ids(&mut self, ids: impl IntoIterator<Item = i64>) {
+        self.free_ids.extend(ids);
+    }
+
+    pub fn free_ids(&self) -> usize {
+        self.free_ids.len()
+    }
+
+    /// How many of these keys need a new row (and so a reserved id).
+    pub fn absent_count<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> usize {
+        keys.into_iter()
+            .filter(|k| {
+                self.serials
+                    .get(*k)
+                    .is_none_or(|s| s.status == status::ABSENT)
+            })
+            .count()
+    }
+
+    /// The key of a container the fold knows by id.
+    pub fn key_of_id(&self, id: i64) -> Option<&str> {
+        self.id_keys.get(&id).map(|k| &**k)
+    }
+
+    /// Forgets everything (after a write-back); reserved ids are kept.
+    pub fn clear(&mut self) {
+        self.serials.clear();
+        self.id_keys.clear();
+    }
+
+    /// Hands every dirty serial (with the interner for its values) to `write`, and marks it
+    /// clean and stored: the caller writes them.
+    /// At most `limit` at a time (memory); returns how many it handed.
+    pub fn drain_dirty(
+        &mut self,
+        limit: usize,
+        mut write: impl FnMut(&str, &Serial, &Interner),
+    ) -> usize {
+        let mut n = 0;
+        for (k, s) in self.serials.iter_mut() {
+            if n == limit {
+                break;
+            }
+            if s.dirty {
+                write(k, s, &self.names);
+                s.dirty = false;
+                s.stored = true;
+                s.loaded_event_id = s.last_event_id;
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// The problems the change would meet, in the state just before it.
+    pub fn check(&self, change: &Change<'_>, v: &Values) -> Vec<Problem> {
+        let mut out = Vec::new();
+        match *change {
+            Change::Commission(keys) => self.check_commission(keys, v, &mut out),
+            Change::Pack { parent, children } => {
+                let all = std::iter::once(parent).chain(children.iter().copied());
+                self.check_present(all.clone(), &mut out);
+                self.check_in_circulation(all, &mut out);
+                let parent_id = self.get(parent).and_then(|p| id(p.id));
+                for c in children {
+                    if let Some(pid) = self.get(c).and_then(|s| s.parent_id) {
+                        if Some(pid) != parent_id {
+                            out.push(Problem {
+                                kind: ProblemKind::OtherParent,
+                                key: c.to_string(),
+                                detail: Some(
+                                    self.key_of_id(pid.get())
+                                        .map(str::to_string)
+                                        .unwrap_or_else(|| format!("container #{pid}")),
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
+            Change::Unpack { children } => self.check_present(children.iter().copied(), &mut out),
+            Change::Transition(keys) => {
+                self.check_present(keys.iter().copied(), &mut out);
+                self.check_in_circulation(keys.iter().copied(), &mut out);
+            }
+            Change::Transform { inputs, outputs } => {
+                self.check_present(inputs.iter().copied(), &mut out);
+                self.check_in_circulation(inputs.iter().copied(), &mut out);
+                self.check_commission(outputs, v, &mut out);
+            }
+        }
+        out
+    }
+
+    fn check_commission(&self, keys: &[&str], v: &Values, out: &mut Vec<Problem>) {
+        for k in keys {
+            let Some(s) = self.get(k) else { continue };
+            if matches!(s.status, status::ABSENT | status::UNKNOWN) {
+                continue;
+            }
+            out.push(Problem {
+                kind: ProblemKind::Duplicate,
+                key: k.to_string(),
+                detail: None,
+            });
+            if v.lot.is_some() && s.lot != v.lot {
+                out.push(Problem {
+                    kind: ProblemKind::LotMismatch,
+                    key: k.to_string(),
+                    detail: Some(format!(
+                        "stored {}, event {}",
+                        self.names.name(s.lot).unwrap_or("none"),
+                        self.names.name(v.lot).unwrap_or("none")
+                    )),
+                });
+            }
+            if v.expiry.is_some() && s.expiry != v.expiry {
+                out.push(Problem {
+                    kind: ProblemKind::ExpiryMismatch,
+                    key: k.to_string(),
+                    detail: Some(format!(
+                        "stored {}, event {}",
+                        s.expiry.map(|d| d.to_string()).unwrap_or("none".into()),
+                        v.expiry.map(|d| d.to_string()).unwrap_or_default()
+                    )),
+                });
+            }
+        }
+    }
+
+    fn check_present<'k>(&self, keys: impl Iterator<Item = &'k str>, out: &mut Vec<Problem>) {
+        for k in keys {
+            if self.get(k).is_none_or(|s| s.status == status::ABSENT) {
+                out.push(Problem {
+                    kind: ProblemKind::Unknown,
+                    key: k.to_string(),
+                    detail: None,
+                });
+            }
+        }
+    }
+
+    fn check_in_circulation<'k>(
+        &self,
+        keys: impl Iterator<Item = &'k str>,
+        out: &mut Vec<Problem>,
+    ) {
+        for k in keys {
+            let Some(s) = self.get(k) else { continue };
+            let detail = match s.status {
+                status::DECOMMISSIONED => "decommissioned",
+                status::DESTROYED => "destroyed",
+                _ => continue,
+            };
+            out.push(Problem {
+                kind: ProblemKind::OutOfCirculation,
+                key: k.to_string(),
+                detail: Some(detail.into()),
+            });
+        }
+    }
+
+    fn next_id(&mut self) -> i64 {
+        self.free_ids
+            .pop()
+            .expect("the capture reserves ids for absent serials before applying an event")
+    }
+
+    /// The serial (present after this), created as `unknown` when absent: seen before its
+    /// commissioning arrived. Returns whether it was created.
+    fn placeholder(&mut self, key: &str, v: &Values) -> bool {
+        let absent = self
+            .serials
+            .get(key)
+            .is_none_or(|s| s.status == status::ABSENT);
+        if absent {
+            let new_id = self.next_id();
+            let s = Serial {
+                id: new_id,
+                dirty: true,
+                status: status::UNKNOWN,
+                last_event_id: id(v.event_id),
+                ..Serial::absent(kind_of_key(key))
+            };
+            self.serials.insert(key.into(), s);
+        }
+        absent
+    }
+
+    fn serial_mut(&mut self, key: &str) -> &mut Serial {
+        self.serials
+            .get_mut(key)
+            .expect("the capture loads every key before applying an event")
+    }
+
+    /// Applies a change (after [`Fold::check`] found nothing that rejects it). Returns
+    /// (serials created, serials updated).
+    pub fn apply(&mut self, change: &Change<'_>, v: &Values) -> (u64, u64) {
+        let mut created = 0;
+        let mut updated = 0;
+        match *change {
+            Change::Commission(keys) => self.commission(keys, v, &mut created, &mut updated),
+            Change::Pack { parent, children } => {
+                created += u64::from(self.placeholder(parent, v));
+                let parent_id = self.serial_mut(parent).id;
+                self.id_keys.insert(parent_id, parent.into());
+                for c in children {
+                    if self.placeholder(c, v) {
+                        created += 1;
+                    } else {
+                        updated += 1;
+                    }
+                    let s = self.serial_mut(c);
+                    s.parent_id = id(parent_id);
+                    if s.status != status::UNKNOWN {
+                        s.status = status::PACKED;
+                    }
+                    s.disposition = v.disposition.or(s.disposition);
+                    s.location = v.location.or(s.location);
+                    s.last_event_id = id(v.event_id);
+                    s.dirty = true;
+                }
+            }
+            Change::Unpack { children } => {
+                for c in children {
+                    if self.placeholder(c, v) {
+                        created += 1;
+                    } else {
+                        updated += 1;
+                    }
+                    // What the child inherited inside its container becomes its own; out of
+                    // every container it is no longer "packed" but as its container is.
+                    let inherited = self.effective(c);
+                    let outer = self.outer_status(c);
+                    let s = self.serial_mut(c);
+                    if let Some(from) = inherited {
+                        s.status = from.status;
+                        s.disposition = from.disposition.or(s.disposition);
+                        s.owner = from.owner.or(s.owner);
+                        s.location = from.location.or(s.location);
+                    }
+                    if s.status == status::PACKED {
+                        s.status = outer.unwrap_or(status::COMMISSIONED);
+                    }
+                    s.parent_id = None;
+                    s.disposition = v.disposition.or(s.disposition);
+                    s.last_event_id = id(v.event_id);
+                    s.dirty = true;
+                }
+            }
+            Change::Transition(keys) => self.transition(keys, v, &mut created, &mut updated),
+            Change::Transform { inputs, outputs } => {
+                let consumed = Values {
+                    status: Some(status::DECOMMISSIONED),
+                    ..*v
+                };
+                self.transition(inputs, &consumed, &mut created, &mut updated);
+                self.commission(outputs, v, &mut created, &mut updated);
+            }
+        }
+        (created, updated)
+    }
+
+    fn commission(&mut self, keys: &[&str], v: &Values, created: &mut u64, updated: &mut u64) {
+        for k in keys {
+            let current = self.serials.get(*k).copied();
+            match current.map(|s| s.status).unwrap_or(status::ABSENT) {
+                status::ABSENT => {
+                    let new_id = self.next_id();
+                    let s = Serial {
+                        id: new_id,
+                        dirty: true,
+                        status: status::COMMISSIONED,
+                        commission_count: 1,
+                        lot: v.lot,
+                        expiry: v.expiry,
+                        disposition: v.disposition,
+                        owner: v.owner,
+                        location: v.location,
+                        last_event_id: id(v.event_id),
+                        commissioned_at: micros(v.event_time),
+                        ..Serial::absent(kind_of_key(k))
+                    };
+                    self.serials.insert((*k).into(), s);
+                    *created += 1;
+                }
+                status::UNKNOWN => {
+                    let s = self.serial_mut(k);
+                    s.status = status::COMMISSIONED;
+                    s.lot = v.lot;
+                    s.expiry = v.expiry;
+                    s.disposition = v.disposition.or(s.disposition);
+                    s.owner = v.owner.or(s.owner);
+                    s.location = v.location.or(s.location);
+                    s.last_event_id = id(v.event_id);
+                    s.commissioned_at = micros(v.event_time);
+                    s.commission_count = 1;
+                    s.dirty = true;
+                    *updated += 1;
+                }
+                _ => {
+                    // Commissioned again: flagged, the first data kept.
+                    let s = self.serial_mut(k);
+                    s.duplicate = true;
+                    s.commission_count += 1;
+                    s.dirty = true;
+                    *updated += 1;
+                }
+            }
+        }
+    }
+
+    fn transition(&mut self, keys: &[&str], v: &Values, created: &mut u64, updated: &mut u64) {
+        for k in keys {
+            if self.placeholder(k, v) {
+                *created += 1;
+            } else {
+                *updated += 1;
+            }
+            let s = self.serial_mut(k);
+            if s.status != status::UNKNOWN {
+                s.status = v.status.unwrap_or(s.status);
+            }
+            s.disposition = v.disposition.or(s.disposition);
+            s.owner = v.owner.or(s.owner);
+            s.location = v.location.or(s.location);
+            s.last_event_id = id(v.event_id);
+            s.dirty = true;
+        }
+    }
+
+    /// The status of the nearest container that is not itself packed (or unknown).
+    fn outer_status(&self, key: &str) -> Option<i16> {
+        let mut next = self.get(key)?.parent_id;
+        for _ in 0..MAX_DEPTH {
+            let a = self.get(self.key_of_id(next?.get())?)?;
+            if !matches!(a.status, status::PACKED | status::UNKNOWN) {
+                return Some(a.status);
+            }
+            next = a.parent_id;
+        }
+        None
+    }
+
+    /// The ancestor whose state a serial inherits: of its containers (as far as the fold knows
+    /// them), the one with the newest event, if newer than the serial's own; none for serials
+    /// whose own status is terminal or unknown. The same rule as the `serial_state` view.
+    pub fn effective(&self, key: &str) -> Option<Serial> {
+        let s = self.get(key)?;
+        if status::is_terminal(s.status) || s.status == status::UNKNOWN {
+            return None;
+        }
+        let mut best: Option<Serial> = None;
+        let mut next = s.parent_id;
+        for _ in 0..MAX_DEPTH {
+            let Some(a) = next
+                .and_then(|id| self.key_of_id(id.get()))
+                .and_then(|k| self.get(k))
+            else {
+                break;
+            };
+            let newer_than = |x: Id| a.last_event_id > x;
+            if a.status != status::UNKNOWN
+                && newer_than(s.last_event_id)
+                && best.is_none_or(|b| newer_than(b.last_event_id))
+            {
+                best = Some(*a);
+            }
+            next = a.parent_id;
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ITEM: &str = "010036141412345821S1";
+    const ITEM2: &str = "010036141412345821S2";
+    const CASE: &str = "00103614140000000015";
+    const PALLET: &str = "00103614140000000022";
+
+    fn fold_with_ids() -> Fold {
+        let mut f = Fold::default();
+        f.add_ids((1..=100).rev());
+        f
+    }
+
+    fn values(f: &mut Fold, event_id: i64, status: Option<i16>, lot: Option<&str>) -> Values {
+        Values {
+            event_id,
+            event_time: Utc::now(),
+            status,
+            lot: f.names.intern(lot),
+            expiry: None,
+            disposition: None,
+            owner: None,
+            location: None,
+        }
+    }
+
+    #[test]
+    fn a_serial_is_small() {
+        // What bounds the fold's memory: keep it at most 80 bytes.
+        assert!(
+            std::mem::size_of::<Serial>() <= 80,
+            "{}",
+            std::mem::size_of::<Serial>()
+        );
+    }
+
+    #[test]
+    fn keys_tell_their_kind() {
+        assert_eq!(kind_of_key(ITEM), 1);
+        assert_eq!(kind_of_key(CASE), 2);
+        assert_eq!(kind_of_key("urn:example:1"), 9);
+        assert_eq!(kind_of_key("010036141412345810LOT"), 9);
+        assert_eq!(sgtin_parts(ITEM), Some(("00361414123458", "S1")));
+    }
+
+    #[test]
+    fn a_second_commissioning_is_a_duplicate_and_a_different_lot_rejects() {
+        let mut f = fold_with_ids();
+        let v = values(&mut f, 1, None, Some("L1"));
+        let change = Change::Commission(&[ITEM]);
+        assert!(f.check(&change, &v).is_empty());
+        assert_eq!(f.apply(&change, &v), (1, 0));
+        let v2 = values(&mut f, 2, None, Some("L2"));
+        let kinds: Vec<_> = f.check(&change, &v2).iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ProblemKind::Duplicate, ProblemKind::LotMismatch]);
+        let v3 = values(&mut f, 3, None, Some("L1"));
+        f.apply(&change, &v3);
+        let s = f.get(ITEM).unwrap();
+        assert!(s.duplicate && s.commission_count == 2 && s.last_event_id == id(1));
+    }
+
+    #[test]
+    fn contents_inherit_the_newer_state_of_their_outermost_container() {
+        let mut f = fold_with_ids();
+        let v = values(&mut f, 1, None, None);
+        f.apply(&Change::Commission(&[ITEM, ITEM2, CASE, PALLET]), &v);
+        let v = values(&mut f, 2, None, None);
+        f.apply(
+            &Change::Pack {
+                parent: CASE,
+                children: &[ITEM, ITEM2],
+            },
+            &v,
+        );
+        let v = values(&mut f, 3, None, None);
+        f.apply(
+            &Change::Pack {
+                parent: PALLET,
+                children: &[CASE],
+            },
+            &v,
+        );
+        // The case's packing is newer than the items': they see "packed" either way.
+        assert_eq!(f.effective(ITEM).unwrap().status, status::PACKED);
+        let v = values(&mut f, 4, Some(3), None);
+        f.apply(&Change::Transition(&[PALLET]), &v);
+        assert_eq!(f.get(ITEM).unwrap().status, status::PACKED, "not rewritten");
+        assert_eq!(
+            f.effective(ITEM).unwrap().status,
+            3,
+            "inherited from the pallet"
+        );
+        // Packing an item that is inside the case into another case is refused.
+        let v = values(&mut f, 5, None, None);
+        let found = f.check(
+            &Change::Pack {
+                parent: PALLET,
+                children: &[ITEM],
+            },
+            &v,
+        );
+        assert_eq!(found[0].kind, ProblemKind::OtherParent);
+        assert_eq!(found[0].detail.as_deref(), Some(CASE));
+        // Unpacked, the item keeps what it inherited.
+        f.apply(&Change::Unpack { children: &[ITEM] }, &v);
+        let s = f.get(ITEM).unwrap();
+        assert_eq!((s.status, s.parent_id), (3, None));
+    }
+
+    #[test]
+    fn unknown_serials_become_placeholders_that_commissioning_completes() {
+        let mut f = fold_with_ids();
+        f.insert(ITEM, Serial::absent(1), None);
+        let v = values(&mut f, 1, Some(3), None);
+        let found = f.check(&Change::Transition(&[ITEM]), &v);
+        assert_eq!(found[0].kind, ProblemKind::Unknown);
+        assert_eq!(f.apply(&Change::Transition(&[ITEM]), &v), (1, 0));
+        assert_eq!(f.get(ITEM).unwrap().status, status::UNKNOWN);
+        let v = values(&mut f, 2, None, Some("L"));
+        assert!(f.check(&Change::Commission(&[ITEM]), &v).is_empty());
+        assert_eq!(f.apply(&Change::Commission(&[ITEM]), &v), (0, 1));
+        assert_eq!(f.get(ITEM).unwrap().status, status::COMMISSIONED);
+    }
+
+    #[test]
+    fn decommissioned_serials_cannot_move_and_transformation_consumes_inputs() {
+        let mut f = fold_with_ids();
+        let v = values(&mut f, 1, None, None);
+        f.apply(&Change::Commission(&[ITEM]), &v);
+        let v = values(&mut f, 2, None, Some("NEW"));
+        let t = Change::Transform {
+            inputs: &[ITEM],
+            outputs: &[ITEM2],
+        };
+        assert!(f.check(&t, &v).is_empty());
+        f.apply(&t, &v);
+        assert_eq!(f.get(ITEM).unwrap().status, status::DECOMMISSIONED);
+        assert_eq!(f.get(ITEM2).unwrap().status, status::COMMISSIONED);
+        let v = values(&mut f, 3, Some(3), None);
+        let found = f.check(&Change::Transition(&[ITEM]), &v);
+        assert_eq!(found[0].kind, ProblemKind::OutOfCirculation);
+        assert!(found[0].kind.rejects());
+    }
+
+    #[test]
+    fn taking_the_dirty_rows_marks_them_written() {
+        let mut f = fold_with_ids();
+        let v = values(&mut f, 1, None, None);
+        f.apply(&Change::Commission(&[ITEM, ITEM2]), &v);
+        assert_eq!(f.drain_dirty(1, |_, _, _| {}), 1);
+        assert_eq!(f.drain_dirty(5, |_, _, _| {}), 1);
+        assert_eq!(f.drain_dirty(5, |_, _, _| {}), 0);
+        assert!(f.get(ITEM).unwrap().stored);
+    }
+}
