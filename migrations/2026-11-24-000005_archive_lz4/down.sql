@@ -1,0 +1,1 @@
+ALTER TABLE document_chunks ALTER COLUMN data SET COMPRESSION default;
