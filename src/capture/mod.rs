@@ -478,46 +478,37 @@ impl Run<'_> {
             let mut changed = Vec::new();
             let handed = self.fold.drain_dirty(WRITE_CHUNK, |key, s, names| {
                 let text = |s: fold::Sym| names.name(s).map(str::to_string);
+                // Stored rows keep their key and GTIN parts; only new rows need them.
+                let parts = (!s.stored).then(|| fold::sgtin_parts(key)).flatten();
+                let row = q::NewSerial {
+                    id: s.id,
+                    epc_key: if s.stored {
+                        String::new()
+                    } else {
+                        key.to_string()
+                    },
+                    kind: s.kind,
+                    gtin: parts.map(|(g, _)| g.to_string()),
+                    serial_number: parts.map(|(_, n)| n.to_string()),
+                    lot: text(s.lot),
+                    expiry: s.expiry,
+                    status: s.status,
+                    disposition: text(s.disposition),
+                    parent_id: s.parent_id.map(|x| x.get()),
+                    owner: text(s.owner),
+                    location: text(s.location),
+                    last_event_id: s.last_event_id.map(|x| x.get()),
+                    commissioned_at: s
+                        .commissioned_at
+                        .and_then(|m| chrono::DateTime::from_timestamp_micros(m.get())),
+                    commission_count: s.commission_count,
+                    duplicate: s.duplicate,
+                };
                 if s.stored {
-                    changed.push(q::ChangedSerial {
-                        id: s.id,
-                        lot: text(s.lot),
-                        expiry: s.expiry,
-                        status: s.status,
-                        disposition: text(s.disposition),
-                        parent_id: s.parent_id.map(|x| x.get()),
-                        owner: text(s.owner),
-                        location: text(s.location),
-                        last_event_id: s.last_event_id.map(|x| x.get()),
-                        loaded_event_id: s.loaded_event_id.map(|x| x.get()),
-                        commissioned_at: s
-                            .commissioned_at
-                            .and_then(|m| chrono::DateTime::from_timestamp_micros(m.get())),
-                        commission_count: s.commission_count,
-                        duplicate: s.duplicate,
-                    });
+                    let loaded = s.loaded_event_id.map(|x| x.get());
+                    changed.push(q::ChangedSerial::from_row(row, loaded));
                 } else {
-                    let parts = fold::sgtin_parts(key);
-                    new.push(q::NewSerial {
-                        id: s.id,
-                        epc_key: key.to_string(),
-                        kind: s.kind,
-                        gtin: parts.map(|(g, _)| g.to_string()),
-                        serial_number: parts.map(|(_, n)| n.to_string()),
-                        lot: text(s.lot),
-                        expiry: s.expiry,
-                        status: s.status,
-                        disposition: text(s.disposition),
-                        parent_id: s.parent_id.map(|x| x.get()),
-                        owner: text(s.owner),
-                        location: text(s.location),
-                        last_event_id: s.last_event_id.map(|x| x.get()),
-                        commissioned_at: s
-                            .commissioned_at
-                            .and_then(|m| chrono::DateTime::from_timestamp_micros(m.get())),
-                        commission_count: s.commission_count,
-                        duplicate: s.duplicate,
-                    });
+                    new.push(row);
                 }
             });
             if handed == 0 {

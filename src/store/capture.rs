@@ -73,6 +73,28 @@ pub struct ChangedSerial {
     pub duplicate: bool,
 }
 
+impl ChangedSerial {
+    /// The state part of a row (its key and GTIN parts are not rewritten), and the
+    /// `last_event_id` it had when loaded: the UPDATE only applies when that is unchanged.
+    pub fn from_row(row: NewSerial, loaded_event_id: Option<i64>) -> ChangedSerial {
+        ChangedSerial {
+            id: row.id,
+            lot: row.lot,
+            expiry: row.expiry,
+            status: row.status,
+            disposition: row.disposition,
+            parent_id: row.parent_id,
+            owner: row.owner,
+            location: row.location,
+            last_event_id: row.last_event_id,
+            loaded_event_id,
+            commissioned_at: row.commissioned_at,
+            commission_count: row.commission_count,
+            duplicate: row.duplicate,
+        }
+    }
+}
+
 /// A stored serial, as the capture's fold needs it.
 #[derive(Debug, QueryableByName)]
 pub struct StoredSerial {

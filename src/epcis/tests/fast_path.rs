@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, Read};
 
-use super::{doc12, doc20, fixture, read_with, Outcome, OBJECT_EVENT};
+use super::{doc12, doc20, fixture, read_all, read_with, Outcome, OBJECT_EVENT};
 use crate::epcis::{EpcisReader, Limits};
 
 /// A `BufRead` that hands out one byte per `fill_buf` (the first three together: the reader
@@ -40,30 +40,13 @@ impl BufRead for Trickle<'_> {
 }
 
 fn read_trickled(doc: &[u8], limits: Limits) -> Outcome {
-    let mut r = EpcisReader::new(
+    read_all(EpcisReader::new(
         Trickle {
             rest: doc,
             started: false,
         },
         limits,
-    );
-    let mut items = Vec::new();
-    let mut error = None;
-    loop {
-        match r.next_item() {
-            Ok(Some(i)) => items.push(i),
-            Ok(None) => break,
-            Err(e) => {
-                error = Some(e);
-                break;
-            }
-        }
-    }
-    Outcome {
-        items,
-        diagnostics: r.take_diagnostics(),
-        error,
-    }
+    ))
 }
 
 fn same_both_ways(name: &str, doc: &[u8], limits: Limits) {

@@ -36,7 +36,11 @@ impl Outcome {
 }
 
 pub(crate) fn read_with(doc: &[u8], limits: Limits) -> Outcome {
-    let mut r = EpcisReader::new(doc, limits);
+    read_all(EpcisReader::new(doc, limits))
+}
+
+/// Every item up to the end or the first fatal error, and the diagnostics.
+pub(crate) fn read_all<R: std::io::BufRead>(mut r: EpcisReader<R>) -> Outcome {
     let mut items = Vec::new();
     let mut error = None;
     loop {
