@@ -262,6 +262,63 @@ impl Fold {
         self.id_keys.get(&id).map(|k| &**k)
     }
 
+    /// The serials the fold knows inside this container (one level).
+    pub fn children_of(&self, parent: &str) -> Vec<Box<str>> {
+        let Some(pid) = self.serials.get(parent).map(|s| s.id).filter(|id| *id != 0) else {
+            return Vec::new();
+        };
+        let mut keys: Vec<Box<str>> = self
+            .serials
+            .iter()
+            .filter(|(_, s)| s.parent_id.map(|p| p.get()) == Some(pid))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// Gives what the fold knows inside these containers (all levels) the terminal status of
+    /// the event, as the capture does in the database (`cascade_terminal`).
+    pub fn cascade_terminal(&mut self, containers: &[&str], v: &Values) {
+        let Some(st) = v.status.filter(|s| status::is_terminal(*s)) else {
+            return;
+        };
+        let mut todo: Vec<Box<str>> = containers.iter().map(|k| (*k).into()).collect();
+        for _ in 0..MAX_DEPTH {
+            let mut next = Vec::new();
+            for c in &todo {
+                for k in self.children_of(c) {
+                    let s = self.serial_mut(&k);
+                    if !matches!(s.status, 5..=8) {
+                        s.status = st;
+                        s.disposition = v.disposition.or(s.disposition);
+                        s.last_event_id = id(v.event_id);
+                        s.dirty = true;
+                    }
+                    next.push(k);
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            todo = next;
+        }
+    }
+
+    /// Removes the stored serials that are absent (a rebuild found no standing event naming
+    /// them) and returns their ids, for deletion.
+    pub fn remove_absent(&mut self) -> Vec<i64> {
+        let mut ids = Vec::new();
+        self.serials.retain(|_, s| {
+            let gone = s.status == status::ABSENT && s.stored;
+            if gone {
+                ids.push(s.id);
+            }
+            !gone
+        });
+        ids
+    }
+
     /// Forgets everything (after a write-back); reserved ids are kept.
     pub fn clear(&mut self) {
         self.serials.clear();
@@ -400,6 +457,15 @@ impl Fold {
         }
     }
 
+    /// The id for a serial that becomes present: its own when the row exists (a rebuild
+    /// starts from stored rows made absent), else a reserved one. With whether it is stored.
+    fn id_for(&mut self, key: &str) -> (i64, bool, Id) {
+        match self.serials.get(key) {
+            Some(s) if s.id != 0 => (s.id, s.stored, s.loaded_event_id),
+            _ => (self.next_id(), false, None),
+        }
+    }
+
     fn next_id(&mut self) -> i64 {
         self.free_ids
             .pop()
@@ -414,9 +480,11 @@ impl Fold {
             .get(key)
             .is_none_or(|s| s.status == status::ABSENT);
         if absent {
-            let new_id = self.next_id();
+            let (new_id, stored, loaded_event_id) = self.id_for(key);
             let s = Serial {
                 id: new_id,
+                stored,
+                loaded_event_id,
                 dirty: true,
                 status: status::UNKNOWN,
                 last_event_id: id(v.event_id),
@@ -506,9 +574,11 @@ impl Fold {
             let current = self.serials.get(*k).copied();
             match current.map(|s| s.status).unwrap_or(status::ABSENT) {
                 status::ABSENT => {
-                    let new_id = self.next_id();
+                    let (new_id, stored, loaded_event_id) = self.id_for(k);
                     let s = Serial {
                         id: new_id,
+                        stored,
+                        loaded_event_id,
                         dirty: true,
                         status: status::COMMISSIONED,
                         commission_count: 1,

@@ -16,6 +16,7 @@
 
 pub mod fold;
 mod prepare;
+mod retract;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Seek, Write};
@@ -131,6 +132,8 @@ pub struct CaptureReport {
     pub serials_updated: u64,
     /// Events already stored (same CBV 2.0 hash): not stored again.
     pub duplicate_events: u64,
+    /// Stored events retracted by error declarations in this document (their serials rebuilt).
+    pub events_retracted: u64,
     pub errors: Vec<Finding>,
     pub warnings: Vec<Finding>,
 }
@@ -162,6 +165,7 @@ pub mod rules {
     pub const EVENT_IN_THE_FUTURE: &str = "DSCSA-B-011";
     pub const DUPLICATE_EVENT: &str = "DSCSA-B-012";
     pub const REPEATED_IDENTIFIER: &str = "DSCSA-B-013";
+    pub const DECLARED_EVENT_UNKNOWN: &str = "DSCSA-B-014";
 }
 
 /// Reads through to the parser while spooling the bytes and hashing them.
@@ -220,6 +224,7 @@ struct Run<'a> {
     serials_created: u64,
     serials_updated: u64,
     duplicate_events: u64,
+    events_retracted: u64,
     batch: Vec<Prepared>,
     batch_size: usize,
     /// Event indexes refused by the reader or event-level rules (skipped under `proceed`).
@@ -279,6 +284,15 @@ impl Run<'_> {
     }
 
     fn add_event(&mut self, conn: &mut PgConnection, p: Prepared) -> Result<(), CaptureError> {
+        if p.is_error_declaration {
+            // In a batch of its own: what it retracts may be in the events before it, and
+            // what comes after it must see the rebuilt state.
+            if !self.batch.is_empty() {
+                self.flush(conn)?;
+            }
+            self.batch.push(p);
+            return self.flush(conn);
+        }
         if !self.batch.is_empty() && self.batch_size + p.epcs.len() > BATCH_EFFECTS {
             self.flush(conn)?;
         }
@@ -346,6 +360,7 @@ impl Run<'_> {
         self.load(conn, wanted)?;
 
         let mut rows = BatchRows::default();
+        let mut declared = None;
         for (mut p, id) in batch.into_iter().zip(ids) {
             let t = std::time::Instant::now();
             let findings = self.apply_event(conn, &p, id)?;
@@ -364,6 +379,15 @@ impl Run<'_> {
                     p.effect_len(),
                     t.elapsed()
                 );
+            }
+            if p.is_error_declaration {
+                declared = Some(retract::Declared {
+                    digest: p.digest.clone(),
+                    event_id: id,
+                    index: p.index,
+                    line: p.line,
+                    column: p.column,
+                });
             }
             self.event_count += 1;
             self.epc_count += p.epcs.len() as u64;
@@ -407,6 +431,9 @@ impl Run<'_> {
             t.elapsed(),
             self.fold.len(),
         );
+        if let Some(d) = declared {
+            self.retract(conn, &d)?;
+        }
         Ok(())
     }
 
@@ -821,6 +848,7 @@ pub fn capture(
         serials_created: 0,
         serials_updated: 0,
         duplicate_events: 0,
+        events_retracted: 0,
         batch: Vec::new(),
         batch_size: 0,
         refused: HashSet::new(),
@@ -920,6 +948,7 @@ pub fn capture(
         serials_created: if stored { run.serials_created } else { 0 },
         serials_updated: if stored { run.serials_updated } else { 0 },
         duplicate_events: run.duplicate_events,
+        events_retracted: if stored { run.events_retracted } else { 0 },
         errors: run.errors,
         warnings: run.warnings,
     })

@@ -86,8 +86,16 @@ pub fn key_of_identifier(uri: &str, id: &Identifier) -> Key {
 
 /// Serial status codes (docs/ARCHITECTURE.md).
 fn status_for(event: &Event) -> Option<i16> {
-    let step = event.biz_step.as_ref().map(|s| s.as_str()).unwrap_or("");
-    match (event.action, step) {
+    status_of(
+        event.action,
+        event.biz_step.as_ref().map_or("", |s| s.as_str()),
+    )
+}
+
+/// The status an event with this action and bizStep (its CBV short name) gives; also used
+/// when events are replayed from the database.
+pub fn status_of(action: Option<Action>, step: &str) -> Option<i16> {
+    match (action, step) {
         (Some(Action::Delete), "destroying") => Some(7),
         (Some(Action::Delete), _) => Some(6),
         (_, "shipping" | "departing" | "consigning") => Some(3),
@@ -101,15 +109,21 @@ pub fn op_for(event: &Event) -> Op {
     if event.error_declaration.is_some() {
         return Op::None;
     }
-    match (event.event_type, event.action) {
+    op_of(
+        event.event_type,
+        event.action,
+        event.biz_step.as_ref().map_or("", |s| s.as_str()),
+    )
+}
+
+/// The state change of an event of this type, action and bizStep.
+pub fn op_of(event_type: EventType, action: Option<Action>, step: &str) -> Op {
+    match (event_type, action) {
         (EventType::Object, Some(Action::Add)) => Op::Commission,
         (EventType::Object, Some(Action::Observe)) => Op::Transition { inherit: true },
         (EventType::Object, Some(Action::Delete)) => Op::Transition {
             // Destroying a case destroys what is in it; decommissioning its label does not.
-            inherit: event
-                .biz_step
-                .as_ref()
-                .is_some_and(|s| s.as_str() == "destroying"),
+            inherit: step == "destroying",
         },
         (EventType::Aggregation, Some(Action::Add)) => Op::Pack,
         (EventType::Aggregation, Some(Action::Delete)) => Op::Unpack,
@@ -125,6 +139,20 @@ pub fn is_shipping(event: &Event) -> bool {
         .biz_step
         .as_ref()
         .is_some_and(|s| s.as_str() == "shipping")
+}
+
+/// `events.event_type` back to the type (codes in docs/ARCHITECTURE.md).
+pub fn event_type_of_code(code: i16) -> Option<EventType> {
+    [
+        EventType::Object,
+        EventType::Aggregation,
+        EventType::Transaction,
+        EventType::Transformation,
+        EventType::Association,
+        EventType::Quantity,
+    ]
+    .into_iter()
+    .find(|t| event_type_code(*t) == code)
 }
 
 fn event_type_code(t: EventType) -> i16 {

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{
-    Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text, Timestamptz,
+    Array, BigInt, Bool, Bytea, Date, Integer, Nullable, SmallInt, Text, Timestamptz,
 };
 use uuid::Uuid;
 
@@ -157,6 +157,130 @@ pub fn load_children(conn: &mut PgConnection, parent_id: i64) -> QueryResult<Vec
     .load(conn)
 }
 
+/// Marks the stored events with this hash (not declarations, not retracted yet) as retracted
+/// by the declaring event; returns their ids.
+pub fn retract_events(conn: &mut PgConnection, digest: &[u8], by: i64) -> QueryResult<Vec<i64>> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let ids: Vec<Id> = diesel::sql_query(
+        "UPDATE events SET retracted_by = $2
+          WHERE event_hash = $1 AND error_declaration_time IS NULL AND retracted_by IS NULL
+            AND id <> $2
+         RETURNING id",
+    )
+    .bind::<Bytea, _>(digest)
+    .bind::<BigInt, _>(by)
+    .load(conn)?;
+    Ok(ids.into_iter().map(|r| r.id).collect())
+}
+
+/// The serials whose rows a retracted event may have changed, and whose history is needed to
+/// rebuild them: what the event names or last changed, everything inside those (it may have
+/// been unpacked or retired with its container), and every container any of them was ever
+/// packed into (their state passes down). UNION (not ALL) ends the walks on cycles.
+pub fn rebuild_scope(conn: &mut PgConnection, event_id: i64) -> QueryResult<Vec<StoredSerial>> {
+    diesel::sql_query(format!(
+        "WITH RECURSIVE named AS (
+              SELECT epc_key FROM event_epcs WHERE event_id = $1
+              UNION SELECT epc_key FROM serials WHERE last_event_id = $1
+          ), down(id, epc_key) AS (
+              SELECT s.id, s.epc_key FROM serials s JOIN named n ON n.epc_key = s.epc_key
+              UNION SELECT c.id, c.epc_key FROM serials c JOIN down ON c.parent_id = down.id
+          ), up(epc_key) AS (
+              SELECT epc_key FROM down
+              UNION SELECT p.epc_key FROM up
+                      JOIN event_epcs ch ON ch.epc_key = up.epc_key AND ch.role = 3
+                      JOIN event_epcs p ON p.event_id = ch.event_id AND p.role = 2
+          )
+          SELECT {STORED_COLUMNS} FROM serials s LEFT JOIN serials p ON p.id = s.parent_id
+           WHERE s.epc_key IN (SELECT epc_key FROM up)"
+    ))
+    .bind::<BigInt, _>(event_id)
+    .load(conn)
+}
+
+/// A stored event, as a rebuild replays it.
+#[derive(Debug, QueryableByName)]
+pub struct ReplayEvent {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = SmallInt)]
+    pub event_type: i16,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub action: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub biz_step: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub disposition: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub biz_location: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub event_time: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub owner: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub lot: Option<String>,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub expiry: Option<NaiveDate>,
+    /// Whether the event names children at all (an AggregationEvent DELETE without them
+    /// empties its parent), whatever of them the rebuild looks at.
+    #[diesel(sql_type = Bool)]
+    pub has_children: bool,
+}
+
+/// One identifier of a replayed event.
+#[derive(Debug, QueryableByName)]
+pub struct ReplayEpc {
+    #[diesel(sql_type = BigInt)]
+    pub event_id: i64,
+    #[diesel(sql_type = SmallInt)]
+    pub role: i16,
+    #[diesel(sql_type = Text)]
+    pub epc_key: String,
+}
+
+/// The events that name these keys and stand (not declarations, not retracted), in the order
+/// they were captured, with the identifiers they name among these keys.
+pub fn replay_events(
+    conn: &mut PgConnection,
+    keys: &[&str],
+) -> QueryResult<(Vec<ReplayEvent>, Vec<ReplayEpc>)> {
+    let epcs: Vec<ReplayEpc> = diesel::sql_query(
+        "SELECT x.event_id, x.role, x.epc_key FROM event_epcs x JOIN events e ON e.id = x.event_id
+          WHERE x.epc_key = ANY($1) AND e.retracted_by IS NULL
+            AND e.error_declaration_time IS NULL
+          ORDER BY x.event_id, x.role, x.epc_key",
+    )
+    .bind::<Array<Text>, _>(keys)
+    .load(conn)?;
+    let mut ids: Vec<i64> = epcs.iter().map(|e| e.event_id).collect();
+    ids.dedup();
+    let events = diesel::sql_query(
+        "SELECT e.id, e.event_type, e.action, e.biz_step, e.disposition, e.biz_location,
+                e.event_time, i.lot, i.expiry,
+                (SELECT sd.party FROM event_sources_destinations sd
+                  WHERE sd.event_id = e.id AND sd.kind = 2 AND sd.type = 'owning_party'
+                  ORDER BY sd.seq LIMIT 1) AS owner,
+                EXISTS (SELECT 1 FROM event_epcs c WHERE c.event_id = e.id AND c.role = 3)
+                  AS has_children
+           FROM events e LEFT JOIN event_ilmd i ON i.event_id = e.id
+          WHERE e.id = ANY($1) ORDER BY e.id",
+    )
+    .bind::<Array<BigInt>, _>(&ids)
+    .load(conn)?;
+    Ok((events, epcs))
+}
+
+/// Removes serial rows that no standing event names any more (their only event was retracted).
+pub fn delete_serials(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<usize> {
+    diesel::sql_query("DELETE FROM serials WHERE id = ANY($1)")
+        .bind::<Array<BigInt>, _>(ids)
+        .execute(conn)
+}
+
 /// Ids for new serials, reserved from the sequence in one round trip.
 pub fn reserve_serial_ids(conn: &mut PgConnection, n: usize) -> QueryResult<Vec<i64>> {
     reserve_ids(conn, "serials_id_seq", n)
@@ -222,7 +346,7 @@ pub fn write_serials(
                 disposition = c.disposition, parent_id = c.parent_id, owner = c.owner,
                 location = c.location, last_event_id = c.last_event_id,
                 commissioned_at = c.commissioned_at, commission_count = c.commission_count,
-                duplicate = s.duplicate OR c.duplicate, updated_at = now()
+                duplicate = c.duplicate, updated_at = now()
            FROM capture_serials c
           WHERE s.id = c.id AND s.last_event_id IS NOT DISTINCT FROM c.loaded_event_id",
     )

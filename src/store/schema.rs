@@ -114,6 +114,7 @@ diesel::table! {
         error_reason -> Nullable<Text>,
         corrective_event_ids -> Nullable<Array<Nullable<Text>>>,
         extensions -> Nullable<Jsonb>,
+        retracted_by -> Nullable<Int8>,
     }
 }
 

@@ -393,6 +393,133 @@ fn shipping_a_case_ships_what_is_inside_and_unpacking_empties_it() {
     }
 }
 
+/// The same event with a 1.2 error declaration (not part of the event hash, so it names the
+/// stored event it retracts).
+fn declared(event: &str) -> String {
+    event.replacen(
+        "</eventTimeZoneOffset>",
+        "</eventTimeZoneOffset><baseExtension><errorDeclaration>\
+         <declarationTime>2025-01-02T00:00:00Z</declarationTime>\
+         <reason>urn:epcglobal:cbv:er:incorrect_data</reason></errorDeclaration></baseExtension>",
+        1,
+    )
+}
+
+#[test]
+fn an_error_declaration_undoes_a_wrong_packing_so_the_right_one_is_accepted() {
+    let db = TestDb::create();
+    let wrong = aggregation(2, "ADD", CASE, &[item(1)]);
+    let events = format!(
+        "{}{wrong}",
+        commission(1, &[item(1), CASE.into(), CASE2.into()], "L1")
+    );
+    capture(&db, &doc("", &events));
+    // Retracted and packed right in one document: the packing sees the rebuilt state.
+    let events = format!(
+        "{}{}",
+        declared(&wrong),
+        aggregation(3, "ADD", CASE2, &[item(1)])
+    );
+    let report = capture(&db, &doc("", &events));
+    assert_eq!(report.outcome, Outcome::Accepted, "{:?}", report.errors);
+    assert_eq!(report.events_retracted, 1);
+    let s = state(&db, &item_key(1));
+    assert_eq!(
+        (s.status, s.parent.as_deref()),
+        (2, Some("00103614140000000022"))
+    );
+    // The wrong event is kept, marked.
+    let marked: i64 = rows(&db, "events WHERE retracted_by IS NOT NULL");
+    assert_eq!(marked, 1);
+}
+
+#[test]
+fn an_error_declaration_of_a_decommissioning_puts_the_serial_back_in_circulation() {
+    let db = TestDb::create();
+    let wrong = object(2, "DELETE", &[item(1)], "decommissioning");
+    let events = format!(
+        "{}{}{wrong}",
+        commission(1, &[item(1), CASE.into()], "L1"),
+        object(2, "OBSERVE", &[item(1)], "receiving")
+    );
+    capture(&db, &doc("", &events));
+    assert_eq!(state(&db, &item_key(1)).status, 6);
+    assert_eq!(
+        capture(&db, &doc("", &declared(&wrong))).events_retracted,
+        1
+    );
+    let s = state(&db, &item_key(1));
+    assert_eq!((s.status, s.lot.as_deref()), (4, Some("L1")));
+    let report = capture(&db, &doc("", &object(3, "OBSERVE", &[item(1)], "shipping")));
+    assert_eq!(report.outcome, Outcome::Accepted, "{:?}", report.errors);
+    assert_eq!(state(&db, &item_key(1)).status, 3);
+}
+
+#[test]
+fn an_error_declaration_of_a_destroyed_case_restores_what_is_inside() {
+    let db = TestDb::create();
+    let wrong = object(3, "DELETE", &[CASE.into()], "destroying");
+    let events = format!(
+        "{}{}{}{wrong}",
+        commission(1, &[item(1), item(2), CASE.into()], "L1"),
+        aggregation(2, "ADD", CASE, &[item(1), item(2)]),
+        object(2, "OBSERVE", &[CASE.into()], "shipping")
+    );
+    capture(&db, &doc("", &events));
+    assert_eq!(
+        state(&db, &item_key(2)).status,
+        7,
+        "destroyed with its case"
+    );
+    capture(&db, &doc("", &declared(&wrong)));
+    for n in [1, 2] {
+        let s = state(&db, &item_key(n));
+        assert_eq!(
+            (s.status, s.top.as_deref()),
+            (3, Some(CASE_KEY)),
+            "item {n}"
+        );
+    }
+}
+
+#[test]
+fn an_error_declaration_of_a_second_commissioning_clears_the_duplicate_flag() {
+    let db = TestDb::create();
+    capture(&db, &doc("", &commission(1, &[item(1)], "L1")));
+    let again = commission(5, &[item(1)], "L1");
+    capture(&db, &doc("", &again));
+    assert!(state(&db, &item_key(1)).duplicate);
+    capture(&db, &doc("", &declared(&again)));
+    assert!(!state(&db, &item_key(1)).duplicate);
+}
+
+#[test]
+fn an_error_declaration_of_the_only_commissioning_removes_the_serial() {
+    let db = TestDb::create();
+    let wrong = commission(1, &[item(1)], "L1");
+    capture(
+        &db,
+        &doc("", &format!("{wrong}{}", commission(1, &[item(2)], "L1"))),
+    );
+    capture(&db, &doc("", &declared(&wrong)));
+    assert_eq!(
+        rows(&db, "serials"),
+        1,
+        "item 2 stays, item 1 never existed"
+    );
+}
+
+#[test]
+fn an_error_declaration_of_an_unknown_event_is_stored_with_a_warning() {
+    let db = TestDb::create();
+    capture(&db, &doc("", &commission(1, &[item(1)], "L1")));
+    let report = capture(&db, &doc("", &declared(&commission(9, &[item(1)], "L1"))));
+    assert_eq!(report.outcome, Outcome::Accepted);
+    assert_eq!(rules(&report.warnings), vec!["DSCSA-B-014"]);
+    assert_eq!(report.events_retracted, 0);
+    assert_eq!(state(&db, &item_key(1)).status, 1);
+}
+
 #[test]
 fn a_dscsa_shipment_without_transaction_statement_is_refused() {
     let db = TestDb::create();
