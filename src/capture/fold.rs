@@ -721,6 +721,39 @@ mod tests {
     }
 
     #[test]
+    fn a_rebuild_keeps_stored_ids_and_removes_what_no_event_makes_present() {
+        // No reserved ids: a stored serial made absent must come back with its own id.
+        let mut f = Fold::default();
+        for (key, id) in [(ITEM, 7), (ITEM2, 8), (CASE, 9)] {
+            let s = Serial {
+                id,
+                stored: true,
+                dirty: true,
+                ..Serial::absent(kind_of_key(key))
+            };
+            f.insert(key, s, None);
+        }
+        let v = values(&mut f, 1, None, Some("L1"));
+        f.apply(&Change::Commission(&[ITEM, CASE]), &v);
+        let v = values(&mut f, 2, None, None);
+        f.apply(
+            &Change::Pack {
+                parent: CASE,
+                children: &[ITEM],
+            },
+            &v,
+        );
+        assert_eq!(f.children_of(CASE), vec![Box::<str>::from(ITEM)]);
+        let v = values(&mut f, 3, Some(status::DESTROYED), None);
+        f.apply(&Change::Transition(&[CASE]), &v);
+        f.cascade_terminal(&[CASE], &v);
+        let item = *f.get(ITEM).unwrap();
+        assert_eq!((item.id, item.stored, item.status), (7, true, 7));
+        assert_eq!(f.remove_absent(), vec![8]);
+        assert!(!f.contains(ITEM2));
+    }
+
+    #[test]
     fn keys_tell_their_kind() {
         assert_eq!(kind_of_key(ITEM), 1);
         assert_eq!(kind_of_key(CASE), 2);
