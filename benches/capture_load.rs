@@ -23,6 +23,17 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds (user + system) a process has used, from /proc (clock ticks of 10 ms): on a
+/// shared machine CPU time moves far less with other load than wall time does.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at its closing parenthesis.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let items: u64 = std::env::var("CAPTURE_ITEMS")
@@ -65,12 +76,25 @@ fn main() {
     let mut conn = store::connect(&url).unwrap();
     store::migrate(&mut conn).unwrap();
 
+    #[derive(QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let backend = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(&mut conn)
+        .unwrap()
+        .pid
+        .to_string();
+    let (db_cpu_before, own_cpu_before) = (cpu_seconds(&backend), cpu_seconds("self"));
     let hwm_before = vm_hwm_kib();
     let opts = CaptureOptions::new(&pg_dir.join("spool"));
     let started = Instant::now();
     let report = capture::capture(&mut conn, std::fs::File::open(&doc).unwrap(), &opts).unwrap();
     let elapsed = started.elapsed();
     let hwm_after = vm_hwm_kib();
+    let db_cpu = cpu_seconds(&backend) - db_cpu_before;
+    let own_cpu = cpu_seconds("self") - own_cpu_before;
     assert_eq!(
         report.outcome,
         Outcome::Accepted,
@@ -90,6 +114,9 @@ fn main() {
         refs as f64 / elapsed.as_secs_f64(),
         size as f64 / 1e6 / elapsed.as_secs_f64(),
         (hwm_after.saturating_sub(hwm_before)) as f64 / 1024.0
+    );
+    println!(
+        "  CPU: database backend {db_cpu:.2} s, capture process {own_cpu:.2} s (reader thread included)"
     );
 
     // The same number of (event_id, role, key) rows by raw binary COPY into an empty copy of
