@@ -3,7 +3,8 @@
 //!
 //! `cargo bench --bench verify_load` (options via env: VERIFY_LOAD_SERIALS, VERIFY_LOAD_SECONDS,
 //! VERIFY_LOAD_WARMUP_SECONDS, VERIFY_LOAD_CONNECTIONS, VERIFY_LOAD_WORKERS, VERIFY_LOAD_POOL,
-//! VERIFY_LOAD_SERVER_LOG for the server's RUST_LOG). It starts a private PostgreSQL, migrates,
+//! VERIFY_LOAD_SERVER_LOG for the server's RUST_LOG, VERIFY_LOAD_SERVER for another build of the
+//! server binary to compare with). It starts a private PostgreSQL, migrates,
 //! seeds the serials with one INSERT … SELECT generate_series, registers a client certificate,
 //! and starts the real server binary (`dscsa-exchange serve`) as a child process. This process
 //! is then only the load generator: one thread per keep-alive HTTP/1.1 connection over blocking
@@ -112,7 +113,9 @@ fn main() {
 
     // The real server binary, as deployed: its own process, configured by environment.
     let server_stderr = std::fs::File::create(dir.join("server.log")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dscsa-exchange"))
+    let binary = std::env::var_os("VERIFY_LOAD_SERVER")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_dscsa-exchange").into());
+    let mut child = Command::new(binary)
         .arg("serve")
         .current_dir(&dir)
         .env_clear()

@@ -232,7 +232,7 @@ pub fn verify_local(
     req: &Request,
     responder_gln: Option<&Gln>,
 ) -> QueryResult<Outcome> {
-    let facts = q::serial_facts(conn, &req.epc_key(), req.gtin.as_str())?;
+    let facts = q::serial_facts(conn, &req.epc_key())?;
     if facts.is_none() && !q::gtin_served(conn, req.gtin.as_str())? {
         return Ok(match q::responder_for(conn, req.gtin.as_str())? {
             Some(responder_base) => Outcome::Forward { responder_base },

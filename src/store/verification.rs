@@ -24,27 +24,49 @@ pub struct SerialFacts {
     pub product_flags: Vec<String>,
 }
 
-/// Two statements built with the query builder, so that diesel prepares each once per
-/// connection: the hot path of verification pays no parse/plan per request.
-pub fn serial_facts(
+/// Facts of one serial: [`serial_facts_many`] with one key.
+pub fn serial_facts(conn: &mut PgConnection, epc_key: &str) -> QueryResult<Option<SerialFacts>> {
+    Ok(serial_facts_many(conn, &[epc_key])?
+        .pop()
+        .map(|(_, facts)| facts))
+}
+
+/// Facts of the stored serials among `epc_keys`, in one statement: each serial row joined with
+/// the active flags on its product or lot. Built with the query builder and bound as one array,
+/// so diesel prepares it once per connection whatever the number of keys.
+pub fn serial_facts_many(
     conn: &mut PgConnection,
-    epc_key: &str,
-    gtin: &str,
-) -> QueryResult<Option<SerialFacts>> {
+    epc_keys: &[&str],
+) -> QueryResult<Vec<(String, SerialFacts)>> {
     use super::schema::serials::dsl as s;
-    #[derive(Queryable)]
-    struct Row {
-        lot: Option<String>,
-        expiry: Option<NaiveDate>,
-        status: i16,
-        suspect: bool,
-        recalled: bool,
-        illegitimate: bool,
-        duplicate: bool,
-    }
-    let row: Option<Row> = s::serials
-        .filter(s::epc_key.eq(epc_key))
+    type Row = (
+        String,
+        Option<String>,
+        Option<NaiveDate>,
+        i16,
+        bool,
+        bool,
+        bool,
+        bool,
+        Option<String>,
+    );
+    // The serial's own gtin column: for an SGTIN key ('01' gtin '21' serial) capture always
+    // fills it with the key's GTIN.
+    let rows: Vec<Row> = s::serials
+        .left_join(
+            product_flags::table.on(product_flags::gtin
+                .nullable()
+                .eq(s::gtin)
+                .and(product_flags::cleared_at.is_null())
+                .and(
+                    product_flags::lot
+                        .is_null()
+                        .or(product_flags::lot.eq(s::lot)),
+                )),
+        )
+        .filter(s::epc_key.eq_any(epc_keys))
         .select((
+            s::epc_key,
             s::lot,
             s::expiry,
             s::status,
@@ -52,41 +74,33 @@ pub fn serial_facts(
             s::recalled,
             s::illegitimate,
             s::duplicate,
+            product_flags::flag.nullable(),
         ))
-        .first(conn)
-        .optional()?;
-    let Some(Row {
-        lot,
-        expiry,
-        status,
-        suspect,
-        recalled,
-        illegitimate,
-        duplicate,
-    }) = row
-    else {
-        return Ok(None);
-    };
-    let flags: Vec<String> = product_flags::table
-        .filter(product_flags::gtin.eq(gtin))
-        .filter(product_flags::cleared_at.is_null())
-        .filter(
-            product_flags::lot
-                .is_null()
-                .or(product_flags::lot.nullable().eq(lot.clone())),
-        )
-        .select(product_flags::flag)
         .load(conn)?;
-    Ok(Some(SerialFacts {
-        lot,
-        expiry,
-        status,
-        suspect,
-        recalled,
-        illegitimate,
-        duplicate,
-        product_flags: flags,
-    }))
+    let mut out: Vec<(String, SerialFacts)> = Vec::with_capacity(rows.len());
+    for (key, lot, expiry, status, suspect, recalled, illegitimate, duplicate, flag) in rows {
+        // A serial under several active flags comes once per flag (an unflagged one once).
+        if flag.is_some() {
+            if let Some((_, facts)) = out.iter_mut().rev().find(|(k, _)| *k == key) {
+                facts.product_flags.extend(flag);
+                continue;
+            }
+        }
+        out.push((
+            key,
+            SerialFacts {
+                lot,
+                expiry,
+                status,
+                suspect,
+                recalled,
+                illegitimate,
+                duplicate,
+                product_flags: flag.into_iter().collect(),
+            },
+        ));
+    }
+    Ok(out)
 }
 
 #[derive(QueryableByName)]
