@@ -2,24 +2,31 @@
 //! >= 10,000 requests/s with p99 below 10 ms, 1,000,000 serials stored, on this 2-core machine).
 //!
 //! `cargo bench --bench verify_load` (options via env: VERIFY_LOAD_SERIALS, VERIFY_LOAD_SECONDS,
-//! VERIFY_LOAD_CONNECTIONS, VERIFY_LOAD_WORKERS). It starts a private PostgreSQL, migrates,
-//! seeds the serials with one INSERT … SELECT generate_series, starts the real server with a
-//! test PKI, and drives it from keep-alive HTTPS connections that present a registered client
-//! certificate. Server, database and load generator share the machine's cores, so the figure
-//! is a floor for a deployment where the load comes from elsewhere.
+//! VERIFY_LOAD_WARMUP_SECONDS, VERIFY_LOAD_CONNECTIONS, VERIFY_LOAD_WORKERS, VERIFY_LOAD_POOL,
+//! VERIFY_LOAD_SERVER_LOG for the server's RUST_LOG, VERIFY_LOAD_SERVER for another build of the
+//! server binary to compare with). It starts a private PostgreSQL, migrates,
+//! seeds the serials with one INSERT … SELECT generate_series, registers a client certificate,
+//! and starts the real server binary (`dscsa-exchange serve`) as a child process. This process
+//! is then only the load generator: one thread per keep-alive HTTP/1.1 connection over blocking
+//! OpenSSL, asking for random stored serials with their right lot and expiry. Only 200 answers
+//! whose body says `"verified":true` count; anything else is an error. Server, PostgreSQL and
+//! the generator share the machine's cores, so the figure is a floor for a deployment where the
+//! load comes from elsewhere.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use dscsa_exchange::config::RawSettings;
-use dscsa_exchange::http::Application;
 use dscsa_exchange::partners::{self, AtpStatus, NewPartner, Role};
 use dscsa_exchange::store::{self, private_pg::PrivatePostgres};
 use dscsa_exchange::tls::pki::{self, LeafKind};
-use dscsa_exchange::tls::TlsFiles;
 use openssl::nid::Nid;
+use openssl::ssl::{SslConnector, SslMethod, SslStream, SslVerifyMode};
+use openssl::x509::store::X509StoreBuilder;
 
 const GTIN: &str = "00361414123458";
 
@@ -30,12 +37,27 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+struct Options {
+    serials: u64,
+    seconds: u64,
+    warmup: u64,
+    connections: u64,
+    workers: u64,
+    pool: u64,
+    server_log: String,
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing we need to honour.
-    let serials = env_or("VERIFY_LOAD_SERIALS", 1_000_000);
-    let seconds = env_or("VERIFY_LOAD_SECONDS", 15);
-    let connections = env_or("VERIFY_LOAD_CONNECTIONS", 32);
-    let workers = env_or("VERIFY_LOAD_WORKERS", 2) as usize;
+    let o = Options {
+        serials: env_or("VERIFY_LOAD_SERIALS", 1_000_000),
+        seconds: env_or("VERIFY_LOAD_SECONDS", 15),
+        warmup: env_or("VERIFY_LOAD_WARMUP_SECONDS", 3),
+        connections: env_or("VERIFY_LOAD_CONNECTIONS", 32),
+        workers: env_or("VERIFY_LOAD_WORKERS", 2),
+        pool: env_or("VERIFY_LOAD_POOL", 16),
+        server_log: std::env::var("VERIFY_LOAD_SERVER_LOG").unwrap_or_else(|_| "info".into()),
+    };
 
     let dir = std::env::temp_dir().join(format!("dscsa-verify-load-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -50,10 +72,11 @@ fn main() {
         "INSERT INTO serials (epc_key, kind, gtin, serial_number, lot, expiry, status) \
          SELECT '01{GTIN}21' || 'S' || g, 1, '{GTIN}', 'S' || g, 'LOT' || (g % 100), \
                 DATE '2028-12-31', 4 \
-         FROM generate_series(1, {serials}) g; ANALYZE serials;"
+         FROM generate_series(1, {}) g; ANALYZE serials;",
+        o.serials
     ))
     .unwrap();
-    eprintln!("seeded {serials} serials in {:.1?}", started.elapsed());
+    eprintln!("seeded {} serials in {:.1?}", o.serials, started.elapsed());
 
     // PKI: CA, server certificate for localhost, one registered client.
     let ca = pki::new_ca("bench CA").unwrap();
@@ -67,11 +90,12 @@ fn main() {
         30,
     )
     .unwrap();
-    let client_cert = pki::issue_client(&ca, "0312345000004", "Bench", "trading_partner").unwrap();
-    std::fs::create_dir_all(dir.join("tls")).unwrap();
-    std::fs::write(dir.join("tls/ca.pem"), ca.cert_pem()).unwrap();
-    std::fs::write(dir.join("tls/server.pem"), server.cert_pem()).unwrap();
-    std::fs::write(dir.join("tls/server.key"), server.key_pem()).unwrap();
+    let client = pki::issue_client(&ca, "0312345000004", "Bench", "trading_partner").unwrap();
+    let tls = dir.join("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    std::fs::write(tls.join("ca.pem"), ca.cert_pem()).unwrap();
+    std::fs::write(tls.join("server.pem"), server.cert_pem()).unwrap();
+    std::fs::write(tls.join("server.key"), server.key_pem()).unwrap();
     partners::register(
         &mut conn,
         NewPartner {
@@ -81,150 +105,319 @@ fn main() {
             atp_status: AtpStatus::Authorized,
             licence_number: None,
             licence_expires: None,
-            certificate: Some(client_cert.cert.clone()),
+            certificate: Some(client.cert.clone()),
         },
         "bench",
     )
     .unwrap();
+
+    // The real server binary, as deployed: its own process, configured by environment.
+    let server_stderr = std::fs::File::create(dir.join("server.log")).unwrap();
+    let binary = std::env::var_os("VERIFY_LOAD_SERVER")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_dscsa-exchange").into());
+    let mut child = Command::new(binary)
+        .arg("serve")
+        .current_dir(&dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_LOG", &o.server_log)
+        .env("DATABASE_URL", &url)
+        .env("DSCSA_DATA_DIR", dir.join("data"))
+        .env("DSCSA_HTTP_LISTEN", "127.0.0.1:0")
+        .env("DSCSA_HTTP_WORKERS", o.workers.to_string())
+        .env("DSCSA_DATABASE_POOL_SIZE", o.pool.to_string())
+        .env("DSCSA_TLS_LISTEN", "127.0.0.1:0")
+        .env("DSCSA_TLS_CERT", tls.join("server.pem"))
+        .env("DSCSA_TLS_KEY", tls.join("server.key"))
+        .env("DSCSA_TLS_CLIENT_CA", tls.join("ca.pem"))
+        .env("DSCSA_VERIFICATION_RESPONDER_GLN", "0361414000018")
+        .stdout(Stdio::piped())
+        .stderr(server_stderr)
+        .spawn()
+        .expect("start the server binary");
+    let port = partner_port(&mut child);
+
+    let connector = connector(&ca, &client);
+    let report = drive(&connector, port, &o);
+
+    // SIGTERM: the server drains and flushes its verification log before it exits.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    let logged: i64 = {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::RunQueryDsl::get_result::<N>(
+            diesel::sql_query("SELECT count(*) AS n FROM verification_requests"),
+            &mut conn,
+        )
+        .unwrap()
+        .n
+    };
     drop(conn);
 
-    let mut raw = RawSettings::default();
-    raw.http.listen = Some("127.0.0.1:0".into());
-    raw.http.workers = Some(workers);
-    raw.database.url = Some(url.clone());
-    raw.database.pool_size = Some(16);
-    raw.tls.listen = Some("127.0.0.1:0".into());
-    raw.verification.responder_gln = Some("0361414000018".into());
-    let mut settings = raw.validate().unwrap();
-    settings.tls.files = Some(TlsFiles {
-        cert: dir.join("tls/server.pem"),
-        key: dir.join("tls/server.key"),
-        client_ca: vec![dir.join("tls/ca.pem")],
-        crl: None,
-    });
-
-    let server_rt = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let pool = store::pool(&url, 16, Duration::from_secs(5));
-            let app = Application::build(&settings, pool).unwrap();
-            let port = app.tls_port().unwrap();
-            PORT.store(port as u64, Ordering::SeqCst);
-            let handles = app.handles();
-            HANDLES.lock().unwrap().extend(handles);
-            app.run_until_stopped().await.unwrap();
-        })
-    });
-    while PORT.load(Ordering::SeqCst) == 0 {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let port = PORT.load(Ordering::SeqCst);
-
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (count, errors, mut latencies) = rt.block_on(load(
-        port,
-        &ca.cert_pem(),
-        &client_cert,
-        serials,
-        connections,
-        Duration::from_secs(seconds),
-    ));
-    latencies.sort_unstable();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     println!(
-        "verify_load: {serials} serials, {connections} keep-alive mTLS connections, {seconds} s, {workers} server workers"
+        "verify_load: {} serials, {} keep-alive mTLS connections (one thread each, separate process), \
+         {} s after {} s warm-up, {} server workers, pool {}, server RUST_LOG={}",
+        o.serials, o.connections, o.seconds, o.warmup, o.workers, o.pool, o.server_log
     );
-    println!(
-        "  {count} requests, {errors} errors: {:.0} requests/s; latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        count as f64 / seconds as f64,
-        pct(0.50) as f64 / 1000.0,
-        pct(0.90) as f64 / 1000.0,
-        pct(0.99) as f64 / 1000.0,
-        *latencies.last().unwrap() as f64 / 1000.0,
-    );
-
-    for h in HANDLES.lock().unwrap().drain(..) {
-        rt.block_on(h.stop(true));
+    report.print(o.seconds);
+    println!("  server exited with {status}; verification log rows: {logged}");
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!("  load average after the run: {}", load.trim());
     }
-    server_rt.join().unwrap();
     drop(pg);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
-static PORT: AtomicU64 = AtomicU64::new(0);
-static HANDLES: std::sync::Mutex<Vec<actix_web::dev::ServerHandle>> =
-    std::sync::Mutex::new(Vec::new());
+/// Reads the banner on the server's stdout for the partner listener's port, then keeps draining
+/// stdout so that the server never blocks on a full pipe.
+fn partner_port(child: &mut Child) -> u16 {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = loop {
+        let line = lines
+            .next()
+            .expect("server exited before announcing its partner listener (see server.log)")
+            .unwrap();
+        if let Some(rest) = line.trim().strip_prefix("partners:") {
+            let addr = rest.split_whitespace().next().unwrap();
+            break addr.rsplit(':').next().unwrap().parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    port
+}
 
-async fn load(
-    port: u64,
-    ca_pem: &[u8],
-    identity: &pki::Issued,
-    serials: u64,
-    connections: u64,
-    duration: Duration,
-) -> (u64, u64, Vec<u32>) {
+fn connector(ca: &pki::Issued, client: &pki::Issued) -> SslConnector {
+    let mut b = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    let mut store = X509StoreBuilder::new().unwrap();
+    store.add_cert(ca.cert.clone()).unwrap();
+    b.set_verify_cert_store(store.build()).unwrap();
+    b.set_verify(SslVerifyMode::PEER);
+    b.set_certificate(&client.cert).unwrap();
+    b.set_private_key(&client.key).unwrap();
+    b.build()
+}
+
+struct Report {
+    ok: u64,
+    errors: u64,
+    /// Microseconds, sorted.
+    latencies: Vec<u32>,
+    sample: String,
+}
+
+impl Report {
+    fn print(&self, seconds: u64) {
+        let l = &self.latencies;
+        let pct = |p: f64| {
+            if l.is_empty() {
+                return 0.0;
+            }
+            l[((l.len() as f64 * p) as usize).min(l.len() - 1)] as f64 / 1000.0
+        };
+        println!(
+            "  {} verified answers, {} errors: {:.0} requests/s; latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            self.ok,
+            self.errors,
+            self.ok as f64 / seconds as f64,
+            pct(0.50),
+            pct(0.90),
+            pct(0.99),
+            l.last().copied().unwrap_or(0) as f64 / 1000.0,
+        );
+        println!("  sample answer: {}", self.sample);
+    }
+}
+
+fn drive(connector: &SslConnector, port: u16, o: &Options) -> Report {
     let stop = Arc::new(AtomicBool::new(false));
     let measuring = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let errors = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for c in 0..connections {
-        let client = reqwest::Client::builder()
-            .tls_certs_only([reqwest::Certificate::from_pem(ca_pem).unwrap()])
-            .identity(
-                reqwest::Identity::from_pkcs8_pem(&identity.cert_pem(), &identity.key_pem())
-                    .unwrap(),
-            )
-            .pool_max_idle_per_host(1)
-            .http1_only()
-            .build()
-            .unwrap();
-        let (stop, measuring) = (stop.clone(), measuring.clone());
-        let (count, errors) = (count.clone(), errors.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(100_000);
-            // A cheap deterministic spread over the stored serials (and some misses).
-            let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (c + 1);
-            while !stop.load(Ordering::Relaxed) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let serial = x % (serials + serials / 20) + 1;
-                let url = format!(
-                    "https://localhost:{port}/verify/gtin/{GTIN}/lot/LOT{}/ser/S{serial}?exp=281231&linkType=verificationService&context=dscsaSaleableReturn&reqGLN=0312345000004",
-                    serial % 100
-                );
-                let t = Instant::now();
-                match client.get(&url).send().await {
-                    Ok(r) if r.status().is_success() => {
-                        let _ = r.bytes().await;
-                        if measuring.load(Ordering::Relaxed) {
-                            latencies.push(t.elapsed().as_micros() as u32);
-                        }
-                        count.fetch_add(1, Ordering::Relaxed);
-                    }
-                    _ => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
+    let threads: Vec<_> = (0..o.connections)
+        .map(|c| {
+            let (stop, measuring) = (stop.clone(), measuring.clone());
+            let connector = connector.clone();
+            let serials = o.serials;
+            std::thread::Builder::new()
+                .name(format!("load-{c}"))
+                .stack_size(256 * 1024)
+                .spawn(move || connection(&connector, port, c, serials, &stop, &measuring))
+                .unwrap()
+        })
+        .collect();
+    // Warm-up: handshakes, caches, prepared statements; then a fixed measured window.
+    std::thread::sleep(Duration::from_secs(o.warmup));
+    measuring.store(true, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_secs(o.seconds));
+    measuring.store(false, Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
+    let mut report = Report {
+        ok: 0,
+        errors: 0,
+        latencies: Vec::new(),
+        sample: String::new(),
+    };
+    for t in threads {
+        let r = t.join().unwrap();
+        report.ok += r.ok;
+        report.errors += r.errors;
+        report.latencies.extend(r.latencies);
+        if report.sample.is_empty() {
+            report.sample = r.sample;
+        }
+    }
+    report.latencies.sort_unstable();
+    report
+}
+
+fn connect(connector: &SslConnector, port: u16) -> std::io::Result<SslStream<TcpStream>> {
+    let tcp = TcpStream::connect(("127.0.0.1", port))?;
+    tcp.set_nodelay(true)?;
+    connector
+        .connect("localhost", tcp)
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// One keep-alive connection, one request at a time.
+fn connection(
+    connector: &SslConnector,
+    port: u16,
+    c: u64,
+    serials: u64,
+    stop: &AtomicBool,
+    measuring: &AtomicBool,
+) -> Report {
+    let mut r = Report {
+        ok: 0,
+        errors: 0,
+        latencies: Vec::with_capacity(200_000),
+        sample: String::new(),
+    };
+    let mut stream = None;
+    let mut request = Vec::with_capacity(512);
+    let mut buf = vec![0u8; 16 * 1024];
+    // A cheap deterministic spread over the stored serials.
+    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (c + 1);
+    let mut n = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let s = match stream.as_mut() {
+            Some(s) => s,
+            None => match connect(connector, port) {
+                Ok(s) => stream.insert(s),
+                Err(e) => {
+                    eprintln!("connection {c}: {e}");
+                    r.errors += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+            },
+        };
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let serial = x % serials + 1;
+        n += 1;
+        request.clear();
+        write!(
+            request,
+            "GET /verify/gtin/{GTIN}/lot/LOT{}/ser/S{serial}?exp=281231&linkType=verificationService\
+             &context=dscsaSaleableReturn&reqGLN=0312345000004&corrUUID=bench-{c}-{n} HTTP/1.1\r\n\
+             Host: localhost\r\n\r\n",
+            serial % 100
+        )
+        .unwrap();
+        let measured = measuring.load(Ordering::Relaxed);
+        let t = Instant::now();
+        let answer = s
+            .write_all(&request)
+            .and_then(|()| read_response(s, &mut buf));
+        let elapsed = t.elapsed();
+        match answer {
+            Ok((200, body)) if contains(&buf[body.clone()], b"\"verified\":true") => {
+                if measured {
+                    r.ok += 1;
+                    r.latencies.push(elapsed.as_micros() as u32);
+                }
+                if r.sample.is_empty() {
+                    r.sample = String::from_utf8_lossy(&buf[body]).into_owned();
                 }
             }
-            latencies
-        }));
+            Ok((status, body)) => {
+                if measured {
+                    r.errors += 1;
+                }
+                eprintln!(
+                    "connection {c}: {status} {}",
+                    String::from_utf8_lossy(&buf[body])
+                );
+            }
+            Err(e) => {
+                if measured {
+                    r.errors += 1;
+                }
+                eprintln!("connection {c}: {e}; reconnecting");
+                stream = None;
+            }
+        }
     }
-    // Warm-up: connections handshake, caches fill; then measure a fixed window.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let base = count.load(Ordering::SeqCst);
-    let base_errors = errors.load(Ordering::SeqCst);
-    measuring.store(true, Ordering::SeqCst);
-    tokio::time::sleep(duration).await;
-    let measured = count.load(Ordering::SeqCst) - base;
-    let measured_errors = errors.load(Ordering::SeqCst) - base_errors;
-    stop.store(true, Ordering::SeqCst);
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
+    r
+}
+
+/// Reads one HTTP/1.1 response with a Content-Length body into `buf`; returns the status and
+/// where the body is.
+fn read_response(
+    s: &mut SslStream<TcpStream>,
+    buf: &mut [u8],
+) -> std::io::Result<(u16, std::ops::Range<usize>)> {
+    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
+    let mut filled = 0;
+    let head_end = loop {
+        if filled == buf.len() {
+            return Err(bad("response head too large"));
+        }
+        let n = s.read(&mut buf[filled..])?;
+        if n == 0 {
+            return Err(bad("connection closed"));
+        }
+        filled += n;
+        if let Some(i) = find(&buf[..filled], b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head =
+        std::str::from_utf8(&buf[..head_end]).map_err(|_| bad("response head is not UTF-8"))?;
+    let status: u16 = head
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("no status"))?;
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .ok_or_else(|| bad("no content-length"))?;
+    let end = head_end + length;
+    if end > buf.len() {
+        return Err(bad("response body too large"));
     }
-    (measured, measured_errors, all)
+    while filled < end {
+        let n = s.read(&mut buf[filled..end])?;
+        if n == 0 {
+            return Err(bad("connection closed in the body"));
+        }
+        filled += n;
+    }
+    Ok((status, head_end..end))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    find(hay, needle).is_some()
 }

@@ -403,32 +403,34 @@ impl AuthCache {
             .store(on, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// The cached answer for a certificate, without touching the database; None when it must
+    /// be looked up (not cached, or change notifications are not being received).
+    pub fn cached(&self, fingerprint: &[u8; 32]) -> Option<Result<Caller, AuthError>> {
+        use std::sync::atomic::Ordering;
+        if !self.listening.load(Ordering::SeqCst) {
+            return None;
+        }
+        let entries = self.entries.read().expect("auth cache lock");
+        let hex = || fingerprint_hex(fingerprint);
+        Some(match entries.get(fingerprint)? {
+            CachedAuth::Caller(c) => Ok(c.clone()),
+            CachedAuth::Refused(RefusalKind::Unknown) => Err(AuthError::UnknownCertificate(hex())),
+            CachedAuth::Refused(RefusalKind::Revoked) => Err(AuthError::RevokedCertificate(hex())),
+            CachedAuth::Refused(RefusalKind::Disabled) => Err(AuthError::Disabled(hex())),
+        })
+    }
+
     pub fn authenticate(
         &self,
         conn: &mut PgConnection,
         fingerprint: &[u8; 32],
     ) -> Result<Caller, AuthError> {
         use std::sync::atomic::Ordering;
-        let hex = || fingerprint_hex(fingerprint);
         if !self.listening.load(Ordering::SeqCst) {
             return authenticate(conn, fingerprint);
         }
-        if let Some(hit) = self
-            .entries
-            .read()
-            .expect("auth cache lock")
-            .get(fingerprint)
-        {
-            return match hit {
-                CachedAuth::Caller(c) => Ok(c.clone()),
-                CachedAuth::Refused(RefusalKind::Unknown) => {
-                    Err(AuthError::UnknownCertificate(hex()))
-                }
-                CachedAuth::Refused(RefusalKind::Revoked) => {
-                    Err(AuthError::RevokedCertificate(hex()))
-                }
-                CachedAuth::Refused(RefusalKind::Disabled) => Err(AuthError::Disabled(hex())),
-            };
+        if let Some(hit) = self.cached(fingerprint) {
+            return hit;
         }
         let generation = self.generation.load(Ordering::SeqCst);
         let result = authenticate(conn, fingerprint);

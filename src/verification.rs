@@ -232,19 +232,39 @@ pub fn verify_local(
     req: &Request,
     responder_gln: Option<&Gln>,
 ) -> QueryResult<Outcome> {
-    let facts = q::serial_facts(conn, &req.epc_key(), req.gtin.as_str())?;
-    if facts.is_none() && !q::gtin_served(conn, req.gtin.as_str())? {
-        return Ok(match q::responder_for(conn, req.gtin.as_str())? {
-            Some(responder_base) => Outcome::Forward { responder_base },
-            None => Outcome::NotServed,
-        });
+    match q::serial_facts(conn, &req.epc_key())? {
+        Some(facts) => Ok(Outcome::Answer(respond(Some(&facts), req, responder_gln))),
+        None => unknown_serial(conn, req, responder_gln),
     }
-    Ok(Outcome::Answer(Response {
+}
+
+/// The 200 answer from what is stored about the serial (None: not stored, and the GTIN is ours).
+pub fn respond(
+    facts: Option<&SerialFacts>,
+    req: &Request,
+    responder_gln: Option<&Gln>,
+) -> Response {
+    Response {
         verification_timestamp: now_timestamp(),
         responder_gln: responder_gln.map(|g| g.as_str().to_string()),
         corr_uuid: req.corr_uuid.clone(),
-        data: decide(facts.as_ref(), req, Utc::now().date_naive()),
-    }))
+        data: decide(facts, req, Utc::now().date_naive()),
+    }
+}
+
+/// A serial that is not stored: a no-match answer when the GTIN is ours, else where to forward.
+pub fn unknown_serial(
+    conn: &mut PgConnection,
+    req: &Request,
+    responder_gln: Option<&Gln>,
+) -> QueryResult<Outcome> {
+    if q::gtin_served(conn, req.gtin.as_str())? {
+        return Ok(Outcome::Answer(respond(None, req, responder_gln)));
+    }
+    Ok(match q::responder_for(conn, req.gtin.as_str())? {
+        Some(responder_base) => Outcome::Forward { responder_base },
+        None => Outcome::NotServed,
+    })
 }
 
 /// `checkConnectivity`: does this responder (or one it forwards to) serve the GTIN?

@@ -14,6 +14,9 @@ use crate::tls::TlsFiles;
 
 pub fn run(mut settings: Settings) -> Result<(), CliError> {
     let mut db = Database::open(&settings)?;
+    // The server's background connections (partner-change listener, verification look-ups)
+    // need the URL also when it is the private instance's, which the settings do not name.
+    settings.database.url = Some(crate::config::Secret::new(db.url()));
     let result = store::connect(db.url())
         .map_err(CliError::from)
         .and_then(|mut conn| {

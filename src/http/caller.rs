@@ -6,7 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::HttpRequest;
 use diesel::PgConnection;
 
-use super::problem::Problem;
+use super::problem::{with_conn, Problem};
+use super::AppState;
 use crate::partners::{AuthCache, AuthError, Caller, Role};
 use crate::tls::PeerCertificate;
 
@@ -22,14 +23,18 @@ pub fn on_connect(conn: &dyn std::any::Any, ext: &mut actix_web::dev::Extensions
 
 /// The verified client certificate of this request's connection.
 pub fn peer(req: &HttpRequest) -> Result<PeerCertificate, Problem> {
-    req.conn_data::<PeerCertificate>().cloned().ok_or_else(|| {
-        Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "client-certificate-required",
-            "Client certificate required",
-            "This endpoint is served only over mutual TLS with a registered client certificate.",
-        )
-    })
+    req.conn_data::<PeerCertificate>()
+        .cloned()
+        .ok_or_else(certificate_required)
+}
+
+fn certificate_required() -> Problem {
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "client-certificate-required",
+        "Client certificate required",
+        "This endpoint is served only over mutual TLS with a registered client certificate.",
+    )
 }
 
 impl From<AuthError> for Problem {
@@ -56,6 +61,23 @@ impl From<AuthError> for Problem {
         };
         Problem::new(StatusCode::FORBIDDEN, code, title, format!("{e}.{hint}"))
     }
+}
+
+/// Authenticates the caller of a request: from the cache when it can answer (no database, no
+/// thread hop), else on a pooled connection off the executor.
+pub async fn authenticated(state: &AppState, req: &HttpRequest) -> Result<Caller, Problem> {
+    let fingerprint = req
+        .conn_data::<PeerCertificate>()
+        .map(|p| p.fingerprint)
+        .ok_or_else(certificate_required)?;
+    if let Some(hit) = state.auth.cached(&fingerprint) {
+        return Ok(hit?);
+    }
+    let auth = state.auth.clone();
+    with_conn(state.pool.clone(), move |conn| {
+        Ok(auth.authenticate(conn, &fingerprint)?)
+    })
+    .await
 }
 
 /// Authenticates the caller on an open connection (inside a blocking closure).

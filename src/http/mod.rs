@@ -19,7 +19,7 @@ use actix_web::{middleware, web, App, HttpServer};
 
 use crate::config::Settings;
 use crate::gs1::Gln;
-use crate::store::verification::VerificationLog;
+use crate::store::verification::{FactsLookup, VerificationLog};
 use crate::store::PgPool;
 use crate::tls::TlsError;
 
@@ -29,6 +29,8 @@ pub struct AppState {
     /// Client certificate -> partner, kept current by database notifications.
     pub auth: std::sync::Arc<crate::partners::AuthCache>,
     pub verification_log: VerificationLog,
+    /// Serial facts for verification, looked up in batches off the executor.
+    pub facts: FactsLookup,
     pub responder_gln: Option<Gln>,
     /// Client for forwarding verification requests, with our own client certificate.
     pub forwarder: reqwest::Client,
@@ -81,8 +83,21 @@ impl Application {
                 })
                 .map_err(|e| StartError::Listen(settings.http.listen, e))?;
         }
+        // One look-up thread per worker: PostgreSQL can use every core, batches stay large.
+        let lookup_threads = settings.http.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        });
         let state = web::Data::new(AppState {
             auth,
+            facts: FactsLookup::start(
+                pool.clone(),
+                settings
+                    .database
+                    .url
+                    .as_ref()
+                    .map(|u| u.expose().to_string()),
+                lookup_threads,
+            ),
             pool,
             verification_log,
             responder_gln: settings.verification.responder_gln,

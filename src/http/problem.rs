@@ -133,6 +133,22 @@ impl From<diesel::result::Error> for Problem {
     }
 }
 
+impl From<crate::store::verification::LookupError> for Problem {
+    fn from(e: crate::store::verification::LookupError) -> Self {
+        use crate::store::verification::LookupError;
+        match e {
+            LookupError::Unavailable(m) => {
+                log::warn!("no database connection: {m}");
+                Problem::database_unavailable()
+            }
+            LookupError::Query(m) => {
+                log::error!("database error: {m}");
+                Problem::internal()
+            }
+        }
+    }
+}
+
 impl From<diesel::r2d2::PoolError> for Problem {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         log::warn!("no database connection: {e}");

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde_json::json;
 
-use super::caller::{authenticate, peer};
+use super::caller::{authenticate, authenticated, peer};
 use super::problem::{with_conn, Problem};
 use super::AppState;
 use crate::partners::Caller;
@@ -98,19 +98,7 @@ async fn answer(
     parsed: Result<Request, RequestError>,
 ) -> Result<HttpResponse, Problem> {
     let started = Instant::now();
-    let peer = peer(&req)?;
-    let (pool, auth) = (state.pool.clone(), state.auth.clone());
-    let responder_gln = state.responder_gln;
-    let request = parsed.as_ref().ok().cloned();
-    let (caller, outcome) = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        let outcome = match &request {
-            Some(r) => Some(verification::verify_local(conn, r, responder_gln.as_ref())?),
-            None => None,
-        };
-        Ok((caller, outcome))
-    })
-    .await?;
+    let caller = authenticated(&state, &req).await?;
     let request = match parsed {
         Ok(r) => r,
         Err(e) => {
@@ -129,7 +117,22 @@ async fn answer(
             return Err(request_problem(e));
         }
     };
-    match outcome.expect("parsed requests have an outcome") {
+    let outcome = match state.facts.facts(request.epc_key()).await? {
+        Some(facts) => Outcome::Answer(verification::respond(
+            Some(&facts),
+            &request,
+            state.responder_gln.as_ref(),
+        )),
+        // Not stored: is the GTIN ours, or someone else's to forward to? (The rare path.)
+        None => {
+            let (r, gln) = (request.clone(), state.responder_gln);
+            with_conn(state.pool.clone(), move |conn| {
+                Ok(verification::unknown_serial(conn, &r, gln.as_ref())?)
+            })
+            .await?
+        }
+    };
+    match outcome {
         Outcome::Answer(response) => {
             let verdict = Some(response.data.clone());
             log_record(

@@ -203,6 +203,64 @@ async fn compliance_flags_show_at_once_as_recalled_suspect_and_illegitimate() {
     assert_eq!(audited, 3);
 }
 
+/// Many requests in flight at once are looked up together (one statement per batch): each gets
+/// the answer for its own serial, also when a batch holds the same serial twice, an unknown
+/// one, or a serial under several flags.
+#[tokio::test]
+async fn concurrent_requests_each_get_their_own_answer() {
+    let app = spawn_partner_app().await;
+    let (_, c, _) = app.partner("0312345000004", Role::TradingPartner).await;
+    for n in 0..20 {
+        seed(
+            &app,
+            &format!("C{n}"),
+            &format!("LOT{}", n % 2),
+            "2028-12-31",
+            4,
+        )
+        .await;
+    }
+    // LOT1 is recalled and its product suspect: two flag rows for each LOT1 serial.
+    app.sql(&format!(
+        "INSERT INTO product_flags (gtin, lot, flag, reason) VALUES \
+         ('{GTIN}', 'LOT1', 'recalled', 'r'), ('{GTIN}', NULL, 'suspect', 's')"
+    ))
+    .await;
+    let asks: Vec<(String, &str)> = (0..60)
+        .map(|i| match i % 3 {
+            0 => (format!("C{}", i % 20), "match"),
+            1 => (format!("C{}", (i + 7) % 20), "match"),
+            _ => (format!("NOPE{i}"), "unknown"),
+        })
+        .collect();
+    let paths: Vec<String> = asks
+        .iter()
+        .map(|(serial, _)| {
+            let n: usize = serial
+                .trim_start_matches(char::is_alphabetic)
+                .parse()
+                .unwrap();
+            path(serial, &format!("LOT{}", n % 2), "281231")
+        })
+        .collect();
+    let answers = futures_util::future::join_all(paths.iter().map(|p| verify(&app, &c, p))).await;
+    for ((serial, kind), (status, body)) in asks.iter().zip(answers) {
+        assert_eq!(status, 200, "{serial}: {body}");
+        if *kind == "unknown" {
+            assert_eq!(
+                body["data"]["verificationFailureReason"],
+                "No_match_GTIN_Serial"
+            );
+            continue;
+        }
+        assert_eq!(body["data"]["verified"], true, "{serial}: {body}");
+        let n: usize = serial[1..].parse().unwrap();
+        // Recalled outranks suspect; the product-wide suspect flag covers every lot.
+        let info = if n % 2 == 1 { "Recalled" } else { "Suspect" };
+        assert_eq!(body["data"]["additionalInfo"], info, "{serial}: {body}");
+    }
+}
+
 /// Polls the verification log until `n` rows exist (the log is written in the background).
 async fn wait_for_log_rows(app: &PartnerApp, n: i64) -> i64 {
     let deadline = Instant::now() + Duration::from_secs(10);
