@@ -255,6 +255,32 @@ impl Prepared {
 
 /// `None` when the event cannot be stored at all (no event time, unparseable identifiers):
 /// the reader has already reported why.
+/// Identifiers already listed in an event, by a 64-bit hash of (role, key) confirmed against the
+/// stored key: no copy of every key (a huge event lists a million). A different key with the
+/// same hash is let through untracked (and would only meet the database's own check).
+struct Seen(std::collections::HashMap<(i16, u64), u32>);
+
+impl Seen {
+    fn with_capacity(n: usize) -> Seen {
+        Seen(std::collections::HashMap::with_capacity(n))
+    }
+
+    /// Whether (role, key) is in `rows` already; if not, it is about to be pushed there.
+    fn repeated(&mut self, role: i16, key: &str, rows: &[EpcRow]) -> bool {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(key);
+        match self.0.entry((role, h)) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                rows[*e.get() as usize].epc_key == key
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(rows.len() as u32);
+                false
+            }
+        }
+    }
+}
+
 pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
     let event_time = event.event_time.as_ref()?.value?.with_timezone(&Utc);
     let hash_id = match &event.hash_id {
@@ -263,18 +289,20 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
     };
     let digest = hash_digest(&hash_id)?;
     let mut epcs: Vec<EpcRow> = Vec::with_capacity(event.epc_count());
-    let mut seen = std::collections::HashSet::with_capacity(event.epc_count());
+    let mut seen = Seen::with_capacity(event.epc_count());
     let mut repeated = Vec::new();
-    // (role, index into epcs, class-level, GTIN)
-    let mut keys: Vec<(EpcRole, u32, bool, Option<String>)> = Vec::with_capacity(event.epc_count());
+    let mut gtin_set = std::collections::BTreeSet::new();
+    // (role, index into epcs, class-level)
+    let mut keys: Vec<(EpcRole, u32, bool)> = Vec::with_capacity(event.epc_count());
     for (role, uri, id) in event.epc_identifiers() {
         // Parsed once by the reader; `None` where it refused the identifier.
         let k = key_of_identifier(uri, &*id?);
-        if !seen.insert((role_code(role), k.key.clone())) {
+        if seen.repeated(role_code(role), &k.key, &epcs) {
             repeated.push(uri.to_string());
             continue;
         }
-        keys.push((role, epcs.len() as u32, k.class, k.gtin));
+        gtin_set.extend(k.gtin);
+        keys.push((role, epcs.len() as u32, k.class));
         epcs.push(EpcRow {
             event_id: 0,
             role: role_code(role),
@@ -291,7 +319,7 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
     ] {
         for q in list {
             let k = key_of(&q.epc_class)?;
-            if !seen.insert((role_code(role), k.key.clone())) {
+            if seen.repeated(role_code(role), &k.key, &epcs) {
                 repeated.push(q.epc_class.clone());
                 continue;
             }
@@ -399,14 +427,14 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
     let disposition = event.disposition.as_ref().map(|d| d.as_str().to_string());
     let instance = |role: EpcRole| -> Vec<u32> {
         keys.iter()
-            .filter(|(r, _, class, _)| *r == role && !class)
-            .map(|(_, i, _, _)| *i)
+            .filter(|(r, _, class)| *r == role && !class)
+            .map(|(_, i, _)| *i)
             .collect()
     };
     let parent = keys
         .iter()
-        .find(|(r, _, _, _)| *r == EpcRole::Parent)
-        .map(|(_, i, _, _)| *i);
+        .find(|(r, _, _)| *r == EpcRole::Parent)
+        .map(|(_, i, _)| *i);
     let mut effect = Effect {
         status,
         lot: ilmd.as_ref().and_then(|i| i.lot.clone()),
@@ -429,10 +457,10 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         Op::Transition { .. } => {
             effect.keys = keys
                 .iter()
-                .filter(|(r, _, class, _)| {
+                .filter(|(r, _, class)| {
                     matches!(r, EpcRole::Epc | EpcRole::Parent | EpcRole::Child) && !class
                 })
-                .map(|(_, i, _, _)| *i)
+                .map(|(_, i, _)| *i)
                 .collect()
         }
         Op::Transform => {
@@ -442,10 +470,7 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         _ => {}
     }
     let gtins = if matches!(op, Op::Commission | Op::Transform) {
-        let mut g: Vec<String> = keys.iter().filter_map(|(_, _, _, g)| g.clone()).collect();
-        g.sort();
-        g.dedup();
-        g
+        gtin_set.into_iter().collect()
     } else {
         Vec::new()
     };
