@@ -226,18 +226,6 @@ pub fn now_timestamp() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Answers from the per-serial state, or says where to forward.
-pub fn verify_local(
-    conn: &mut PgConnection,
-    req: &Request,
-    responder_gln: Option<&Gln>,
-) -> QueryResult<Outcome> {
-    match q::serial_facts(conn, &req.epc_key())? {
-        Some(facts) => Ok(Outcome::Answer(respond(Some(&facts), req, responder_gln))),
-        None => unknown_serial(conn, req, responder_gln),
-    }
-}
-
 /// The 200 answer from what is stored about the serial (None: not stored, and the GTIN is ours).
 pub fn respond(
     facts: Option<&SerialFacts>,

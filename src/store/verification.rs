@@ -24,13 +24,6 @@ pub struct SerialFacts {
     pub product_flags: Vec<String>,
 }
 
-/// Facts of one serial: [`serial_facts_many`] with one key.
-pub fn serial_facts(conn: &mut PgConnection, epc_key: &str) -> QueryResult<Option<SerialFacts>> {
-    Ok(serial_facts_many(conn, &[epc_key])?
-        .pop()
-        .map(|(_, facts)| facts))
-}
-
 /// Facts of the stored serials among `epc_keys`, in one statement: each serial row joined with
 /// the active flags on its product or lot. Built with the query builder and bound as one array,
 /// so diesel prepares it once per connection whatever the number of keys.
