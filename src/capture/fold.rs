@@ -495,6 +495,23 @@ impl Fold {
         absent
     }
 
+    /// The serial an event changes, made present (as `unknown`) when absent, and counted as
+    /// created or updated.
+    fn present(
+        &mut self,
+        key: &str,
+        v: &Values,
+        created: &mut u64,
+        updated: &mut u64,
+    ) -> &mut Serial {
+        if self.placeholder(key, v) {
+            *created += 1;
+        } else {
+            *updated += 1;
+        }
+        self.serial_mut(key)
+    }
+
     fn serial_mut(&mut self, key: &str) -> &mut Serial {
         self.serials
             .get_mut(key)
@@ -513,12 +530,7 @@ impl Fold {
                 let parent_id = self.serial_mut(parent).id;
                 self.id_keys.insert(parent_id, parent.into());
                 for c in children {
-                    if self.placeholder(c, v) {
-                        created += 1;
-                    } else {
-                        updated += 1;
-                    }
-                    let s = self.serial_mut(c);
+                    let s = self.present(c, v, &mut created, &mut updated);
                     s.parent_id = id(parent_id);
                     if s.status != status::UNKNOWN {
                         s.status = status::PACKED;
@@ -531,11 +543,7 @@ impl Fold {
             }
             Change::Unpack { children } => {
                 for c in children {
-                    if self.placeholder(c, v) {
-                        created += 1;
-                    } else {
-                        updated += 1;
-                    }
+                    self.present(c, v, &mut created, &mut updated);
                     // What the child inherited inside its container becomes its own; out of
                     // every container it is no longer "packed" but as its container is.
                     let inherited = self.effective(c);
@@ -622,12 +630,7 @@ impl Fold {
 
     fn transition(&mut self, keys: &[&str], v: &Values, created: &mut u64, updated: &mut u64) {
         for k in keys {
-            if self.placeholder(k, v) {
-                *created += 1;
-            } else {
-                *updated += 1;
-            }
-            let s = self.serial_mut(k);
+            let s = self.present(k, v, created, updated);
             if s.status != status::UNKNOWN {
                 s.status = v.status.unwrap_or(s.status);
             }
