@@ -113,6 +113,7 @@ rules! {
     LIMIT_ELEMENTS = ("EPCIS-X-009", Reject, "Elements inside one event, header or vocabulary stay within the configured limit.", "Split the event or vocabulary.");
     ROOT = ("EPCIS-X-010", Reject, "Root element is epcis:EPCISDocument (urn:epcglobal:epcis:xsd:1 or :2) or epcismd:EPCISMasterDataDocument.", "Use the EPCIS 1.2 or 2.0 root element and namespace.");
     IO = ("EPCIS-X-011", Reject, "The input can be read to its end.", "Resend the document; the transfer was interrupted.");
+    SPILL = ("EPCIS-X-012", Reject, "The server can write the temporary file that holds a huge event's identifier lists.", "Resend later; the server's spool directory is full or not writable (its operator must free space).");
 
     // Structure.
     SCHEMA_VERSION = ("EPCIS-S-001", Reject, "The root has a schemaVersion attribute that is a decimal (1.x for the 1.2 namespace, 2.x for 2.0).", "Set schemaVersion=\"1.2\" (EPCIS 1.2) or \"2.0\" (EPCIS 2.0).");

@@ -8,23 +8,30 @@
 //! errorDeclaration are not hashed.
 
 use std::fmt::Write;
+use std::path::Path;
 
 use super::cbv::{CbvTerm, Vocab};
 use super::ident::canonical_for_hash;
 use super::model::{Event, ExtensionElement, QuantityElement, Timestamp};
+use super::spill::ExternalSort;
 use super::values;
 
 /// Canonical forms of the four EPC lists, computed while reading (same order and length as
 /// the event's lists; `None` = the value as given), so each EPC is parsed only once.
 pub(crate) type EpcListCanon = [CanonList; 4];
 
-/// Canonical forms of one EPC list in one buffer (no allocation per EPC).
-#[derive(Debug, Default)]
+/// Canonical forms of one EPC list in one buffer (no allocation per EPC), or, for the list of
+/// a huge event, in an external sort (the pre-hash wants them sorted).
+#[derive(Default)]
 pub(crate) struct CanonList {
     text: String,
     /// (start, end) in `text`; `None` = use the value as given.
     spans: Vec<Option<(usize, usize)>>,
+    sorted: Option<ExternalSort>,
 }
+
+/// Memory an external sort of canonical forms holds before it writes a run.
+const SORT_BUDGET: usize = 4 << 20;
 
 impl CanonList {
     pub(crate) fn capacity(&self) -> usize {
@@ -34,6 +41,38 @@ impl CanonList {
     pub(crate) fn clear(&mut self) {
         self.text.clear();
         self.spans.clear();
+        self.sorted = None;
+    }
+
+    /// Moves the canonical forms so far (of `given`, the list's values) to an external sort;
+    /// the rest of the list comes through [`CanonList::spill_epc`] / [`CanonList::spill_given`].
+    pub(crate) fn start_spill(&mut self, dir: &Path, given: &[String]) -> std::io::Result<()> {
+        let mut sort = ExternalSort::new(dir, SORT_BUDGET);
+        if self.spans.len() == given.len() {
+            for (i, g) in given.iter().enumerate() {
+                sort.push(self.get(i, g))?;
+            }
+        }
+        self.text = String::new();
+        self.spans = Vec::new();
+        self.sorted = Some(sort);
+        Ok(())
+    }
+
+    fn sort(&mut self, dir: &Path) -> &mut ExternalSort {
+        self.sorted
+            .get_or_insert_with(|| ExternalSort::new(dir, SORT_BUDGET))
+    }
+
+    pub(crate) fn spill_epc(&mut self, dir: &Path, epc: &crate::gs1::Epc) -> std::io::Result<()> {
+        let mut s = String::with_capacity(64);
+        epc.write_canonical_digital_link(&mut s);
+        self.sort(dir).push(&s)
+    }
+
+    /// A value that is not a GS1 EPC: hashed as written (as [`CanonList::push`] with `None`).
+    pub(crate) fn spill_given(&mut self, dir: &Path, given: &str) -> std::io::Result<()> {
+        self.sort(dir).push(given)
     }
 
     pub(crate) fn push(&mut self, canonical: Option<&str>) {
@@ -60,13 +99,12 @@ impl CanonList {
 }
 
 /// The canonical pre-hash string of an event.
+///
+/// Of an event whose lists were spilled to disk ([`Event::spilled`]) only the reader that
+/// read it can make the hash (it sorted their canonical forms); this leaves those lists out.
 pub fn prehash_string(ev: &Event) -> String {
-    prehash_string_with(ev, None)
-}
-
-pub(crate) fn prehash_string_with(ev: &Event, canon: Option<&EpcListCanon>) -> String {
     let mut out = String::with_capacity(256 + ev.epc_count() * 48);
-    write_prehash(ev, canon, &mut out);
+    write_prehash(ev, None, &mut out).expect("no spilled list, nothing read from disk");
     out
 }
 
@@ -119,9 +157,15 @@ impl Sink for BufferedSha {
     }
 }
 
-fn write_prehash(ev: &Event, canon: Option<&EpcListCanon>, out: &mut impl Sink) {
-    let pick =
-        |i: usize, list: &[String]| canon.map(|c| &c[i]).filter(|c| c.spans.len() == list.len());
+fn write_prehash(
+    ev: &Event,
+    mut canon: Option<&mut EpcListCanon>,
+    out: &mut impl Sink,
+) -> std::io::Result<()> {
+    let [c_epc, c_child, c_input, c_output] = match canon.as_deref_mut() {
+        Some([a, b, c, d]) => [Some(a), Some(b), Some(c), Some(d)],
+        None => [None, None, None, None],
+    };
     out.put("eventType=");
     out.put(ev.event_type.as_str());
     if let Some(t) = &ev.event_time {
@@ -141,22 +185,17 @@ fn write_prehash(ev: &Event, canon: Option<&EpcListCanon>, out: &mut impl Sink) 
         v.sort_unstable();
         v.iter().for_each(|s| out.put(s));
     }
-    push_epcs(out, "epcList", &ev.epc_list, pick(0, &ev.epc_list));
+    push_epcs(out, "epcList", &ev.epc_list, c_epc)?;
     if let Some(p) = &ev.parent_id {
         out.put("parentID=");
         out.put(&canonical_for_hash(p));
     }
-    push_epcs(out, "inputEPCList", &ev.input_epcs, pick(2, &ev.input_epcs));
-    push_epcs(out, "childEPCs", &ev.child_epcs, pick(1, &ev.child_epcs));
+    push_epcs(out, "inputEPCList", &ev.input_epcs, c_input)?;
+    push_epcs(out, "childEPCs", &ev.child_epcs, c_child)?;
     push_quantities(out, "quantityList", &ev.quantity_list);
     push_quantities(out, "childQuantityList", &ev.child_quantity_list);
     push_quantities(out, "inputQuantityList", &ev.input_quantity_list);
-    push_epcs(
-        out,
-        "outputEPCList",
-        &ev.output_epcs,
-        pick(3, &ev.output_epcs),
-    );
+    push_epcs(out, "outputEPCList", &ev.output_epcs, c_output)?;
     push_quantities(out, "outputQuantityList", &ev.output_quantity_list);
     if let Some(a) = ev.action {
         out.put("action=");
@@ -238,22 +277,28 @@ fn write_prehash(ev: &Event, canon: Option<&EpcListCanon>, out: &mut impl Sink) 
     rest.extend(ev.extensions.iter().map(element_string));
     rest.sort_unstable();
     rest.iter().for_each(|s| out.put(s));
+    Ok(())
 }
 
 /// The event hash id: `ni:///sha-256;<hex>?ver=CBV2.0`.
+///
+/// An event whose lists were spilled ([`Event::spilled`]) carries the hash its reader made;
+/// this one would leave those lists out.
 pub fn hash_id(ev: &Event) -> String {
-    hash_id_streamed(ev, None)
+    hash_id_streamed(ev, None).expect("no spilled list, nothing read from disk")
 }
 
-pub(crate) fn hash_id_with(ev: &Event, canon: &EpcListCanon) -> String {
+/// The hash of the event being read, from the canonical forms its reader collected (and
+/// sorted on disk for spilled lists: the only error is reading those back).
+pub(crate) fn hash_id_with(ev: &Event, canon: &mut EpcListCanon) -> std::io::Result<String> {
     hash_id_streamed(ev, Some(canon))
 }
 
-fn hash_id_streamed(ev: &Event, canon: Option<&EpcListCanon>) -> String {
+fn hash_id_streamed(ev: &Event, canon: Option<&mut EpcListCanon>) -> std::io::Result<String> {
     // The low-level hasher also avoids OpenSSL 3's per-call algorithm fetch of `sha::sha256`.
     let mut hasher = BufferedSha::new();
-    write_prehash(ev, canon, &mut hasher);
-    ni_uri(hasher.finish())
+    write_prehash(ev, canon, &mut hasher)?;
+    Ok(ni_uri(hasher.finish()))
 }
 
 /// Hash id of a pre-hash string.
@@ -286,9 +331,27 @@ fn push_time(out: &mut impl Sink, t: &Timestamp) {
     }
 }
 
-fn push_epcs(out: &mut impl Sink, name: &str, epcs: &[String], canon: Option<&CanonList>) {
+fn push_epcs(
+    out: &mut impl Sink,
+    name: &str,
+    epcs: &[String],
+    canon: Option<&mut CanonList>,
+) -> std::io::Result<()> {
+    let (canon, sorted) = match canon {
+        Some(c) if c.sorted.is_some() => (None, c.sorted.as_mut()),
+        Some(c) if c.spans.len() == epcs.len() => (Some(&*c), None),
+        _ => (None, None),
+    };
+    if let Some(sort) = sorted {
+        // A spilled list (the values are not in `epcs`): merged from the sorted runs.
+        out.put(name);
+        return sort.merge(|v| {
+            out.put("epc=");
+            out.put(v);
+        });
+    }
     if epcs.is_empty() {
-        return;
+        return Ok(());
     }
     // Every entry starts with the same `epc=`, so sorting the values sorts the entries.
     let v: Vec<std::borrow::Cow<'_, str>> = match canon {
@@ -304,6 +367,7 @@ fn push_epcs(out: &mut impl Sink, name: &str, epcs: &[String], canon: Option<&Ca
         out.put("epc=");
         out.put(&v[i as usize]);
     }
+    Ok(())
 }
 
 /// The order that sorts strings which mostly share a long prefix (Digital Links of one

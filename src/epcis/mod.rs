@@ -41,6 +41,7 @@ pub mod ident;
 mod limits;
 pub mod model;
 pub mod reader;
+pub mod spill;
 pub mod values;
 
 pub use cbv::{CbvTerm, Vocab};
@@ -49,6 +50,7 @@ pub use hash::{hash_id, prehash_string};
 pub use limits::Limits;
 pub use model::*;
 pub use reader::{EpcisReader, ReadError};
+pub use spill::{SpillOptions, SpilledEpcs};
 
 #[cfg(test)]
 mod tests;

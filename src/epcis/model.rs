@@ -230,7 +230,7 @@ impl Action {
 }
 
 /// Role of an EPC in an event (for indexing by the store).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EpcRole {
     /// `epcList` (ObjectEvent, TransactionEvent).
     Epc,
@@ -355,6 +355,9 @@ pub struct Event {
     pub biz_location_extensions: Vec<ExtensionElement>,
     /// CBV 2.0 event hash (`ni:///sha-256;…?ver=CBV2.0`), filled by the reader when hashing is on.
     pub hash_id: Option<String>,
+    /// The lists of a huge event that the reader wrote to disk (see [`super::spill`]): such a
+    /// list is empty here and wholly in this file. Only with [`super::EpcisReader::spill_to`].
+    pub spilled: Option<std::sync::Arc<super::spill::SpilledEpcs>>,
     /// What the reader parsed each EPC reference as; read through [`Event::epc_identifiers`].
     pub(crate) parsed_epcs: ParsedEpcs,
 }
@@ -419,11 +422,13 @@ impl Event {
             read_point_extensions: Vec::new(),
             biz_location_extensions: Vec::new(),
             hash_id: None,
+            spilled: None,
             parsed_epcs: ParsedEpcs::default(),
         }
     }
 
-    /// Every EPC with its role (parentID first, then the lists in document-model order).
+    /// Every EPC with its role (parentID first, then the lists in document-model order);
+    /// without the lists in [`Event::spilled`].
     pub fn epcs(&self) -> impl Iterator<Item = (EpcRole, &str)> {
         let parent = self.parent_id.iter().map(|p| (EpcRole::Parent, p.as_str()));
         let list = self.epc_list.iter().map(|e| (EpcRole::Epc, e.as_str()));
@@ -472,9 +477,10 @@ impl Event {
         })
     }
 
-    /// Number of EPC references (parentID included).
+    /// Number of EPC references (parentID and spilled lists included).
     pub fn epc_count(&self) -> usize {
         usize::from(self.parent_id.is_some())
+            + self.spilled.as_ref().map_or(0, |s| s.len() as usize)
             + self.epc_list.len()
             + self.child_epcs.len()
             + self.input_epcs.len()

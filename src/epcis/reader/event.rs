@@ -9,9 +9,10 @@ use super::{EpcisReader, ReadError};
 use crate::epcis::cbv::{self, CbvTerm, Vocab};
 use crate::epcis::diagnostics::rules;
 use crate::epcis::model::{
-    Action, BizTransaction, EpcisVersion, ErrorDeclaration, Event, EventType, ExtensionElement,
-    LotSource, PersistentDisposition, Position, QuantityElement, SourceDest,
+    Action, BizTransaction, EpcRole, EpcisVersion, ErrorDeclaration, Event, EventType,
+    ExtensionElement, LotSource, PersistentDisposition, Position, QuantityElement, SourceDest,
 };
+use crate::epcis::spill::SpilledEpcs;
 use crate::epcis::{hash, ident, values};
 use crate::gs1::Identifier;
 
@@ -45,10 +46,16 @@ impl<R: BufRead> EpcisReader<R> {
         self.cur.item_elements = 0;
         let mut ev = Box::new(Event::new(et, index, pos));
         self.epc_canon.iter_mut().for_each(|c| c.clear());
+        self.spill = None;
         self.event_children(&mut ev, Level::Event)?;
+        if let Some(mut spill) = self.spill.take() {
+            spill.finish().map_err(|e| self.spill_error(e))?;
+            ev.spilled = Some(std::sync::Arc::new(spill));
+        }
         self.event_checks(&ev);
         if self.hashing {
-            ev.hash_id = Some(hash::hash_id_with(&ev, &self.epc_canon));
+            let hash = hash::hash_id_with(&ev, &mut self.epc_canon);
+            ev.hash_id = Some(hash.map_err(|e| self.spill_error(e))?);
         }
         self.current_event = None;
         Ok(ev)
@@ -194,6 +201,42 @@ impl<R: BufRead> EpcisReader<R> {
             );
         }
         n.term
+    }
+
+    fn spill_error(&self, e: std::io::Error) -> ReadError {
+        self.cur.error(
+            &rules::SPILL,
+            format!("the identifier lists of this event could not be written to the spool directory: {e}"),
+        )
+    }
+
+    /// Moves the list being read (its entries so far, and their canonical forms) to a new
+    /// spill file; the rest of the event's lists follow it there.
+    fn start_spill(
+        &mut self,
+        out: &mut Vec<String>,
+        parsed: &mut Vec<Option<Identifier>>,
+        role: EpcRole,
+        canon: usize,
+    ) -> Result<(), ReadError> {
+        let Some(opts) = self.spill_options.clone() else {
+            return Ok(());
+        };
+        let mut spill = SpilledEpcs::create(&opts.dir).map_err(|e| self.spill_error(e))?;
+        for epc in out.iter() {
+            spill.push(role, epc).map_err(|e| self.spill_error(e))?;
+        }
+        if self.hashing {
+            self.epc_canon[canon]
+                .start_spill(&opts.dir, out)
+                .map_err(|e| self.spill_error(e))?;
+        }
+        out.clear();
+        out.shrink_to_fit();
+        parsed.clear();
+        parsed.shrink_to_fit();
+        self.spill = Some(spill);
+        Ok(())
     }
 
     fn count_epc(&mut self) -> Result<(), ReadError> {
@@ -405,7 +448,13 @@ impl<R: BufRead> EpcisReader<R> {
         };
         let mut out = std::mem::take(list);
         let mut parsed = std::mem::take(&mut ev.parsed_epcs.lists[kind as usize]);
-        let result = self.epcs_into(&mut out, &mut parsed, name, kind as usize);
+        let role = match kind {
+            EpcListKind::Epc => EpcRole::Epc,
+            EpcListKind::Child => EpcRole::Child,
+            EpcListKind::Input => EpcRole::Input,
+            EpcListKind::Output => EpcRole::Output,
+        };
+        let result = self.epcs_into(&mut out, &mut parsed, name, role, kind as usize);
         *match kind {
             EpcListKind::Epc => &mut ev.epc_list,
             EpcListKind::Child => &mut ev.child_epcs,
@@ -418,15 +467,17 @@ impl<R: BufRead> EpcisReader<R> {
 
     /// One EPC of a list: a single parse validates it, gives the hash its canonical form and
     /// is kept for [`Event::epc_identifiers`].
+    #[allow(clippy::too_many_arguments)]
     fn epc_parsed(
         &mut self,
         epc: String,
         out: &mut Vec<String>,
         parsed: &mut Vec<Option<Identifier>>,
         list_name: &str,
+        role: EpcRole,
         canon: usize,
         pos: Position,
-    ) {
+    ) -> Result<(), ReadError> {
         let id = match ident::parse_sharing(&epc, &mut self.sgtin_cache) {
             Ok(id) => Some(id),
             Err(e) => {
@@ -434,12 +485,32 @@ impl<R: BufRead> EpcisReader<R> {
                 None
             }
         };
+        if self.spill.is_none()
+            && self
+                .spill_options
+                .as_ref()
+                .is_some_and(|o| self.epcs_in_event > o.after)
+        {
+            self.start_spill(out, parsed, role, canon)?;
+        }
+        if let Some(spill) = self.spill.as_mut() {
+            // The consumer parses it again from the file; the hash gets its canonical form.
+            let dir = &self.spill_options.as_ref().expect("spilling").dir;
+            let list = &mut self.epc_canon[canon];
+            let pushed = spill.push(role, &epc).and_then(|()| match &id {
+                Some(Identifier::Epc(e)) if self.hashing => list.spill_epc(dir, e),
+                _ if self.hashing => list.spill_given(dir, &epc),
+                _ => Ok(()),
+            });
+            return pushed.map_err(|e| self.spill_error(e));
+        }
         match &id {
             Some(Identifier::Epc(e)) if self.hashing => self.epc_canon[canon].push_epc(e),
             _ => self.epc_canon[canon].push(None),
         }
         parsed.push(id);
         out.push(epc);
+        Ok(())
     }
 
     fn epcs_into(
@@ -447,6 +518,7 @@ impl<R: BufRead> EpcisReader<R> {
         out: &mut Vec<String>,
         parsed: &mut Vec<Option<Identifier>>,
         list_name: &str,
+        role: EpcRole,
         canon: usize,
     ) -> Result<(), ReadError> {
         loop {
@@ -454,7 +526,7 @@ impl<R: BufRead> EpcisReader<R> {
             if let Some(epc) = self.cur.simple_element("epc")? {
                 let pos = self.cur.pos;
                 self.count_epc()?;
-                self.epc_parsed(epc, out, parsed, list_name, canon, pos);
+                self.epc_parsed(epc, out, parsed, list_name, role, canon, pos)?;
                 continue;
             }
             match self.cur.next_tok()? {
@@ -466,7 +538,7 @@ impl<R: BufRead> EpcisReader<R> {
                     if self.cur.ns == Ns::None && self.cur.local == "epc" {
                         self.count_epc()?;
                         if let Some(epc) = self.value(pos, list_name)? {
-                            self.epc_parsed(epc, out, parsed, list_name, canon, pos);
+                            self.epc_parsed(epc, out, parsed, list_name, role, canon, pos)?;
                         }
                     } else {
                         self.skip_unexpected(pos, &format!("{list_name}: only <epc> is allowed"))?;
@@ -903,6 +975,10 @@ impl<R: BufRead> EpcisReader<R> {
                 }
                 if matches!(action, Some(Action::Add | Action::Observe))
                     && ev.child_epcs.is_empty()
+                    && ev
+                        .spilled
+                        .as_ref()
+                        .is_none_or(|s| s.count(EpcRole::Child) == 0)
                     && ev.child_quantity_list.is_empty()
                 {
                     let msg = format!(

@@ -70,6 +70,10 @@ pub struct EpcisReader<R: BufRead> {
     scratch: String,
     /// GTIN of the last SGTIN URN of an EPC list (see `ident::parse_sharing`).
     sgtin_cache: super::ident::SgtinCache,
+    /// Where huge events' lists go (off unless [`EpcisReader::spill_to`]).
+    spill_options: Option<super::spill::SpillOptions>,
+    /// The current event's spilled lists, once it passed the threshold.
+    spill: Option<super::spill::SpilledEpcs>,
 }
 
 impl<R: BufRead> EpcisReader<R> {
@@ -92,7 +96,17 @@ impl<R: BufRead> EpcisReader<R> {
             epc_canon: Default::default(),
             scratch: String::with_capacity(256),
             sgtin_cache: Default::default(),
+            spill_options: None,
+            spill: None,
         }
+    }
+
+    /// Events with more than `options.after` EPC references write the rest of their lists to
+    /// a temporary file in `options.dir` ([`crate::epcis::Event::spilled`]), and the hash sorts
+    /// their canonical forms on disk: memory stays bounded for events of any size.
+    pub fn spill_to(mut self, options: super::spill::SpillOptions) -> Self {
+        self.spill_options = Some(options);
+        self
     }
 
     /// Turn the CBV 2.0 event hash on (default) or off. When on, every event's `hash_id` is set.

@@ -6,6 +6,7 @@ mod hashing;
 mod limits;
 mod rules;
 mod security;
+mod spill;
 
 use crate::epcis::{Diagnostic, EpcisReader, Event, Item, Limits, ReadError};
 
