@@ -17,6 +17,7 @@
 pub mod fold;
 mod prepare;
 mod retract;
+mod spilled;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Seek, Write};
@@ -66,6 +67,9 @@ pub struct CaptureOptions {
     pub document_id: Option<Uuid>,
     /// Check everything against the stored state, then store nothing (`validate --db`).
     pub dry_run: bool,
+    /// EPC references an event keeps in memory; the rest of a bigger event's lists go to
+    /// `spool_dir` and the event is stored a chunk at a time (capture/spilled.rs).
+    pub spill_after: usize,
 }
 
 impl CaptureOptions {
@@ -78,6 +82,7 @@ impl CaptureOptions {
             future_tolerance: chrono::Duration::minutes(5),
             document_id: None,
             dry_run: false,
+            spill_after: SPILL_AFTER,
         }
     }
 }
@@ -241,6 +246,9 @@ const BATCH_EFFECTS: usize = 50_000;
 /// of any size. 114,000 fit a hash table of 2^17 buckets (7/8 full): about 17 MB with keys.
 /// A batch that alone names more (up to BATCH_EFFECTS) still goes whole.
 const FOLD_CAPACITY: usize = 114_000;
+/// Default of [`CaptureOptions::spill_after`]: an event of 50,000 EPCs in memory takes about
+/// 35 MB on its way through the reader, `prepare` and the fold.
+const SPILL_AFTER: usize = 50_000;
 /// Keys looked up per query.
 const LOAD_CHUNK: usize = 10_000;
 /// Serials written back per COPY.
@@ -284,6 +292,11 @@ impl Run<'_> {
     }
 
     fn add_event(&mut self, conn: &mut PgConnection, p: Prepared) -> Result<(), CaptureError> {
+        if p.spilled.is_some() {
+            // A huge event, stored on its own a chunk at a time (capture/spilled.rs).
+            self.flush(conn)?;
+            return self.store_spilled(conn, p);
+        }
         if p.is_error_declaration {
             // In a batch of its own: what it retracts may be in the events before it, and
             // what comes after it must see the rebuilt state.
@@ -569,17 +582,7 @@ impl Run<'_> {
             return Ok(Vec::new());
         }
         let e = &p.effect;
-        let names = &mut self.fold.names;
-        let v = fold::Values {
-            event_id,
-            event_time: p.event_time,
-            status: e.status,
-            lot: names.intern(e.lot.as_deref()),
-            expiry: e.expiry,
-            disposition: names.intern(e.disposition.as_deref()),
-            owner: names.intern(e.owner.as_deref()),
-            location: names.intern(e.location.as_deref()),
-        };
+        let v = self.values_of(p, event_id);
         let mut keys: Vec<&str> = e.keys.iter().map(|i| p.key(*i)).collect();
         let outputs: Vec<&str> = e.outputs.iter().map(|i| p.key(*i)).collect();
         let parent = e.parent.map(|i| p.key(i));
@@ -618,41 +621,56 @@ impl Run<'_> {
                 ));
             }
         }
-        let change = match p.op {
-            Op::Commission => fold::Change::Commission(&keys),
-            Op::Pack => match parent {
-                Some(parent) => fold::Change::Pack {
-                    parent,
-                    children: &keys,
-                },
-                None => return Ok(Vec::new()),
-            },
-            Op::Unpack => fold::Change::Unpack { children: &keys },
-            Op::Transition { .. } => fold::Change::Transition(&keys),
-            Op::Transform => fold::Change::Transform {
-                inputs: &keys,
-                outputs: &outputs,
-            },
-            Op::None => return Ok(Vec::new()),
+        let Some(change) = change_of(p.op, &keys, &outputs, parent) else {
+            return Ok(Vec::new());
         };
         let findings = self.check_findings(p, &change, &v, false);
         if findings.iter().any(|f| f.severity == "reject") {
             return Ok(findings);
         }
-        let needed = self
-            .fold
-            .absent_count(keys.iter().chain(&outputs).chain(&parent).copied());
+        self.apply_change(conn, p, &change, &v)?;
+        Ok(findings)
+    }
+
+    /// What an event sets, interned in the fold's names.
+    fn values_of(&mut self, p: &Prepared, event_id: i64) -> fold::Values {
+        let e = &p.effect;
+        let names = &mut self.fold.names;
+        fold::Values {
+            event_id,
+            event_time: p.event_time,
+            status: e.status,
+            lot: names.intern(e.lot.as_deref()),
+            expiry: e.expiry,
+            disposition: names.intern(e.disposition.as_deref()),
+            owner: names.intern(e.owner.as_deref()),
+            location: names.intern(e.location.as_deref()),
+        }
+    }
+
+    /// Applies a checked change (its serials loaded in the fold): ids for new rows, the fold,
+    /// and terminal statuses passed down to the contents of containers.
+    fn apply_change(
+        &mut self,
+        conn: &mut PgConnection,
+        p: &Prepared,
+        change: &fold::Change<'_>,
+        v: &fold::Values,
+    ) -> Result<(), CaptureError> {
+        let needed = self.fold.absent_count(change_keys(change));
         if self.fold.free_ids() < needed {
             let n = (needed - self.fold.free_ids()).max(ID_CHUNK);
             let ids = q::reserve_serial_ids(conn, n)?;
             self.fold.add_ids(ids.into_iter().rev());
         }
-        let (created, updated) = self.fold.apply(&change, &v);
+        let (created, updated) = self.fold.apply(change, v);
         self.serials_created += created;
         self.serials_updated += updated;
         // A terminal status (dispensed, destroyed) given to containers goes to their contents,
         // which may be in the database only: write back, update down the tree, forget.
-        if let (Op::Transition { inherit: true }, Some(st)) = (p.op, e.status) {
+        if let (Op::Transition { inherit: true }, Some(st), fold::Change::Transition(keys)) =
+            (p.op, p.effect.status, change)
+        {
             if fold::status::is_terminal(st) {
                 let containers: Vec<i64> = keys
                     .iter()
@@ -660,13 +678,13 @@ impl Run<'_> {
                     .map(|s| s.id)
                     .collect();
                 self.write_back(conn)?;
-                let n =
-                    q::cascade_terminal(conn, &containers, st, e.disposition.as_deref(), event_id)?;
+                let disposition = p.effect.disposition.as_deref();
+                let n = q::cascade_terminal(conn, &containers, st, disposition, v.event_id)?;
                 self.serials_updated += n as u64;
                 self.fold.clear();
             }
         }
-        Ok(findings)
+        Ok(())
     }
 
     /// The findings of a change's problems: one per problem kind and event ("... and N more").
@@ -677,27 +695,74 @@ impl Run<'_> {
         v: &fold::Values,
         only_unknown: bool,
     ) -> Vec<Finding> {
-        let mut grouped: BTreeMap<fold::ProblemKind, (usize, fold::Problem)> = BTreeMap::new();
+        let mut grouped = Grouped::new();
         for pr in self.fold.check(change, v) {
             if only_unknown && pr.kind != fold::ProblemKind::Unknown {
                 continue;
             }
-            grouped
-                .entry(pr.kind)
-                .and_modify(|(n, _)| *n += 1)
-                .or_insert((1, pr));
+            group(&mut grouped, pr);
         }
-        let mut out = Vec::new();
-        for (kind, (n, pr)) in grouped {
-            let more = if n > 1 {
-                format!(" (and {} more)", n - 1)
-            } else {
-                String::new()
-            };
-            let epc = pr.key;
-            let detail = pr.detail.unwrap_or_default();
-            use fold::ProblemKind as K;
-            let (rule, severity, message, hint) = match kind {
+        findings_of(p, grouped)
+    }
+}
+
+/// Problems of one event by kind: how many, and the first.
+type Grouped = BTreeMap<fold::ProblemKind, (usize, fold::Problem)>;
+
+fn group(grouped: &mut Grouped, pr: fold::Problem) {
+    grouped
+        .entry(pr.kind)
+        .and_modify(|(n, _)| *n += 1)
+        .or_insert((1, pr));
+}
+
+/// The change an event makes to these identifiers (`None`: no state change).
+fn change_of<'a>(
+    op: Op,
+    keys: &'a [&'a str],
+    outputs: &'a [&'a str],
+    parent: Option<&'a str>,
+) -> Option<fold::Change<'a>> {
+    Some(match op {
+        Op::Commission => fold::Change::Commission(keys),
+        Op::Pack => fold::Change::Pack {
+            parent: parent?,
+            children: keys,
+        },
+        Op::Unpack => fold::Change::Unpack { children: keys },
+        Op::Transition { .. } => fold::Change::Transition(keys),
+        Op::Transform => fold::Change::Transform {
+            inputs: keys,
+            outputs,
+        },
+        Op::None => return None,
+    })
+}
+
+/// Every identifier a change names.
+fn change_keys<'a>(change: &fold::Change<'a>) -> impl Iterator<Item = &'a str> {
+    let (a, b, c): (&[&str], &[&str], Option<&str>) = match *change {
+        fold::Change::Commission(k) | fold::Change::Transition(k) => (k, &[], None),
+        fold::Change::Pack { parent, children } => (children, &[], Some(parent)),
+        fold::Change::Unpack { children } => (children, &[], None),
+        fold::Change::Transform { inputs, outputs } => (inputs, outputs, None),
+    };
+    a.iter().chain(b).copied().chain(c)
+}
+
+/// The findings of an event's grouped problems: one per problem kind ("... and N more").
+fn findings_of(p: &Prepared, grouped: Grouped) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (kind, (n, pr)) in grouped {
+        let more = if n > 1 {
+            format!(" (and {} more)", n - 1)
+        } else {
+            String::new()
+        };
+        let epc = pr.key;
+        let detail = pr.detail.unwrap_or_default();
+        use fold::ProblemKind as K;
+        let (rule, severity, message, hint) = match kind {
                 K::Duplicate => (rules::DUPLICATE_COMMISSIONING, Severity::Warn,
                     format!("{epc}{more} was already commissioned: a second commissioning is a potential counterfeit; the serial is flagged as duplicate"),
                     "investigate the serial; if the first commissioning was wrong, retract it with an error declaration"),
@@ -717,18 +782,17 @@ impl Run<'_> {
                     format!("{epc}{more} is already inside {detail}; unpack it first"),
                     "send the unpacking (AggregationEvent DELETE) before packing it again"),
             };
-            out.push(finding(
-                rule,
-                severity,
-                p.line,
-                p.column,
-                Some(p.index),
-                message,
-                hint,
-            ));
-        }
-        out
+        out.push(finding(
+            rule,
+            severity,
+            p.line,
+            p.column,
+            Some(p.index),
+            message,
+            hint,
+        ));
     }
+    out
 }
 
 fn event_type_name(code: i16) -> &'static str {
@@ -1025,11 +1089,25 @@ fn read_document<R: Read + Send>(
     let (tx, rx) = std::sync::mpsc::channel::<Parsed>();
     let budget = Budget::default();
     let limits = run.opts.limits.clone();
+    let spill = crate::epcis::SpillOptions {
+        dir: run.opts.spool_dir.clone(),
+        after: run.opts.spill_after,
+    };
     let tolerance = run.opts.future_tolerance;
     let document_id = run.document_id;
     std::thread::scope(|scope| {
         let reader_budget = &budget;
-        scope.spawn(move || read_front(input, limits, tolerance, document_id, tx, reader_budget));
+        scope.spawn(move || {
+            read_front(
+                input,
+                limits,
+                spill,
+                tolerance,
+                document_id,
+                tx,
+                reader_budget,
+            )
+        });
         let mut result = Ok(());
         for msg in rx.iter() {
             if let Parsed::Event(p) = &msg {
@@ -1097,13 +1175,15 @@ impl Budget {
 fn read_front<R: Read>(
     input: R,
     limits: Limits,
+    spill: crate::epcis::SpillOptions,
     tolerance: chrono::Duration,
     document_id: Uuid,
     tx: std::sync::mpsc::Sender<Parsed>,
     budget: &Budget,
 ) {
     let send = |m: Parsed| tx.send(m).is_ok();
-    let mut reader = EpcisReader::new(std::io::BufReader::with_capacity(1 << 16, input), limits);
+    let mut reader =
+        EpcisReader::new(std::io::BufReader::with_capacity(1 << 16, input), limits).spill_to(spill);
     let mut facts = DocumentFacts::default();
     let mut refused: HashSet<u64> = HashSet::new();
     let now = Utc::now();

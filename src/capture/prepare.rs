@@ -166,7 +166,7 @@ fn event_type_code(t: EventType) -> i16 {
     }
 }
 
-fn role_code(r: EpcRole) -> i16 {
+pub(super) fn role_code(r: EpcRole) -> i16 {
     match r {
         EpcRole::Epc => 1,
         EpcRole::Parent => 2,
@@ -216,6 +216,32 @@ pub struct Effect {
     pub location: Option<String>,
 }
 
+/// Where an identifier goes in an event's state change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// [`Effect::keys`]: what is commissioned, packed, unpacked, moved or transformed.
+    Named,
+    /// [`Effect::outputs`]: what a transformation makes.
+    Output,
+}
+
+/// The side of the state change an identifier in `role` is on (`None`: it changes no state,
+/// as the parentID of most events and every class-level identifier). Packing needs a parent.
+pub fn effect_side(op: Op, has_parent: bool, role: EpcRole, class: bool) -> Option<Side> {
+    if class {
+        return None;
+    }
+    match (op, role) {
+        (Op::Commission, EpcRole::Epc)
+        | (Op::Unpack, EpcRole::Child)
+        | (Op::Transition { .. }, EpcRole::Epc | EpcRole::Parent | EpcRole::Child)
+        | (Op::Transform, EpcRole::Input) => Some(Side::Named),
+        (Op::Pack, EpcRole::Child) if has_parent => Some(Side::Named),
+        (Op::Transform, EpcRole::Output) => Some(Side::Output),
+        _ => None,
+    }
+}
+
 /// One event, ready to store.
 pub struct Prepared {
     pub index: u64,
@@ -237,6 +263,8 @@ pub struct Prepared {
     pub locations: Vec<String>,
     /// Identifiers listed twice in one list (stored once).
     pub repeated: Vec<String>,
+    /// The lists the reader wrote to disk (a huge event): not in `epcs` nor in `effect`.
+    pub spilled: Option<std::sync::Arc<crate::epcis::SpilledEpcs>>,
 }
 
 impl Prepared {
@@ -425,12 +453,6 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
     let op = op_for(event);
     let status = status_for(event);
     let disposition = event.disposition.as_ref().map(|d| d.as_str().to_string());
-    let instance = |role: EpcRole| -> Vec<u32> {
-        keys.iter()
-            .filter(|(r, _, class)| *r == role && !class)
-            .map(|(_, i, _)| *i)
-            .collect()
-    };
     let parent = keys
         .iter()
         .find(|(r, _, _)| *r == EpcRole::Parent)
@@ -444,30 +466,15 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         location: biz_location.clone(),
         ..Effect::default()
     };
-    match op {
-        Op::Commission => effect.keys = instance(EpcRole::Epc),
-        Op::Pack if parent.is_some() => {
-            effect.parent = parent;
-            effect.keys = instance(EpcRole::Child);
+    if matches!(op, Op::Pack | Op::Unpack) {
+        effect.parent = parent;
+    }
+    for &(role, i, class) in &keys {
+        match effect_side(op, parent.is_some(), role, class) {
+            Some(Side::Named) => effect.keys.push(i),
+            Some(Side::Output) => effect.outputs.push(i),
+            None => {}
         }
-        Op::Unpack => {
-            effect.parent = parent;
-            effect.keys = instance(EpcRole::Child);
-        }
-        Op::Transition { .. } => {
-            effect.keys = keys
-                .iter()
-                .filter(|(r, _, class)| {
-                    matches!(r, EpcRole::Epc | EpcRole::Parent | EpcRole::Child) && !class
-                })
-                .map(|(_, i, _)| *i)
-                .collect()
-        }
-        Op::Transform => {
-            effect.keys = instance(EpcRole::Input);
-            effect.outputs = instance(EpcRole::Output);
-        }
-        _ => {}
     }
     let gtins = if matches!(op, Op::Commission | Op::Transform) {
         gtin_set.into_iter().collect()
@@ -534,6 +541,7 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         gtins,
         locations,
         repeated,
+        spilled: event.spilled.clone(),
     })
 }
 

@@ -159,10 +159,10 @@ impl Sink for BufferedSha {
 
 fn write_prehash(
     ev: &Event,
-    mut canon: Option<&mut EpcListCanon>,
+    canon: Option<&mut EpcListCanon>,
     out: &mut impl Sink,
 ) -> std::io::Result<()> {
-    let [c_epc, c_child, c_input, c_output] = match canon.as_deref_mut() {
+    let [c_epc, c_child, c_input, c_output] = match canon {
         Some([a, b, c, d]) => [Some(a), Some(b), Some(c), Some(d)],
         None => [None, None, None, None],
     };

@@ -764,3 +764,148 @@ async fn documents_over_the_configured_size_limit_are_refused() {
         0
     );
 }
+
+// ---- huge events: lists spilled to disk ----------------------------------------------------
+
+/// What the captures left in the database, comparable across runs (ids and document ids
+/// differ; event hashes and positions do not).
+fn fingerprint(db: &TestDb) -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT concat_ws('|', 'serial', s.epc_key, s.kind, s.gtin, s.serial_number, s.lot, \
+                s.expiry, s.status, s.disposition, p.epc_key, s.owner, s.location, \
+                s.commission_count, s.duplicate, s.commissioned_at, encode(e.event_hash, 'hex')) \
+                AS line \
+           FROM serials s LEFT JOIN serials p ON p.id = s.parent_id \
+           LEFT JOIN events e ON e.id = s.last_event_id",
+        "SELECT concat_ws('|', 'epc', e.seq, encode(e.event_hash, 'hex'), x.role, x.epc_key) \
+                AS line FROM event_epcs x JOIN events e ON e.id = x.event_id",
+        "SELECT concat_ws('|', 'event', seq, encode(event_hash, 'hex'), event_type, action, \
+                retracted_by IS NULL, error_declaration_time) AS line FROM events",
+    ] {
+        let mut lines: Vec<String> = diesel::sql_query(sql)
+            .load::<Line>(&mut db.conn())
+            .unwrap()
+            .into_iter()
+            .map(|l| l.line)
+            .collect();
+        lines.sort();
+        out.extend(lines);
+    }
+    out
+}
+
+/// A report without what legitimately differs: ids, and how repeated identifiers are listed
+/// (one finding each in memory, one for all of an event when spilled).
+fn summary(r: &CaptureReport) -> String {
+    let findings = |f: &[capture::Finding]| -> Vec<String> {
+        let mut v: Vec<String> = f
+            .iter()
+            .map(|f| match f.rule.as_str() {
+                "DSCSA-B-013" => format!("{} {:?}", f.rule, f.event_index),
+                _ => format!("{} {:?} {}", f.rule, f.event_index, f.message),
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    format!(
+        "{:?} events {} epcs {} created {} updated {} dup {} retracted {} errors {:?} warnings {:?}",
+        r.outcome,
+        r.event_count,
+        r.epc_count,
+        r.serials_created,
+        r.serials_updated,
+        r.duplicate_events,
+        r.events_retracted,
+        findings(&r.errors),
+        findings(&r.warnings)
+    )
+}
+
+#[test]
+fn huge_events_stored_from_disk_leave_the_same_state_as_in_memory() {
+    let items: Vec<String> = (1..=14).map(item).collect();
+    let mut all = items.clone();
+    all.extend([CASE.to_string(), CASE2.to_string()]);
+    let decommissioning = object(9, "DELETE", &[item(11)], "decommissioning");
+    let mut documents: Vec<(Vec<u8>, ErrorBehaviour)> = vec![(
+        std::fs::read(fixtures().join("generated/dscsa-shipment-200.xml")).unwrap(),
+        ErrorBehaviour::Rollback,
+    )];
+    let first = [
+        commission(1, &all[..13], "L1"),
+        commission(2, &all[13..], "L1"),
+        aggregation(3, "ADD", CASE, &items[..6]),
+        aggregation(4, "ADD", CASE2, &items[6..9]),
+        // Listed twice: stored once (B-013).
+        object(5, "OBSERVE", &[item(10), item(12), item(10)], "inspecting"),
+        object(6, "OBSERVE", &[CASE.into(), item(12)], "shipping"),
+        aggregation(7, "DELETE", CASE, &items[..2]),
+        // Not known here: recorded as unknown (B-002).
+        aggregation(8, "ADD", CASE2, &[item(40), item(41)]),
+        decommissioning.clone(),
+        object(10, "OBSERVE", &[CASE2.into()], "receiving"),
+    ]
+    .concat();
+    documents.push((doc("", &first), ErrorBehaviour::Rollback));
+    // Refused: a decommissioned serial shipped (B-003), a packed one packed again (B-004).
+    let refused = [
+        object(11, "OBSERVE", &[item(11), item(13)], "shipping"),
+        aggregation(12, "ADD", CASE2, &[item(4), item(13)]),
+        object(13, "OBSERVE", &[item(13), item(14)], "shipping"),
+    ]
+    .concat();
+    documents.push((doc("", &refused), ErrorBehaviour::Rollback));
+    documents.push((doc("", &refused), ErrorBehaviour::Proceed));
+    // A second commissioning (B-001), a lot that disagrees (B-009), and the decommissioning
+    // declared erroneous: the serial is back in circulation.
+    let last = [
+        commission(14, &[item(12), item(14)], "L1"),
+        commission(15, &[item(13)], "L2"),
+        declared(&decommissioning),
+        object(16, "OBSERVE", &[item(11)], "shipping"),
+    ]
+    .concat();
+    documents.push((doc("", &last), ErrorBehaviour::Proceed));
+
+    let run = |spill_after: usize| -> (Vec<String>, Vec<String>) {
+        let db = TestDb::create();
+        let mut reports = Vec::new();
+        for (xml, behaviour) in &documents {
+            let mut o = options(*behaviour);
+            o.spill_after = spill_after;
+            let r = capture::capture(&mut db.conn(), &xml[..], &o).unwrap();
+            reports.push(summary(&r));
+        }
+        (reports, fingerprint(&db))
+    };
+    let (reports, state) = run(usize::MAX);
+    // The documents do what the comments say (else the comparison proves little).
+    let joined = reports.join("\n");
+    for rule in ["B-001", "B-002", "B-003", "B-004", "B-009", "B-013"] {
+        assert!(joined.contains(rule), "{rule} missing from\n{joined}");
+    }
+    assert!(reports[2].starts_with("Rejected"), "{}", reports[2]);
+    assert!(
+        reports[3].starts_with("PartiallyAccepted"),
+        "{}",
+        reports[3]
+    );
+    assert!(reports[4].contains("retracted 1"), "{}", reports[4]);
+    // From the first identifier on, and part-way through lists.
+    for spill_after in [0, 1, 2, 5] {
+        let (r, s) = run(spill_after);
+        assert_eq!(r, reports, "reports, spilling after {spill_after}");
+        assert_eq!(s.len(), state.len(), "rows, spilling after {spill_after}");
+        for (a, b) in s.iter().zip(&state) {
+            assert_eq!(a, b, "spilling after {spill_after}");
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! Huge events: lists the reader wrote to disk ([`crate::epcis::spill`]) are read back a chunk
+//! at a time, twice. The first pass checks every identifier against the state before the
+//! event (nothing is applied: a refused event changes nothing); the second applies the event
+//! and writes its identifier rows. The fold is written back and emptied between chunks when
+//! full, so memory stays bounded whatever the size of the event.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+
+use diesel::PgConnection;
+
+use super::prepare::{self, effect_side, key_of, Prepared, Side};
+use super::{
+    change_of, event_type_name, finding, findings_of, group, q, rules, BatchRows, CaptureError,
+    Grouped, Run, Severity, FOLD_CAPACITY,
+};
+use crate::epcis::EpcRole;
+use crate::store::capture::EpcRow;
+
+/// Identifiers read back, checked or applied at a time.
+const CHUNK: usize = 50_000;
+
+/// One chunk of an event's identifiers, as keys.
+#[derive(Default)]
+struct Chunk {
+    rows: Vec<EpcRow>,
+    /// Indexes into `rows` of the named identifiers and of the outputs.
+    named: Vec<u32>,
+    outputs: Vec<u32>,
+    gtins: Vec<String>,
+}
+
+/// Repeated identifiers of one event: a 128-bit hash of (role, key) per identifier seen, so
+/// no key is kept (16 bytes an identifier; a collision is out of reach at any list size).
+struct Repeats {
+    seen: HashSet<u128>,
+    hashers: [BuildHasherDefault<DefaultHasher>; 2],
+}
+
+impl Repeats {
+    fn new() -> Self {
+        Repeats {
+            seen: HashSet::new(),
+            hashers: Default::default(),
+        }
+    }
+
+    fn first_time(&mut self, role: i16, key: &str) -> bool {
+        let a = self.hashers[0].hash_one((role, key));
+        let b = self.hashers[1].hash_one((key, role, 0x5eed_u32));
+        self.seen.insert(((a as u128) << 64) | b as u128)
+    }
+}
+
+impl Run<'_> {
+    /// Stores one event whose lists were spilled: checked whole, then applied, a chunk at a
+    /// time (see the module comment).
+    pub(super) fn store_spilled(
+        &mut self,
+        conn: &mut PgConnection,
+        mut p: Prepared,
+    ) -> Result<(), CaptureError> {
+        let spilled = p.spilled.take().expect("a spilled event");
+        if self.refused.contains(&p.index) {
+            return Ok(());
+        }
+        // A declaration has the hash of the event it declares erroneous: never a duplicate.
+        if !p.is_error_declaration
+            && !q::existing_hashes(conn, std::slice::from_ref(&p.digest))?.is_empty()
+        {
+            self.duplicate_events += 1;
+            self.warnings.push(finding(
+                rules::DUPLICATE_EVENT,
+                Severity::Warn,
+                p.line,
+                p.column,
+                Some(p.index),
+                format!("event {} was captured before (same CBV 2.0 event hash); it is not stored again", p.index),
+                "nothing to do: resending an event is harmless",
+            ));
+            return Ok(());
+        }
+        let event_id = q::reserve_event_ids(conn, 1)?[0];
+        let v = self.values_of(&p, event_id);
+        let parent = p.effect.parent.map(|i| p.key(i).to_string());
+
+        // Pass 1: check. The identifiers kept in memory (`p.epcs`) come first.
+        let mut grouped = Grouped::new();
+        let mut repeats = Repeats::new();
+        let mut repeated: Vec<String> = Vec::new();
+        let mut unreadable = None;
+        let in_memory = self.chunk_in_memory(&p, &mut repeats);
+        self.check_chunk(conn, &p, &in_memory, parent.as_deref(), &v, &mut grouped)?;
+        let mut failed = Ok(());
+        spilled
+            .for_each_chunk(CHUNK, |items| {
+                let c = chunk_of(&p, items, &mut repeats, &mut repeated, &mut unreadable);
+                failed = self.check_chunk(conn, &p, &c, parent.as_deref(), &v, &mut grouped);
+                failed.is_ok() && unreadable.is_none()
+            })
+            .map_err(CaptureError::Spool)?;
+        failed?;
+        if let Some(uri) = unreadable {
+            // The reader validated these; a value that does not parse now is a server fault.
+            return Err(CaptureError::Spool(std::io::Error::other(format!(
+                "identifier `{uri}` of event {} could not be read back",
+                p.index
+            ))));
+        }
+        if let Some(first) = repeated.first() {
+            let more = match repeated.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            self.push(finding(
+                rules::REPEATED_IDENTIFIER,
+                Severity::Warn,
+                p.line,
+                p.column,
+                Some(p.index),
+                format!("{first}{more} is listed more than once in the same list; stored once"),
+                "list each identifier once",
+            ));
+        }
+        let findings = findings_of(&p, grouped);
+        let refused = findings.iter().any(|f| f.severity == "reject");
+        for f in findings {
+            self.push(f);
+        }
+        if refused || self.refused.contains(&p.index) {
+            return Ok(());
+        }
+        drop(repeats);
+
+        // Pass 2: apply and write, with the repeated identifiers left out again.
+        let mut repeats = Repeats::new();
+        let in_memory = self.chunk_in_memory(&p, &mut repeats);
+        let mut stored = in_memory.rows.len() as u64;
+        self.apply_chunk(conn, &p, in_memory, parent.as_deref(), &v)?;
+        let mut failed = Ok(());
+        let mut ignored = Vec::new();
+        spilled
+            .for_each_chunk(CHUNK, |items| {
+                let c = chunk_of(&p, items, &mut repeats, &mut ignored, &mut unreadable);
+                stored += c.rows.len() as u64;
+                failed = self.apply_chunk(conn, &p, c, parent.as_deref(), &v);
+                failed.is_ok()
+            })
+            .map_err(CaptureError::Spool)?;
+        failed?;
+
+        self.event_count += 1;
+        self.epc_count += stored;
+        *self
+            .events_by_type
+            .entry(event_type_name(p.row.event_type))
+            .or_default() += 1;
+        self.locations.extend(p.locations.drain(..));
+        let mut rows = BatchRows::default();
+        p.row.id = event_id;
+        rows.events.push(p.row);
+        rows.biz_transactions
+            .extend(p.biz_transactions.into_iter().map(|mut r| {
+                r.event_id = event_id;
+                r
+            }));
+        rows.sources_destinations
+            .extend(p.sources_destinations.into_iter().map(|mut r| {
+                r.event_id = event_id;
+                r
+            }));
+        if let Some(mut i) = p.ilmd {
+            i.event_id = event_id;
+            rows.ilmd.push(i);
+        }
+        q::copy_batch(conn, &rows)?;
+        log::debug!(
+            "capture: event {} with {} spilled identifiers stored in chunks",
+            p.index,
+            spilled.len()
+        );
+        if p.is_error_declaration {
+            let declared = super::retract::Declared {
+                digest: p.digest,
+                event_id,
+                index: p.index,
+                line: p.line,
+                column: p.column,
+            };
+            self.retract(conn, &declared)?;
+        }
+        Ok(())
+    }
+
+    /// The identifiers of a spilled event that stayed in memory, as a chunk (their rows are
+    /// taken from the event later, in [`Run::apply_chunk`]).
+    fn chunk_in_memory(&self, p: &Prepared, repeats: &mut Repeats) -> Chunk {
+        for r in &p.epcs {
+            repeats.first_time(r.role, &r.epc_key);
+        }
+        Chunk {
+            rows: p.epcs.clone(),
+            named: p.effect.keys.clone(),
+            outputs: p.effect.outputs.clone(),
+            gtins: p.gtins.clone(),
+        }
+    }
+
+    /// Loads a chunk's serials (making room in the fold first) and groups its problems.
+    fn check_chunk(
+        &mut self,
+        conn: &mut PgConnection,
+        p: &Prepared,
+        c: &Chunk,
+        parent: Option<&str>,
+        v: &super::fold::Values,
+        grouped: &mut Grouped,
+    ) -> Result<(), CaptureError> {
+        let (named, outputs) = self.make_room(conn, c, parent)?;
+        if let Some(change) = change_of(p.op, &named, &outputs, parent) {
+            for pr in self.fold.check(&change, v) {
+                group(grouped, pr);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a chunk to the fold and writes its identifier rows.
+    fn apply_chunk(
+        &mut self,
+        conn: &mut PgConnection,
+        p: &Prepared,
+        mut c: Chunk,
+        parent: Option<&str>,
+        v: &super::fold::Values,
+    ) -> Result<(), CaptureError> {
+        {
+            let (named, outputs) = self.make_room(conn, &c, parent)?;
+            if let Some(change) = change_of(p.op, &named, &outputs, parent) {
+                self.apply_change(conn, p, &change, v)?;
+            }
+        }
+        if matches!(p.op, prepare::Op::Commission | prepare::Op::Transform) {
+            self.gtins.extend(c.gtins.drain(..));
+        }
+        for r in &mut c.rows {
+            r.event_id = v.event_id;
+        }
+        c.rows
+            .sort_unstable_by(|a, b| (a.role, &a.epc_key).cmp(&(b.role, &b.epc_key)));
+        let rows = BatchRows {
+            epcs: c.rows,
+            ..BatchRows::default()
+        };
+        q::copy_batch(conn, &rows)?;
+        Ok(())
+    }
+
+    /// Writes the fold back and empties it when the chunk would not fit, then loads the
+    /// chunk's serials (and the parent). Returns the named and output keys.
+    fn make_room<'c>(
+        &mut self,
+        conn: &mut PgConnection,
+        c: &'c Chunk,
+        parent: Option<&'c str>,
+    ) -> Result<(Vec<&'c str>, Vec<&'c str>), CaptureError> {
+        let key = |i: &u32| c.rows[*i as usize].epc_key.as_str();
+        let named: Vec<&str> = c.named.iter().map(key).collect();
+        let outputs: Vec<&str> = c.outputs.iter().map(key).collect();
+        let wanted: Vec<&str> = named
+            .iter()
+            .chain(&outputs)
+            .copied()
+            .chain(parent)
+            .collect();
+        let missing = wanted.iter().filter(|k| !self.fold.contains(k)).count();
+        if !self.fold.is_empty() && self.fold.len() + missing > FOLD_CAPACITY {
+            self.write_back(conn)?;
+            self.fold.clear();
+        }
+        self.load(conn, wanted)?;
+        Ok((named, outputs))
+    }
+}
+
+/// Rows and state-change indexes of one chunk of spilled identifiers; repeated ones are left
+/// out (and listed in `repeated`), an identifier that does not parse stops at `unreadable`.
+fn chunk_of(
+    p: &Prepared,
+    items: &[(EpcRole, String)],
+    repeats: &mut Repeats,
+    repeated: &mut Vec<String>,
+    unreadable: &mut Option<String>,
+) -> Chunk {
+    let mut c = Chunk::default();
+    let has_parent = p.effect.parent.is_some();
+    for (role, uri) in items {
+        let Some(k) = key_of(uri) else {
+            *unreadable = Some(uri.clone());
+            break;
+        };
+        let code = prepare::role_code(*role);
+        if !repeats.first_time(code, &k.key) {
+            repeated.push(uri.clone());
+            continue;
+        }
+        let i = c.rows.len() as u32;
+        match effect_side(p.op, has_parent, *role, k.class) {
+            Some(Side::Named) => c.named.push(i),
+            Some(Side::Output) => c.outputs.push(i),
+            None => {}
+        }
+        c.gtins.extend(k.gtin);
+        c.rows.push(EpcRow {
+            event_id: 0,
+            role: code,
+            epc_key: k.key,
+            quantity: None,
+            uom: None,
+        });
+    }
+    c
+}
