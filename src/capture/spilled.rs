@@ -4,8 +4,7 @@
 //! and writes its identifier rows. The fold is written back and emptied between chunks when
 //! full, so memory stays bounded whatever the size of the event.
 
-use std::collections::HashSet;
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::collections::HashMap;
 
 use diesel::PgConnection;
 
@@ -30,25 +29,36 @@ struct Chunk {
     gtins: Vec<String>,
 }
 
-/// Repeated identifiers of one event: a 128-bit hash of (role, key) per identifier seen, so
-/// no key is kept (16 bytes an identifier; a collision is out of reach at any list size).
+/// The identifiers a spilled event lists more than once, found by the reader while it sorted
+/// the lists for the event hash ([`crate::epcis::SpilledEpcs::repeated`]): only those are
+/// tracked, so memory grows with the repeats, not with the list.
 struct Repeats {
-    seen: HashSet<u128>,
-    hashers: [BuildHasherDefault<DefaultHasher>; 2],
+    /// (role, key) → whether it was met already.
+    keys: HashMap<(i16, String), bool>,
 }
 
 impl Repeats {
-    fn new() -> Self {
-        Repeats {
-            seen: HashSet::new(),
-            hashers: Default::default(),
-        }
+    fn new(spilled: &crate::epcis::SpilledEpcs) -> Self {
+        let keys = spilled
+            .repeated()
+            .iter()
+            .filter_map(|(role, canonical)| {
+                let k = key_of(canonical)?;
+                Some(((prepare::role_code(*role), k.key), false))
+            })
+            .collect();
+        Repeats { keys }
     }
 
+    /// False for the second and later occurrences of an identifier in its list.
     fn first_time(&mut self, role: i16, key: &str) -> bool {
-        let a = self.hashers[0].hash_one((role, key));
-        let b = self.hashers[1].hash_one((key, role, 0x5eed_u32));
-        self.seen.insert(((a as u128) << 64) | b as u128)
+        if self.keys.is_empty() {
+            return true;
+        }
+        match self.keys.get_mut(&(role, key.to_string())) {
+            Some(met) => !std::mem::replace(met, true),
+            None => true,
+        }
     }
 }
 
@@ -86,7 +96,7 @@ impl Run<'_> {
 
         // Pass 1: check. The identifiers kept in memory (`p.epcs`) come first.
         let mut grouped = Grouped::new();
-        let mut repeats = Repeats::new();
+        let mut repeats = Repeats::new(&spilled);
         let mut repeated: Vec<String> = Vec::new();
         let mut unreadable = None;
         let in_memory = self.chunk_in_memory(&p, &mut repeats);
@@ -133,7 +143,7 @@ impl Run<'_> {
         drop(repeats);
 
         // Pass 2: apply and write, with the repeated identifiers left out again.
-        let mut repeats = Repeats::new();
+        let mut repeats = Repeats::new(&spilled);
         let in_memory = self.chunk_in_memory(&p, &mut repeats);
         let mut stored = in_memory.rows.len() as u64;
         self.apply_chunk(conn, &p, in_memory, parent.as_deref(), &v)?;

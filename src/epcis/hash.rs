@@ -28,6 +28,8 @@ pub(crate) struct CanonList {
     /// (start, end) in `text`; `None` = use the value as given.
     spans: Vec<Option<(usize, usize)>>,
     sorted: Option<ExternalSort>,
+    /// Of a spilled list, once hashed: the canonical forms found more than once.
+    pub(crate) repeated: Vec<String>,
 }
 
 /// Memory an external sort of canonical forms holds before it writes a run.
@@ -42,6 +44,7 @@ impl CanonList {
         self.text.clear();
         self.spans.clear();
         self.sorted = None;
+        self.repeated.clear();
     }
 
     /// Moves the canonical forms so far (of `given`, the list's values) to an external sort;
@@ -337,18 +340,38 @@ fn push_epcs(
     epcs: &[String],
     canon: Option<&mut CanonList>,
 ) -> std::io::Result<()> {
-    let (canon, sorted) = match canon {
-        Some(c) if c.sorted.is_some() => (None, c.sorted.as_mut()),
+    let (canon, spilled) = match canon {
+        Some(c) if c.sorted.is_some() => (None, Some(c)),
         Some(c) if c.spans.len() == epcs.len() => (Some(&*c), None),
         _ => (None, None),
     };
-    if let Some(sort) = sorted {
-        // A spilled list (the values are not in `epcs`): merged from the sorted runs.
+    if let Some(CanonList {
+        sorted: Some(sort),
+        repeated,
+        ..
+    }) = spilled
+    {
+        // A spilled list (the values are not in `epcs`): merged from the sorted runs. A value
+        // equal to the one before it is an identifier listed twice: noted for the consumer.
         out.put(name);
-        return sort.merge(|v| {
+        let mut last: Option<String> = None;
+        sort.merge(|v| {
             out.put("epc=");
             out.put(v);
-        });
+            match &mut last {
+                Some(l) if l == v => {
+                    if repeated.last().is_none_or(|r| r != v) {
+                        repeated.push(v.to_string());
+                    }
+                }
+                Some(l) => {
+                    l.clear();
+                    l.push_str(v);
+                }
+                None => last = Some(v.to_string()),
+            }
+        })?;
+        return Ok(());
     }
     if epcs.is_empty() {
         return Ok(());

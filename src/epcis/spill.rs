@@ -164,6 +164,7 @@ pub struct SpilledEpcs {
     bytes: u64,
     /// Identifiers per list: epcList, childEPCs, inputEPCList, outputEPCList.
     counts: [u64; 4],
+    repeated: Vec<(EpcRole, String)>,
 }
 
 impl std::fmt::Debug for SpilledEpcs {
@@ -192,6 +193,7 @@ impl SpilledEpcs {
             len: 0,
             bytes: 0,
             counts: [0; 4],
+            repeated: Vec::new(),
         })
     }
 
@@ -215,6 +217,17 @@ impl SpilledEpcs {
             w.flush()?;
         }
         Ok(())
+    }
+
+    /// Identifiers listed more than once in one list, in their canonical hash form (the
+    /// GS1 Digital Link of an EPC; other URIs as written), with the list: found while the
+    /// reader sorted the lists for the event hash (so only when hashing is on).
+    pub fn repeated(&self) -> &[(EpcRole, String)] {
+        &self.repeated
+    }
+
+    pub(crate) fn set_repeated(&mut self, repeated: Vec<(EpcRole, String)>) {
+        self.repeated = repeated;
     }
 
     /// Number of identifiers.

@@ -48,15 +48,30 @@ impl<R: BufRead> EpcisReader<R> {
         self.epc_canon.iter_mut().for_each(|c| c.clear());
         self.spill = None;
         self.event_children(&mut ev, Level::Event)?;
-        if let Some(mut spill) = self.spill.take() {
-            spill.finish().map_err(|e| self.spill_error(e))?;
-            ev.spilled = Some(std::sync::Arc::new(spill));
+        let mut spill = self.spill.take();
+        if let Some(s) = spill.as_mut() {
+            s.finish().map_err(|e| self.spill_error(e))?;
         }
-        self.event_checks(&ev);
         if self.hashing {
             let hash = hash::hash_id_with(&ev, &mut self.epc_canon);
             ev.hash_id = Some(hash.map_err(|e| self.spill_error(e))?);
         }
+        if let Some(mut s) = spill {
+            let roles = [
+                EpcRole::Epc,
+                EpcRole::Child,
+                EpcRole::Input,
+                EpcRole::Output,
+            ];
+            let repeated = roles
+                .into_iter()
+                .zip(&mut self.epc_canon)
+                .flat_map(|(role, c)| c.repeated.drain(..).map(move |v| (role, v)))
+                .collect();
+            s.set_repeated(repeated);
+            ev.spilled = Some(std::sync::Arc::new(s));
+        }
+        self.event_checks(&ev);
         self.current_event = None;
         Ok(ev)
     }

@@ -90,3 +90,43 @@ fn an_unwritable_spill_directory_is_a_clear_fatal_error() {
     assert_eq!(e.code, "EPCIS-X-012");
     assert!(e.message.contains("spool directory"), "{}", e.message);
 }
+
+#[test]
+fn identifiers_listed_twice_in_a_spilled_list_are_named_once() {
+    let doc = super::doc12(
+        "<ObjectEvent><eventTime>2025-04-20T08:00:00Z</eventTime>\
+         <eventTimeZoneOffset>+00:00</eventTimeZoneOffset><epcList>\
+         <epc>urn:epc:id:sgtin:0361414.012345.A</epc>\
+         <epc>https://id.gs1.org/01/00361414123458/21/B</epc>\
+         <epc>urn:epc:id:sgtin:0361414.012345.B</epc>\
+         <epc>urn:epc:id:sgtin:0361414.012345.A</epc>\
+         <epc>urn:epc:id:sgtin:0361414.012345.A</epc>\
+         <epc>urn:example:other:1</epc><epc>urn:example:other:1</epc>\
+         <epc>urn:epc:id:sgtin:0361414.012345.C</epc></epcList>\
+         <action>OBSERVE</action><bizStep>urn:epcglobal:cbv:bizstep:shipping</bizStep>\
+         </ObjectEvent>",
+    );
+    let out = read_spilling(&doc, 1);
+    let events = out.events();
+    let spilled = events[0].spilled.as_ref().expect("spilled");
+    let mut repeated = spilled.repeated().to_vec();
+    repeated.sort();
+    assert_eq!(
+        repeated,
+        vec![
+            (
+                EpcRole::Epc,
+                "https://id.gs1.org/01/00361414123458/21/A".to_string()
+            ),
+            (
+                EpcRole::Epc,
+                "https://id.gs1.org/01/00361414123458/21/B".to_string()
+            ),
+            (EpcRole::Epc, "urn:example:other:1".to_string()),
+        ],
+        "the same EPC as URN and Digital Link counts as repeated"
+    );
+    assert_eq!(spilled.len(), 8, "the file keeps every value as written");
+    // In memory, nothing is reported this way.
+    assert!(read(&doc).events()[0].spilled.is_none());
+}
