@@ -3,7 +3,8 @@
 //! figure is set next to a raw binary COPY of the same number of membership rows.
 //!
 //! `cargo bench --bench capture_load` (env: CAPTURE_ITEMS, default 100000;
-//! CAPTURE_MAX_EPCS_PER_EVENT, default 0 = the generator's default of one event per level).
+//! CAPTURE_MAX_EPCS_PER_EVENT, default 0 = the generator's default of one event per level;
+//! CAPTURE_SPILL_AFTER, default the server's: EPCs an event keeps in memory).
 //! Prints EPC references per second and the growth of peak RSS (VmHWM) during the capture.
 
 use std::path::Path;
@@ -88,7 +89,13 @@ fn main() {
         .to_string();
     let (db_cpu_before, own_cpu_before) = (cpu_seconds(&backend), cpu_seconds("self"));
     let hwm_before = vm_hwm_kib();
-    let opts = CaptureOptions::new(&pg_dir.join("spool"));
+    let mut opts = CaptureOptions::new(&pg_dir.join("spool"));
+    if let Some(n) = std::env::var("CAPTURE_SPILL_AFTER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        opts.spill_after = n;
+    }
     let started = Instant::now();
     let report = capture::capture(&mut conn, std::fs::File::open(&doc).unwrap(), &opts).unwrap();
     let elapsed = started.elapsed();

@@ -17,7 +17,7 @@ use crate::epcis::EpcRole;
 use crate::store::capture::EpcRow;
 
 /// Identifiers read back, checked or applied at a time.
-const CHUNK: usize = 50_000;
+const CHUNK: usize = 20_000;
 
 /// One chunk of an event's identifiers, as keys.
 #[derive(Default)]
