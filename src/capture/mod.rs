@@ -1397,8 +1397,16 @@ pub fn clean_spool(dir: &Path, age: std::time::Duration) -> usize {
 }
 
 /// Offline validation (structure and identifiers, no database): the findings of the reader.
+/// No event hash is needed; huge events' lists pass through a temporary file, so memory stays
+/// bounded as in a capture.
 pub fn validate(input: impl Read, limits: Limits) -> Vec<Finding> {
-    let mut reader = EpcisReader::new(std::io::BufReader::with_capacity(1 << 16, input), limits);
+    let spill = crate::epcis::SpillOptions {
+        dir: std::env::temp_dir(),
+        after: SPILL_AFTER,
+    };
+    let mut reader = EpcisReader::new(std::io::BufReader::with_capacity(1 << 16, input), limits)
+        .with_hashing(false)
+        .spill_to(spill);
     let mut out = Vec::new();
     loop {
         match reader.next_item() {
