@@ -1076,6 +1076,9 @@ enum Parsed {
     MasterData(Vocabulary),
     Finding(Finding),
     Event(Box<Prepared>),
+    /// The reader could not write a huge event's lists to the spool: a server fault, not a
+    /// fault of the document.
+    SpoolFailed(String),
 }
 
 /// Reads the document on its own thread (parsing, structure and identifier rules, event
@@ -1125,6 +1128,7 @@ fn read_document<R: Read + Send>(
                     Ok(())
                 }
                 Parsed::Event(p) => run.add_event(conn, *p),
+                Parsed::SpoolFailed(m) => Err(CaptureError::Spool(std::io::Error::other(m))),
             };
             if result.is_err() {
                 break;
@@ -1200,6 +1204,10 @@ fn read_front<R: Read>(
         let item = match reader.next_item() {
             Ok(Some(item)) => item,
             Ok(None) => break,
+            Err(e) if e.code == crate::epcis::diagnostics::rules::SPILL.id => {
+                send(Parsed::SpoolFailed(e.message));
+                return;
+            }
             Err(e) => {
                 for d in reader.take_diagnostics() {
                     report(from_diagnostic(d), &mut refused);

@@ -93,10 +93,7 @@ pub async fn capture(
         require(&caller, &[Role::TradingPartner, Role::Admin])?;
         opts.partner_id = Some(caller.partner_id);
         let reader = ChannelReader::new(rx);
-        capture::capture(conn, reader, &opts).map_err(|e| {
-            log::error!("capture failed: {e}");
-            Problem::internal()
-        })
+        capture::capture(conn, reader, &opts).map_err(capture_problem)
     });
     let feed = async move {
         while let Some(chunk) = payload.next().await {
@@ -166,5 +163,49 @@ pub async fn document(
     match found {
         Some(doc) => Ok(HttpResponse::Ok().json(doc)),
         None => Err(not_found()),
+    }
+}
+
+/// What a client is told when a capture fails for a reason other than the document.
+pub(crate) fn capture_problem(e: capture::CaptureError) -> Problem {
+    match e {
+        capture::CaptureError::Concurrent(_) => Problem::new(
+            StatusCode::CONFLICT,
+            "capture-conflict",
+            "Serials changed by another capture",
+            e.to_string(),
+        ),
+        capture::CaptureError::Spool(_) => {
+            log::error!("capture spool: {e}");
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "spool-unavailable",
+                "Capture temporarily unavailable",
+                "the server could not write its temporary files (spool folder full or not \
+                 writable); nothing was stored, send the document again later",
+            )
+        }
+        capture::CaptureError::Store(_) => {
+            log::error!("capture failed: {e}");
+            Problem::internal()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capture_failures_that_are_not_the_documents_fault_get_their_own_codes() {
+        let p = capture_problem(capture::CaptureError::Concurrent(3));
+        assert_eq!((p.status, p.code), (409, "capture-conflict"));
+        assert!(p.detail.contains("send the document again"), "{}", p.detail);
+        let p = capture_problem(capture::CaptureError::Spool(std::io::Error::other("full")));
+        assert_eq!((p.status, p.code), (503, "spool-unavailable"));
+        let p = capture_problem(capture::CaptureError::Store(
+            diesel::result::Error::NotFound,
+        ));
+        assert_eq!((p.status, p.code), (500, "internal-error"));
     }
 }
