@@ -375,7 +375,7 @@ impl Run<'_> {
 
         let mut rows = BatchRows::default();
         let mut declared = None;
-        for (mut p, id) in batch.into_iter().zip(ids) {
+        for (p, id) in batch.into_iter().zip(ids) {
             let t = std::time::Instant::now();
             let findings = self.apply_event(conn, &p, id)?;
             let refused = findings.iter().any(|f| f.severity == "reject");
@@ -403,34 +403,8 @@ impl Run<'_> {
                     column: p.column,
                 });
             }
-            self.event_count += 1;
-            self.epc_count += p.epcs.len() as u64;
-            *self
-                .events_by_type
-                .entry(event_type_name(p.row.event_type))
-                .or_default() += 1;
-            self.gtins.extend(p.gtins.drain(..));
-            self.locations.extend(p.locations.drain(..));
-            p.row.id = id;
-            rows.events.push(p.row);
-            rows.epcs.extend(p.epcs.into_iter().map(|mut r| {
-                r.event_id = id;
-                r
-            }));
-            rows.biz_transactions
-                .extend(p.biz_transactions.into_iter().map(|mut r| {
-                    r.event_id = id;
-                    r
-                }));
-            rows.sources_destinations
-                .extend(p.sources_destinations.into_iter().map(|mut r| {
-                    r.event_id = id;
-                    r
-                }));
-            if let Some(mut i) = p.ilmd {
-                i.event_id = id;
-                rows.ilmd.push(i);
-            }
+            let epcs = p.epcs.len() as u64;
+            self.accept(p, id, epcs, &mut rows);
         }
         let t = std::time::Instant::now();
         // In index order: both indexes of event_epcs are then filled mostly left to right.
@@ -449,6 +423,39 @@ impl Run<'_> {
             self.retract(conn, &d)?;
         }
         Ok(())
+    }
+
+    /// Counts a stored event (with `epcs` identifier rows) and adds its rows, with its id, to
+    /// `rows`.
+    fn accept(&mut self, mut p: Prepared, id: i64, epcs: u64, rows: &mut BatchRows) {
+        self.event_count += 1;
+        self.epc_count += epcs;
+        *self
+            .events_by_type
+            .entry(event_type_name(p.row.event_type))
+            .or_default() += 1;
+        self.gtins.extend(p.gtins.drain(..));
+        self.locations.extend(p.locations.drain(..));
+        p.row.id = id;
+        rows.events.push(p.row);
+        rows.epcs.extend(p.epcs.into_iter().map(|mut r| {
+            r.event_id = id;
+            r
+        }));
+        rows.biz_transactions
+            .extend(p.biz_transactions.into_iter().map(|mut r| {
+                r.event_id = id;
+                r
+            }));
+        rows.sources_destinations
+            .extend(p.sources_destinations.into_iter().map(|mut r| {
+                r.event_id = id;
+                r
+            }));
+        if let Some(mut i) = p.ilmd {
+            i.event_id = id;
+            rows.ilmd.push(i);
+        }
     }
 
     /// Loads the stored state of these keys (and of their containers, up the tree) into the

@@ -10,8 +10,8 @@ use diesel::PgConnection;
 
 use super::prepare::{self, effect_side, key_of, Prepared, Side};
 use super::{
-    change_of, event_type_name, finding, findings_of, group, q, rules, BatchRows, CaptureError,
-    Grouped, Run, Severity, FOLD_CAPACITY,
+    change_of, finding, findings_of, group, q, rules, BatchRows, CaptureError, Grouped, Run,
+    Severity, FOLD_CAPACITY,
 };
 use crate::epcis::EpcRole;
 use crate::store::capture::EpcRow;
@@ -159,45 +159,25 @@ impl Run<'_> {
             .map_err(CaptureError::Spool)?;
         failed?;
 
-        self.event_count += 1;
-        self.epc_count += stored;
-        *self
-            .events_by_type
-            .entry(event_type_name(p.row.event_type))
-            .or_default() += 1;
-        self.locations.extend(p.locations.drain(..));
-        let mut rows = BatchRows::default();
-        p.row.id = event_id;
-        rows.events.push(p.row);
-        rows.biz_transactions
-            .extend(p.biz_transactions.into_iter().map(|mut r| {
-                r.event_id = event_id;
-                r
-            }));
-        rows.sources_destinations
-            .extend(p.sources_destinations.into_iter().map(|mut r| {
-                r.event_id = event_id;
-                r
-            }));
-        if let Some(mut i) = p.ilmd {
-            i.event_id = event_id;
-            rows.ilmd.push(i);
-        }
-        q::copy_batch(conn, &rows)?;
+        let declared = p.is_error_declaration.then(|| super::retract::Declared {
+            digest: p.digest.clone(),
+            event_id,
+            index: p.index,
+            line: p.line,
+            column: p.column,
+        });
         log::debug!(
             "capture: event {} with {} spilled identifiers stored in chunks",
             p.index,
             spilled.len()
         );
-        if p.is_error_declaration {
-            let declared = super::retract::Declared {
-                digest: p.digest,
-                event_id,
-                index: p.index,
-                line: p.line,
-                column: p.column,
-            };
-            self.retract(conn, &declared)?;
+        // Its identifier rows are written (the in-memory ones with the first chunk).
+        p.epcs = Vec::new();
+        let mut rows = BatchRows::default();
+        self.accept(p, event_id, stored, &mut rows);
+        q::copy_batch(conn, &rows)?;
+        if let Some(d) = declared {
+            self.retract(conn, &d)?;
         }
         Ok(())
     }
