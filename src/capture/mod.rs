@@ -338,15 +338,7 @@ impl Run<'_> {
                 && (existing.contains(&p.digest) || !in_batch.insert(p.digest.clone()));
             if dup {
                 self.duplicate_events += 1;
-                self.warnings.push(finding(
-                    rules::DUPLICATE_EVENT,
-                    Severity::Warn,
-                    p.line,
-                    p.column,
-                    Some(p.index),
-                    format!("event {} was captured before (same CBV 2.0 event hash); it is not stored again", p.index),
-                    "nothing to do: resending an event is harmless",
-                ));
+                self.warnings.push(duplicate_event(p));
             }
             !dup
         });
@@ -365,13 +357,7 @@ impl Run<'_> {
                     .map(move |i| p.key(*i))
             })
             .collect();
-        // Room for what the batch brings, so that the fold stays within its capacity.
-        let missing = wanted.iter().filter(|k| !self.fold.contains(k)).count();
-        if !self.fold.is_empty() && self.fold.len() + missing > FOLD_CAPACITY {
-            self.write_back(conn)?;
-            self.fold.clear();
-        }
-        self.load(conn, wanted)?;
+        self.load_with_room(conn, wanted)?;
 
         let mut rows = BatchRows::default();
         let mut declared = None;
@@ -456,6 +442,21 @@ impl Run<'_> {
             i.event_id = id;
             rows.ilmd.push(i);
         }
+    }
+
+    /// Loads these keys after making room for them: when they would take the fold over its
+    /// capacity, it is written back and emptied first.
+    fn load_with_room(
+        &mut self,
+        conn: &mut PgConnection,
+        wanted: Vec<&str>,
+    ) -> Result<(), CaptureError> {
+        let missing = wanted.iter().filter(|k| !self.fold.contains(k)).count();
+        if !self.fold.is_empty() && self.fold.len() + missing > FOLD_CAPACITY {
+            self.write_back(conn)?;
+            self.fold.clear();
+        }
+        self.load(conn, wanted)
     }
 
     /// Loads the stored state of these keys (and of their containers, up the tree) into the
@@ -801,6 +802,22 @@ fn findings_of(p: &Prepared, grouped: Grouped) -> Vec<Finding> {
         ));
     }
     out
+}
+
+/// The warning for an event stored before (same CBV 2.0 hash).
+fn duplicate_event(p: &Prepared) -> Finding {
+    finding(
+        rules::DUPLICATE_EVENT,
+        Severity::Warn,
+        p.line,
+        p.column,
+        Some(p.index),
+        format!(
+            "event {} was captured before (same CBV 2.0 event hash); it is not stored again",
+            p.index
+        ),
+        "nothing to do: resending an event is harmless",
+    )
 }
 
 fn event_type_name(code: i16) -> &'static str {

@@ -11,7 +11,7 @@ use diesel::PgConnection;
 use super::prepare::{self, effect_side, key_of, Prepared, Side};
 use super::{
     change_of, finding, findings_of, group, q, rules, BatchRows, CaptureError, Grouped, Run,
-    Severity, FOLD_CAPACITY,
+    Severity,
 };
 use crate::epcis::EpcRole;
 use crate::store::capture::EpcRow;
@@ -79,15 +79,7 @@ impl Run<'_> {
             && !q::existing_hashes(conn, std::slice::from_ref(&p.digest))?.is_empty()
         {
             self.duplicate_events += 1;
-            self.warnings.push(finding(
-                rules::DUPLICATE_EVENT,
-                Severity::Warn,
-                p.line,
-                p.column,
-                Some(p.index),
-                format!("event {} was captured before (same CBV 2.0 event hash); it is not stored again", p.index),
-                "nothing to do: resending an event is harmless",
-            ));
+            self.warnings.push(super::duplicate_event(&p));
             return Ok(());
         }
         let event_id = q::reserve_event_ids(conn, 1)?[0];
@@ -263,12 +255,7 @@ impl Run<'_> {
             .copied()
             .chain(parent)
             .collect();
-        let missing = wanted.iter().filter(|k| !self.fold.contains(k)).count();
-        if !self.fold.is_empty() && self.fold.len() + missing > FOLD_CAPACITY {
-            self.write_back(conn)?;
-            self.fold.clear();
-        }
-        self.load(conn, wanted)?;
+        self.load_with_room(conn, wanted)?;
         Ok((named, outputs))
     }
 }
