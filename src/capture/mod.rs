@@ -1139,7 +1139,7 @@ fn read_document<R: Read + Send>(
         let mut result = Ok(());
         for msg in rx.iter() {
             if let Parsed::Event(p) = &msg {
-                budget.release(p.epcs.len());
+                budget.release(p.in_flight());
             }
             result = match msg {
                 Parsed::Facts(f) => {
@@ -1169,6 +1169,8 @@ fn read_document<R: Read + Send>(
 
 /// EPC references handed over to the storing thread and not yet taken: the reader waits
 /// while there are more than this many, so memory stays bounded whatever the event sizes.
+/// Spilled references count too: the reader does not run ahead filling the spool with huge
+/// events (at most one waits while another is stored).
 const IN_FLIGHT_EPCS: usize = 100_000;
 
 #[derive(Default)]
@@ -1334,7 +1336,7 @@ fn read_front<R: Read>(
                 if refused.contains(&p.index) {
                     continue;
                 }
-                if !budget.acquire(p.epcs.len()) || !send(Parsed::Event(Box::new(p))) {
+                if !budget.acquire(p.in_flight()) || !send(Parsed::Event(Box::new(p))) {
                     return;
                 }
             }

@@ -273,6 +273,11 @@ impl Prepared {
         &self.epcs[i as usize].epc_key
     }
 
+    /// EPC references this event holds, in memory or in its spill file (the reader's budget).
+    pub fn in_flight(&self) -> usize {
+        self.epcs.len() + self.spilled.as_ref().map_or(0, |s| s.len() as usize)
+    }
+
     /// How many identifiers the event's state change names.
     pub fn effect_len(&self) -> usize {
         self.effect.keys.len()
