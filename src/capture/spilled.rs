@@ -16,7 +16,8 @@ use super::{
 use crate::epcis::EpcRole;
 use crate::store::capture::EpcRow;
 
-/// Identifiers read back, checked or applied at a time.
+/// Identifiers read back, checked or applied at a time: as many as an event may keep in
+/// memory (`CaptureOptions::spill_after`), at most this.
 const CHUNK: usize = 20_000;
 
 /// One chunk of an event's identifiers, as keys.
@@ -82,6 +83,7 @@ impl Run<'_> {
             self.warnings.push(super::duplicate_event(&p));
             return Ok(());
         }
+        let chunk = self.opts.spill_after.clamp(1, CHUNK);
         let event_id = q::reserve_event_ids(conn, 1)?[0];
         let v = self.values_of(&p, event_id);
         let parent = p.effect.parent.map(|i| p.key(i).to_string());
@@ -91,13 +93,16 @@ impl Run<'_> {
         let mut repeats = Repeats::new(&spilled);
         let mut repeated: Vec<String> = Vec::new();
         let mut unreadable = None;
+        let mut parent_checked = false;
         let in_memory = self.chunk_in_memory(&p, &mut repeats);
-        self.check_chunk(conn, &p, &in_memory, parent.as_deref(), &v, &mut grouped)?;
+        let parent = parent.as_deref();
+        let seen = &mut parent_checked;
+        self.check_chunk(conn, &p, &in_memory, parent, &v, &mut grouped, seen)?;
         let mut failed = Ok(());
         spilled
-            .for_each_chunk(CHUNK, |items| {
+            .for_each_chunk(chunk, |items| {
                 let c = chunk_of(&p, items, &mut repeats, &mut repeated, &mut unreadable);
-                failed = self.check_chunk(conn, &p, &c, parent.as_deref(), &v, &mut grouped);
+                failed = self.check_chunk(conn, &p, &c, parent, &v, &mut grouped, seen);
                 failed.is_ok() && unreadable.is_none()
             })
             .map_err(CaptureError::Spool)?;
@@ -138,14 +143,14 @@ impl Run<'_> {
         let mut repeats = Repeats::new(&spilled);
         let in_memory = self.chunk_in_memory(&p, &mut repeats);
         let mut stored = in_memory.rows.len() as u64;
-        self.apply_chunk(conn, &p, in_memory, parent.as_deref(), &v)?;
+        self.apply_chunk(conn, &p, in_memory, parent, &v)?;
         let mut failed = Ok(());
         let mut ignored = Vec::new();
         spilled
-            .for_each_chunk(CHUNK, |items| {
+            .for_each_chunk(chunk, |items| {
                 let c = chunk_of(&p, items, &mut repeats, &mut ignored, &mut unreadable);
                 stored += c.rows.len() as u64;
-                failed = self.apply_chunk(conn, &p, c, parent.as_deref(), &v);
+                failed = self.apply_chunk(conn, &p, c, parent, &v);
                 failed.is_ok()
             })
             .map_err(CaptureError::Spool)?;
@@ -188,7 +193,9 @@ impl Run<'_> {
         }
     }
 
-    /// Loads a chunk's serials (making room in the fold first) and groups its problems.
+    /// Loads a chunk's serials (making room in the fold first) and groups its problems. The
+    /// parent is checked with every chunk but counted once (`parent_checked`).
+    #[allow(clippy::too_many_arguments)]
     fn check_chunk(
         &mut self,
         conn: &mut PgConnection,
@@ -197,12 +204,19 @@ impl Run<'_> {
         parent: Option<&str>,
         v: &super::fold::Values,
         grouped: &mut Grouped,
+        parent_checked: &mut bool,
     ) -> Result<(), CaptureError> {
+        if c.named.is_empty() && c.outputs.is_empty() {
+            return Ok(());
+        }
         let (named, outputs) = self.make_room(conn, c, parent)?;
         if let Some(change) = change_of(p.op, &named, &outputs, parent) {
             for pr in self.fold.check(&change, v) {
-                group(grouped, pr);
+                if !(*parent_checked && Some(pr.key.as_str()) == parent) {
+                    group(grouped, pr);
+                }
             }
+            *parent_checked = true;
         }
         Ok(())
     }
@@ -216,7 +230,7 @@ impl Run<'_> {
         parent: Option<&str>,
         v: &super::fold::Values,
     ) -> Result<(), CaptureError> {
-        {
+        if !c.named.is_empty() || !c.outputs.is_empty() {
             let (named, outputs) = self.make_room(conn, &c, parent)?;
             if let Some(change) = change_of(p.op, &named, &outputs, parent) {
                 self.apply_change(conn, p, &change, v)?;

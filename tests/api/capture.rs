@@ -848,8 +848,14 @@ fn huge_events_stored_from_disk_leave_the_same_state_as_in_memory() {
         object(5, "OBSERVE", &[item(10), item(12), item(10)], "inspecting"),
         object(6, "OBSERVE", &[CASE.into(), item(12)], "shipping"),
         aggregation(7, "DELETE", CASE, &items[..2]),
-        // Not known here: recorded as unknown (B-002).
+        // Not known here: recorded as unknown (B-002), the parent too in the second.
         aggregation(8, "ADD", CASE2, &[item(40), item(41)]),
+        aggregation(
+            8,
+            "ADD",
+            "urn:epc:id:sscc:0361414.1000000003",
+            &[item(42), item(43)],
+        ),
         decommissioning.clone(),
         object(10, "OBSERVE", &[CASE2.into()], "receiving"),
     ]
