@@ -321,12 +321,14 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         None => crate::epcis::hash_id(event),
     };
     let digest = hash_digest(&hash_id)?;
-    let mut epcs: Vec<EpcRow> = Vec::with_capacity(event.epc_count());
-    let mut seen = Seen::with_capacity(event.epc_count());
+    // Only what is in memory: the lists of a spilled event are read back by the capture.
+    let in_memory = event.epc_count() - event.spilled.as_ref().map_or(0, |s| s.len() as usize);
+    let mut epcs: Vec<EpcRow> = Vec::with_capacity(in_memory);
+    let mut seen = Seen::with_capacity(in_memory);
     let mut repeated = Vec::new();
     let mut gtin_set = std::collections::BTreeSet::new();
     // (role, index into epcs, class-level)
-    let mut keys: Vec<(EpcRole, u32, bool)> = Vec::with_capacity(event.epc_count());
+    let mut keys: Vec<(EpcRole, u32, bool)> = Vec::with_capacity(in_memory);
     for (role, uri, id) in event.epc_identifiers() {
         // Parsed once by the reader; `None` where it refused the identifier.
         let k = key_of_identifier(uri, &*id?);
