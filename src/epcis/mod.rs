@@ -1,4 +1,5 @@
-//! EPCIS model and streaming readers. Pure: no storage, no web code.
+//! EPCIS model and streaming readers: no storage, no web code (huge events' lists may go to a
+//! temporary file, [`spill`]).
 //!
 //! - [`EpcisReader`]: streaming reader for EPCIS 1.2 / 2.0 XML and master-data documents,
 //!   yielding [`Item`]s and collecting [`Diagnostic`]s.
