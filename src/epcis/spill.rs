@@ -6,7 +6,7 @@
 //! When the reader is given a spill directory ([`EpcisReader::spill_to`](super::EpcisReader)),
 //! an event that passes a threshold writes the rest of its lists to an unlinked temporary file
 //! ([`SpilledEpcs`], read back in order by whoever consumes the event), and the canonical forms
-//! the hash needs sorted go through [`ExternalSort`]: sorted runs on disk, merged at the end.
+//! the hash needs sorted go through an external sort: sorted runs on disk, merged at the end.
 //! Memory then stays within a few megabytes per event, whatever its size.
 
 use std::collections::BinaryHeap;
