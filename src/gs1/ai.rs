@@ -443,7 +443,7 @@ impl AiDef {
         }
     }
 
-    /// The format as the General Specifications write it, e.g. "N14", "X..20", "N6 [N4]".
+    /// The format as the General Specifications write it, e.g. `N14`, `X..20`, `N6 [N4]`.
     pub fn format_text(&self) -> String {
         self.components
             .iter()
