@@ -51,9 +51,12 @@ impl CanonList {
     /// the rest of the list comes through [`CanonList::spill_epc`] / [`CanonList::spill_given`].
     pub(crate) fn start_spill(&mut self, dir: &Path, given: &[String]) -> std::io::Result<()> {
         let mut sort = ExternalSort::new(dir, SORT_BUDGET);
-        if self.spans.len() == given.len() {
-            for (i, g) in given.iter().enumerate() {
+        let kept = self.spans.len() == given.len();
+        for (i, g) in given.iter().enumerate() {
+            if kept {
                 sort.push(self.get(i, g))?;
+            } else {
+                sort.push(&canonical_for_hash(g))?;
             }
         }
         self.text = String::new();
