@@ -598,7 +598,7 @@ impl Run<'_> {
         let mut all: Vec<&str> = keys.iter().chain(&outputs).copied().collect();
         all.extend(parent);
         // Loaded with the batch, unless a write-back emptied the fold since.
-        self.load(conn, all.clone())?;
+        self.load(conn, all)?;
         let owned_children: Vec<String>;
         if p.op == Op::Unpack && keys.is_empty() {
             // No children named: the parent is emptied. Its children may be in the database

@@ -176,6 +176,18 @@ pub(super) fn role_code(r: EpcRole) -> i16 {
     }
 }
 
+/// The role of an `event_epcs.role` code (inverse of [`role_code`]).
+pub(super) fn role_of_code(code: i16) -> Option<EpcRole> {
+    Some(match code {
+        1 => EpcRole::Epc,
+        2 => EpcRole::Parent,
+        3 => EpcRole::Child,
+        4 => EpcRole::Input,
+        5 => EpcRole::Output,
+        _ => return None,
+    })
+}
+
 pub fn extension_json(e: &ExtensionElement) -> serde_json::Value {
     serde_json::json!({
         "ns": e.namespace,

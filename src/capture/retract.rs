@@ -5,9 +5,9 @@
 
 use diesel::PgConnection;
 
-use super::fold::{self, Change, Values};
-use super::prepare::{event_type_of_code, op_of, status_of, Op};
-use super::{finding, rules, CaptureError, Run, Severity};
+use super::fold::{self, Values};
+use super::prepare::{effect_side, event_type_of_code, op_of, role_of_code, status_of, Op, Side};
+use super::{change_of, finding, rules, CaptureError, Run, Severity};
 use crate::epcis::Action;
 use crate::store::capture as q;
 
@@ -78,13 +78,6 @@ impl Run<'_> {
                 at += 1;
             }
             let named = &epcs[start..at];
-            let role = |r: i16| -> Vec<&str> {
-                named
-                    .iter()
-                    .filter(|x| x.role == r)
-                    .map(|x| x.epc_key.as_str())
-                    .collect()
-            };
             let Some(event_type) = event_type_of_code(ev.event_type) else {
                 continue;
             };
@@ -102,53 +95,33 @@ impl Run<'_> {
                 location: names.intern(ev.biz_location.as_deref()),
             };
             let op = op_of(event_type, action, step);
-            let parent = role(2).first().copied();
-            let mut keys = Vec::new();
-            let owned: Vec<Box<str>>;
-            let change = match op {
-                Op::Commission => {
-                    keys = role(1);
-                    Change::Commission(&keys)
-                }
-                Op::Pack => match parent {
-                    Some(parent) => {
-                        keys = role(3);
-                        Change::Pack {
-                            parent,
-                            children: &keys,
-                        }
-                    }
-                    None => continue,
-                },
-                Op::Unpack => {
-                    if ev.has_children {
-                        keys = role(3);
-                    } else if let Some(parent) = parent {
-                        owned = self.fold.children_of(parent);
-                        keys = owned.iter().map(|k| &**k).collect();
-                    }
-                    Change::Unpack { children: &keys }
-                }
-                Op::Transition { .. } => {
-                    keys = named
-                        .iter()
-                        .filter(|x| matches!(x.role, 1..=3))
-                        .map(|x| x.epc_key.as_str())
-                        .collect();
-                    Change::Transition(&keys)
-                }
-                Op::Transform => {
-                    let (inputs, outputs) = (role(4), role(5));
-                    self.fold.apply(
-                        &Change::Transform {
-                            inputs: &inputs,
-                            outputs: &outputs,
-                        },
-                        &v,
-                    );
+            let parent = named
+                .iter()
+                .find(|x| x.role == 2)
+                .map(|x| x.epc_key.as_str());
+            // The same sides of the change as a capture gives them (only serial keys are
+            // replayed, so nothing here is class-level).
+            let (mut keys, mut outputs) = (Vec::new(), Vec::new());
+            for x in named {
+                let Some(role) = role_of_code(x.role) else {
                     continue;
+                };
+                match effect_side(op, parent.is_some(), role, false) {
+                    Some(Side::Named) => keys.push(x.epc_key.as_str()),
+                    Some(Side::Output) => outputs.push(x.epc_key.as_str()),
+                    None => {}
                 }
-                Op::None => continue,
+            }
+            let owned: Vec<Box<str>>;
+            if op == Op::Unpack && !ev.has_children {
+                // A DELETE that named no children emptied its parent.
+                if let Some(parent) = parent {
+                    owned = self.fold.children_of(parent);
+                    keys = owned.iter().map(|k| &**k).collect();
+                }
+            }
+            let Some(change) = change_of(op, &keys, &outputs, parent) else {
+                continue;
             };
             self.fold.apply(&change, &v);
             if op == (Op::Transition { inherit: true }) {
