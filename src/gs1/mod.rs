@@ -38,10 +38,10 @@ pub use element_string::{
 };
 pub use epc::{parse_epc_uri, Epc, Gid, KeyedId, Lgtin, Sgln, Sgtin, CANONICAL_DL_BASE};
 pub use error::Gs1Error;
-pub use pattern::{parse_epc_pattern, EpcPattern};
 pub use gcp::{GcpResolver, GcpSource};
 pub use keys::{Gln, Gtin, Lot, SerialNumber, Sscc};
 pub use ndc::{Ndc, NdcFormat};
+pub use pattern::{parse_epc_pattern, EpcPattern};
 
 /// What an identifier URI in an EPCIS document is.
 #[derive(Clone, Debug, PartialEq, Eq)]

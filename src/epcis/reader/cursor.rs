@@ -87,9 +87,9 @@ pub(crate) struct Cursor<R> {
 pub(crate) fn doctype_declares_nothing(content: &str) -> bool {
     let name = content.trim_end_matches([' ', '\t', '\r', '\n']);
     !name.is_empty()
-        && name
-            .chars()
-            .all(|c| !c.is_whitespace() && !matches!(c, '[' | ']' | '"' | '\'' | '<' | '>' | '%' | '&'))
+        && name.chars().all(|c| {
+            !c.is_whitespace() && !matches!(c, '[' | ']' | '"' | '\'' | '<' | '>' | '%' | '&')
+        })
 }
 
 impl<R: BufRead> Cursor<R> {
@@ -305,7 +305,9 @@ impl<R: BufRead> Cursor<R> {
                                     code: rules::ENTITY.id,
                                     line,
                                     column,
-                                    message: format!("`&{name};` is not a valid XML character reference"),
+                                    message: format!(
+                                        "`&{name};` is not a valid XML character reference"
+                                    ),
                                 })
                             }
                         }
@@ -345,10 +347,11 @@ impl<R: BufRead> Cursor<R> {
                         line,
                         column,
                         message: "DOCTYPE declarations are refused (they enable entity expansion and external entity attacks); EPCIS documents do not use them".into(),
-                    })
+                    });
                 }
                 XmlEvent::Eof => return Ok(Tok::Eof),
-                XmlEvent::Empty(_) | XmlEvent::Comment(_) | XmlEvent::PI(_) | XmlEvent::Decl(_) => {}
+                XmlEvent::Empty(_) | XmlEvent::Comment(_) | XmlEvent::PI(_) | XmlEvent::Decl(_) => {
+                }
             }
         }
     }

@@ -208,7 +208,11 @@ impl<R: BufRead> EpcisReader<R> {
     /// SGLNs with a wrong partition or order numbers that are no URIs. Such a value is kept as
     /// given and reported as a data-quality warning (EPCIS-I-004 / I-005) instead of refusing
     /// the document; the product identifiers stay strict (EPCIS-I-001 / I-002).
-    fn lenient_identifier(&mut self, pos: Position, field: &str) -> Result<Option<String>, ReadError> {
+    fn lenient_identifier(
+        &mut self,
+        pos: Position,
+        field: &str,
+    ) -> Result<Option<String>, ReadError> {
         let v = self.value(pos, field)?;
         if let Some(id) = &v {
             if let Err(e) = ident::validate(id) {
@@ -220,7 +224,10 @@ impl<R: BufRead> EpcisReader<R> {
                 self.diag(
                     rule,
                     pos,
-                    format!("{field} `{id}`: {}; stored as given (data-quality finding)", e.message),
+                    format!(
+                        "{field} `{id}`: {}; stored as given (data-quality finding)",
+                        e.message
+                    ),
                 );
             }
         }
