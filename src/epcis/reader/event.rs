@@ -364,8 +364,8 @@ impl<R: BufRead> EpcisReader<R> {
                     _ => Level::InnerExtension,
                 };
                 if self.version == EpcisVersion::V2 && level == Level::Event {
-                    // Already reported as WRONG_VERSION_PLACE by the order walk; read the 1.2
-                    // layout anyway so no data is lost.
+                    // The 2.0 `extension` wildcard: extension elements are kept; EPCIS fields
+                    // in it (the 1.2 layout) are reported and read anyway, so no data is lost.
                     return self.event_children_lenient(ev);
                 }
                 self.event_children(ev, next)?;
@@ -525,7 +525,9 @@ impl<R: BufRead> EpcisReader<R> {
         }
     }
 
-    /// A stray 1.2 `extension` in a 2.0 event: keep known fields and foreign elements.
+    /// The `extension` of a 2.0 event (a wildcard in the 2.0 XSD): extension elements, of
+    /// any namespace or none, are kept; an EPCIS event field in it is the 1.2 layout, reported
+    /// (EPCIS-S-010) and read anyway.
     fn event_children_lenient(&mut self, ev: &mut Event) -> Result<(), ReadError> {
         loop {
             match self.cur.next_tok()? {
@@ -534,13 +536,18 @@ impl<R: BufRead> EpcisReader<R> {
                 Tok::Eof => return Err(self.cur.unexpected_eof()),
                 Tok::Start => {
                     let pos = self.cur.pos;
-                    if self.cur.ns != Ns::None {
-                        let el = self.cur.read_any()?;
-                        ev.extensions.push(el);
-                    } else if let Some(f) = Field::from_name(&self.cur.local) {
+                    let field = if self.cur.ns == Ns::None {
+                        Field::from_name(&self.cur.local)
+                    } else {
+                        None
+                    };
+                    if let Some(f) = field {
+                        let msg = format!("`{}` inside the extension of a 2.0 {} is the EPCIS 1.2 layout; EPCIS 2.0 has flattened event fields", f.name(), ev.event_type.as_str());
+                        self.diag(&rules::WRONG_VERSION_PLACE, pos, msg);
                         self.event_field(ev, f, Level::InnerExtension, pos)?;
                     } else {
-                        self.cur.skip_element()?;
+                        let el = self.cur.read_any()?;
+                        ev.extensions.push(el);
                     }
                 }
             }

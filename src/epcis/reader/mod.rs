@@ -68,8 +68,12 @@ enum State {
     VocabularyList,
     Body,
     EventList,
-    /// 1.2 `EventList/extension` (and nested extensions).
+    /// 1.2 `EventList/extension` (`EPCISEventListExtensionType`: TransformationEvent or
+    /// another `extension`).
     EventListExtension,
+    /// 1.2 `EventList/extension/extension` (`EPCISEventListExtension2Type`, a `##local`
+    /// wildcard): events found there (AssociationEvent) are read, anything else is skipped.
+    EventListWildcard,
 }
 
 /// Streaming reader; see the module documentation.
@@ -337,7 +341,7 @@ impl<R: BufRead> EpcisReader<R> {
                     self.skip_unexpected(pos, "EPCISBody")?;
                 }
             }
-            State::EventList | State::EventListExtension => {
+            State::EventList | State::EventListExtension | State::EventListWildcard => {
                 if unqualified {
                     if let Some(et) = super::model::EventType::from_name(&self.cur.local) {
                         return self.event_in_list(et, state, pos).map(Some);
@@ -350,7 +354,15 @@ impl<R: BufRead> EpcisReader<R> {
                                 "EventList/extension is an EPCIS 1.2 construct; in 2.0 events are direct children of EventList".into(),
                             );
                         }
-                        self.stack.push(State::EventListExtension);
+                        self.stack.push(match state {
+                            State::EventList => State::EventListExtension,
+                            _ => State::EventListWildcard,
+                        });
+                        return Ok(None);
+                    }
+                    if state == State::EventListWildcard {
+                        // Unqualified content of the wildcard: valid, and nothing to read.
+                        self.cur.skip_element()?;
                         return Ok(None);
                     }
                     self.skip_unexpected(pos, "EventList")?;

@@ -141,7 +141,13 @@ const fn rf(f: Field) -> Slot {
 use Field::*;
 
 macro_rules! head1 { ($($s:expr),* $(,)?) => { &[r(EventTime), o(RecordTime), r(EventTimeZoneOffset), o(BaseExtension), $($s),*] } }
-macro_rules! head2 { ($($s:expr),* $(,)?) => { &[r(EventTime), o(RecordTime), r(EventTimeZoneOffset), Slot(CertificationInfo, false, true, false), o(EventId), o(ErrorDeclaration), $($s),*] } }
+// 2.0: the published XSD text is not at hand (standards.md §3 is UNVERIFIED on it) and the
+// drafts in gs1/EPCIS and copies of it differ on two positions: `certificationInfo` (before
+// `eventID`, or after `errorDeclaration`) and `persistentDisposition` (after `disposition`, or
+// after `sensorElementList`). Both forms are accepted: those two may stand anywhere among the
+// event's fields. Every variant ends with an optional `extension` (a wildcard) before the
+// `##other` elements.
+macro_rules! head2 { ($($s:expr),* $(,)?) => { &[r(EventTime), o(RecordTime), r(EventTimeZoneOffset), Slot(CertificationInfo, false, true, true), o(EventId), o(ErrorDeclaration), $($s),*, o(Extension)] } }
 
 const OBJECT_1: &[Slot] = head1![
     r(EpcList),
@@ -265,7 +271,7 @@ const OBJECT_2: &[Slot] = head2![
     r(Action),
     o(BizStep),
     o(Disposition),
-    o(PersistentDisposition),
+    f(PersistentDisposition),
     o(ReadPoint),
     o(BizLocation),
     o(BizTransactionList),
@@ -281,7 +287,7 @@ const AGGREGATION_2: &[Slot] = head2![
     r(Action),
     o(BizStep),
     o(Disposition),
-    o(PersistentDisposition),
+    f(PersistentDisposition),
     o(ReadPoint),
     o(BizLocation),
     o(BizTransactionList),
@@ -297,7 +303,7 @@ const TRANSACTION_2: &[Slot] = head2![
     r(Action),
     o(BizStep),
     o(Disposition),
-    o(PersistentDisposition),
+    f(PersistentDisposition),
     o(ReadPoint),
     o(BizLocation),
     o(QuantityList),
@@ -313,7 +319,7 @@ const TRANSFORMATION_2: &[Slot] = head2![
     o(TransformationId),
     o(BizStep),
     o(Disposition),
-    o(PersistentDisposition),
+    f(PersistentDisposition),
     o(ReadPoint),
     o(BizLocation),
     o(BizTransactionList),
@@ -329,7 +335,7 @@ const ASSOCIATION_2: &[Slot] = head2![
     r(Action),
     o(BizStep),
     o(Disposition),
-    o(PersistentDisposition),
+    f(PersistentDisposition),
     o(ReadPoint),
     o(BizLocation),
     o(BizTransactionList),
@@ -386,7 +392,7 @@ pub(crate) fn table(version: EpcisVersion, et: EventType, level: Level) -> &'sta
             T::Quantity => QUANTITY_2,
             T::Association => ASSOCIATION_2,
         },
-        // 2.0 has no wrappers; a stray one is walked like the 2.0 event level.
+        // 2.0's `extension` is a wildcard, read by `EpcisReader::event_children_lenient`.
         (EpcisVersion::V2, Level::Extension) => INNER_EXT,
     }
 }

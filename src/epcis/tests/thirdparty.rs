@@ -324,3 +324,66 @@ fn json_given_to_the_xml_reader_is_reported_as_json() {
     // Other text before the root is still a syntax error.
     assert_eq!(read(b"hello <a/>").error.unwrap().code, "EPCIS-X-001");
 }
+
+#[test]
+fn event_fields_of_2_0_take_either_position_the_xsd_variants_give_and_extension_is_kept() {
+    let out = read(&fixture_doc(
+        "valid/v20-extension-and-alternative-field-positions.xml",
+    ));
+    assert!(
+        out.error.is_none() && out.diagnostics.is_empty(),
+        "{:?}",
+        out.diagnostics
+    );
+    let ev = out.events()[0];
+    assert_eq!(ev.certification_info.len(), 1);
+    assert_eq!(ev.persistent_disposition.as_ref().unwrap().set.len(), 1);
+    let names: Vec<&str> = ev
+        .extensions
+        .iter()
+        .map(|e| e.local_name.as_str())
+        .collect();
+    assert_eq!(names, ["testRun", "analyst"]);
+    // The other variant: persistentDisposition right after disposition, certificationInfo
+    // before eventID.
+    let doc = String::from_utf8(fixture_doc(
+        "valid/v20-extension-and-alternative-field-positions.xml",
+    ))
+    .unwrap();
+    let pd_start = doc.find("        <persistentDisposition>").unwrap();
+    let pd_end =
+        doc.find("</persistentDisposition>\n").unwrap() + "</persistentDisposition>\n".len();
+    let pd = &doc[pd_start..pd_end];
+    let moved = doc.replacen(pd, "", 1).replacen(
+        "        <readPoint>",
+        &format!("{pd}        <readPoint>"),
+        1,
+    );
+    let out = read(moved.as_bytes());
+    assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+    // A 1.2 layout inside the 2.0 extension is still reported, and its data read.
+    let own =
+        "        <extension>\n          <testRun>TR-2024-0820-1</testRun>\n        </extension>\n";
+    assert!(doc.contains(own));
+    let layout = doc
+        .replacen(own, "", 1)
+        .replacen("<ilmd>", "<extension><ilmd>", 1)
+        .replacen("</ilmd>", "</ilmd></extension>", 1);
+    let out = read(layout.as_bytes());
+    assert_eq!(out.rule_ids(), ["EPCIS-S-010"], "{:?}", out.diagnostics);
+    assert_eq!(out.events()[0].ilmd.lot_number.as_deref(), Some("L24H"));
+}
+
+#[test]
+fn unqualified_content_of_the_1_2_event_list_wildcard_is_accepted() {
+    let out = read(&fixture_doc("valid/v12-default-namespace-root.xml"));
+    assert!(
+        out.error.is_none() && out.diagnostics.is_empty(),
+        "{:?}",
+        out.diagnostics
+    );
+    assert_eq!(out.events().len(), 1);
+    // Directly in EventList/extension (a choice of TransformationEvent or extension) it is not.
+    let doc = super::doc12("<extension><exportNote>x</exportNote></extension>");
+    assert_eq!(read(&doc).rule_ids(), ["EPCIS-S-006"]);
+}
