@@ -353,6 +353,10 @@ impl<R: BufRead> EpcisReader<R> {
                 let d = self.error_declaration(pos)?;
                 ev.error_declaration = Some(d);
             }
+            // 2.0: a wildcard, read like the 2.0 `extension`.
+            Field::BaseExtension if self.version == EpcisVersion::V2 => {
+                self.event_children_lenient(ev)?
+            }
             Field::BaseExtension => self.event_children(ev, Level::BaseExtension)?,
             Field::Extension => {
                 let next = match (self.version, level) {

@@ -145,9 +145,9 @@ macro_rules! head1 { ($($s:expr),* $(,)?) => { &[r(EventTime), o(RecordTime), r(
 // drafts in gs1/EPCIS and copies of it differ on two positions: `certificationInfo` (before
 // `eventID`, or after `errorDeclaration`) and `persistentDisposition` (after `disposition`, or
 // after `sensorElementList`). Both forms are accepted: those two may stand anywhere among the
-// event's fields. Every variant ends with an optional `extension` (a wildcard) before the
-// `##other` elements.
-macro_rules! head2 { ($($s:expr),* $(,)?) => { &[r(EventTime), o(RecordTime), r(EventTimeZoneOffset), Slot(CertificationInfo, false, true, true), o(EventId), o(ErrorDeclaration), $($s),*, o(Extension)] } }
+// event's fields. Every variant has an optional `baseExtension` after `errorDeclaration` and
+// ends with an optional `extension` (both wildcards) before the `##other` elements.
+macro_rules! head2 { ($($s:expr),* $(,)?) => { &[r(EventTime), o(RecordTime), r(EventTimeZoneOffset), Slot(CertificationInfo, false, true, true), o(EventId), o(ErrorDeclaration), o(BaseExtension), $($s),*, o(Extension)] } }
 
 const OBJECT_1: &[Slot] = head1![
     r(EpcList),

@@ -372,6 +372,15 @@ fn event_fields_of_2_0_take_either_position_the_xsd_variants_give_and_extension_
     let out = read(layout.as_bytes());
     assert_eq!(out.rule_ids(), ["EPCIS-S-010"], "{:?}", out.diagnostics);
     assert_eq!(out.events()[0].ilmd.lot_number.as_deref(), Some("L24H"));
+    // 2.0 `baseExtension` (after errorDeclaration in every XSD variant) is a wildcard too.
+    let base = doc.replacen(
+        "<certificationInfo>",
+        "<baseExtension><auditTrail>A-1</auditTrail></baseExtension><certificationInfo>",
+        1,
+    );
+    let out = read(base.as_bytes());
+    assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+    assert_eq!(out.events()[0].extensions[0].local_name, "auditTrail");
 }
 
 #[test]
