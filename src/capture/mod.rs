@@ -1250,7 +1250,12 @@ fn read_front<R: Read>(
         match item {
             Item::DocumentStart(start) => {
                 facts.format = Some(match (start.version, start.kind) {
-                    (_, DocumentKind::EpcisMasterDataDocument) => "masterdata-1.2-xml",
+                    (EpcisVersion::V1, DocumentKind::EpcisMasterDataDocument) => {
+                        "masterdata-1.2-xml"
+                    }
+                    // The documents.format CHECK has no 2.0 master-data value: it is the
+                    // EPCIS 2.0 XML binding, so it is recorded as such.
+                    (EpcisVersion::V2, DocumentKind::EpcisMasterDataDocument) => "epcis-2.0-xml",
                     (EpcisVersion::V1, _) => "epcis-1.2-xml",
                     (EpcisVersion::V2, _) => "epcis-2.0-xml",
                 });

@@ -379,7 +379,12 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
             });
         }
     }
-    let location_key = |uri: &Option<String>| uri.as_deref().and_then(key_of).map(|k| k.key);
+    // A readPoint/bizLocation the reader kept as given (not a URI, or a malformed GS1
+    // identifier: data-quality warnings EPCIS-I-004/I-005) is stored as given, like parties.
+    let location_key = |uri: &Option<String>| {
+        uri.as_deref()
+            .map(|u| key_of(u).map_or_else(|| u.to_string(), |k| k.key))
+    };
     let read_point = location_key(&event.read_point);
     let biz_location = location_key(&event.biz_location);
     let party_key = |id: &str| key_of(id).map(|k| k.key).unwrap_or_else(|| id.to_string());

@@ -113,6 +113,7 @@ rules! {
     LIMIT_ELEMENTS = ("EPCIS-X-009", Reject, "Elements inside one event, header or vocabulary stay within the configured limit.", "Split the event or vocabulary.");
     ROOT = ("EPCIS-X-010", Reject, "Root element is epcis:EPCISDocument (urn:epcglobal:epcis:xsd:1 or :2) or epcismd:EPCISMasterDataDocument.", "Use the EPCIS 1.2 or 2.0 root element and namespace.");
     IO = ("EPCIS-X-011", Reject, "The input can be read to its end.", "Resend the document; the transfer was interrupted.");
+    JSON_BODY = ("EPCIS-X-013", Reject, "The document is XML: a body that starts with `{` or `[` (after a BOM and whitespace) is JSON, and EPCIS 2.0 JSON-LD capture is not supported yet (HTTP: 415).", "Send the document as EPCIS 1.2 or 2.0 XML (Content-Type application/xml); JSON-LD capture is not supported yet.");
     SPILL = ("EPCIS-X-012", Reject, "The server can write the temporary file that holds a huge event's identifier lists.", "Resend later; the server's spool directory is full or not writable (its operator must free space).");
 
     // Structure.
@@ -130,6 +131,7 @@ rules! {
     EMPTY_AGGREGATION = ("EPCIS-S-012", Warn, "An AggregationEvent/AssociationEvent with ADD or OBSERVE names at least one child (childEPCs or childQuantityList).", "List the children that were aggregated or observed.");
     ILMD_NOT_ADD = ("EPCIS-S-013", Warn, "ILMD appears only on ObjectEvent with action ADD (or TransformationEvent).", "Move the lot/expiry data to the commissioning (ADD) event.");
     EMPTY_VALUE = ("EPCIS-S-014", Reject, "Identifier and value elements are not empty and contain no child elements.", "Put the value as text inside the element.");
+    EMPTY_DOCTYPE = ("EPCIS-S-016", Warn, "A DOCTYPE that declares nothing (`<!DOCTYPE name>`: no internal subset, no external identifier) is ignored; any other DOCTYPE is refused (EPCIS-X-002).", "Remove the <!DOCTYPE …> line: EPCIS documents need none.");
     EVENT_LOCATION = ("EPCIS-S-015", Reject, "Events sit in EPCISBody/EventList (1.2: TransformationEvent inside EventList/extension).", "Move the event into the EventList.");
 
     // Value formats.
@@ -143,10 +145,13 @@ rules! {
     BOOLEAN = ("EPCIS-V-008", Reject, "Boolean values (affirmTransactionStatement) are true, false, 1 or 0.", "Write true or false.");
 
     // Identifiers.
-    IDENTIFIER = ("EPCIS-I-001", Reject, "Every identifier (EPCs, parentID, input/output EPCs, quantity epcClass, readPoint/bizLocation, source/destination, bizTransaction ids) is a valid URI and, if it is a GS1 EPC URN or Digital Link, a valid one.", "Correct the identifier; the message gives the exact GS1 problem (check digit, length, characters).");
-    NOT_URI = ("EPCIS-I-002", Reject, "Identifier values are absolute URIs (scheme:rest) without spaces.", "Use an EPC URN (urn:epc:id:…), a GS1 Digital Link (https://id.gs1.org/…) or another absolute URI.");
+    IDENTIFIER = ("EPCIS-I-001", Reject, "Every product identifier (epcList, childEPCs, parentID, input/output EPC lists, quantity epcClass) and transformationID is a valid URI and, if it is a GS1 EPC URN (id, class or idpat) or Digital Link, a valid one.", "Correct the identifier; the message gives the exact GS1 problem (check digit, length, characters).");
+    NOT_URI = ("EPCIS-I-002", Reject, "Product identifier values are absolute URIs (scheme:rest) without spaces.", "Use an EPC URN (urn:epc:id:…), a GS1 Digital Link (https://id.gs1.org/…) or another absolute URI.");
 
     LOT = ("EPCIS-I-003", Warn, "ILMD lotNumber is a valid GS1 batch/lot (AI 10: 1-20 characters of GS1 CSET 82), as DSCSA product identifiers and verification requests need it.", "Use at most 20 characters from the GS1 CSET 82 set (letters, digits and ! \" % & ' ( ) * + , - . / : ; < = > ? _), no spaces.");
+
+    IDENTIFIER_STORED = ("EPCIS-I-004", Warn, "A readPoint/bizLocation id, source/destination or bizTransaction id that is a malformed GS1 identifier (EPC URN or Digital Link, e.g. an SGLN with a wrong partition) is stored as given and recorded as a data-quality finding on the document.", "Correct the identifier in the sending system; the message gives the exact GS1 problem.");
+    NOT_URI_STORED = ("EPCIS-I-005", Warn, "A readPoint/bizLocation id, source/destination or bizTransaction id that is not an absolute URI (e.g. `N/A`, a bare ERP order number) is stored as given and recorded as a data-quality finding on the document.", "Send a URI: an SGLN/PGLN EPC URN or Digital Link for places and parties, urn:epcglobal:cbv:bt:<GLN>:<id> for business transactions.");
 
     // Header / master data.
     TRANSACTION_STATEMENT = ("EPCIS-H-001", Warn, "A gs1ushc:dscsaTransactionStatement, if present, affirms the statement (affirmTransactionStatement = true).", "Set <gs1ushc:affirmTransactionStatement>true</…> only when the seller makes the §581(27) statement.");
@@ -155,3 +160,12 @@ rules! {
 }
 
 pub use rules::ALL as ALL_RULES;
+
+/// Rules whose findings are data-quality exceptions of an accepted document (a value stored
+/// as given): shown apart on the document (`GET /documents/{id}`, `dataQuality`).
+pub const DATA_QUALITY_RULES: &[&str] = &[rules::IDENTIFIER_STORED.id, rules::NOT_URI_STORED.id];
+
+/// True when findings of `rule` are data-quality exceptions (see [`DATA_QUALITY_RULES`]).
+pub fn is_data_quality(rule: &str) -> bool {
+    DATA_QUALITY_RULES.contains(&rule)
+}

@@ -108,7 +108,7 @@ pub fn canonical_for_hash(uri: &str) -> Cow<'_, str> {
 /// control characters (so certainly an absolute URI) goes straight to the EPC URN parser,
 /// which is what `classify` would do after its generic URI check.
 pub(crate) fn classify(uri: &str) -> Result<Identifier, Gs1Error> {
-    if uri.starts_with("urn:epc:") && is_clean(uri) {
+    if uri.starts_with("urn:epc:") && !uri.starts_with("urn:epc:idpat:") && is_clean(uri) {
         return gs1::parse_epc_uri(uri).map(Identifier::Epc);
     }
     gs1::classify(uri)

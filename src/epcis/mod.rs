@@ -50,7 +50,7 @@ pub use diagnostics::{Diagnostic, Rule, Severity};
 pub use hash::{hash_id, prehash_string};
 pub use limits::Limits;
 pub use model::*;
-pub use reader::{EpcisReader, ReadError};
+pub use reader::{detect_format, BodyFormat, EpcisReader, ReadError, JSON_BODY_MESSAGE};
 pub use spill::{SpillOptions, SpilledEpcs};
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ mod error;
 mod gcp;
 mod keys;
 mod ndc;
+mod pattern;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -40,6 +41,7 @@ pub use error::Gs1Error;
 pub use gcp::{GcpResolver, GcpSource};
 pub use keys::{Gln, Gtin, Lot, SerialNumber, Sscc};
 pub use ndc::{Ndc, NdcFormat};
+pub use pattern::{parse_epc_pattern, EpcPattern};
 
 /// What an identifier URI in an EPCIS document is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +53,8 @@ pub enum Identifier {
 }
 
 /// Classify any identifier URI found in an EPCIS document.
-/// - `urn:epc:…`: parsed strictly (a malformed GS1 URN is an error).
+/// - `urn:epc:…`: parsed strictly (a malformed GS1 URN is an error); an `urn:epc:idpat:`
+///   pattern other than a GTIN class (`sgtin` CP.ITEM.*) is validated and opaque.
 /// - `http(s)` GS1 Digital Link: parsed; a path that starts with a primary key AI but is not
 ///   valid Digital Link is an error. Valid Digital Links whose key has no EPC scheme (GMN,
 ///   GRAI without serial, …) and other web URIs are opaque.
@@ -64,6 +67,14 @@ pub fn classify(uri: &str) -> Result<Identifier, Gs1Error> {
         .get(..8)
         .is_some_and(|p| p.eq_ignore_ascii_case("urn:epc:"))
     {
+        if uri.starts_with("urn:epc:idpat:") {
+            // `sgtin` CP.ITEM.* names one GTIN (an EPC class); every other valid pattern
+            // (any TDS scheme, any wildcard tail) is kept as given.
+            return match parse_epc_uri(uri) {
+                Ok(e) => Ok(Identifier::Epc(e)),
+                Err(_) => parse_epc_pattern(uri).map(|_| Identifier::Opaque),
+            };
+        }
         return parse_epc_uri(uri).map(Identifier::Epc);
     }
     let lower = uri.get(..8).unwrap_or(uri).to_ascii_lowercase();

@@ -44,6 +44,29 @@ impl std::io::Read for ChannelReader {
     }
 }
 
+/// 415 for a JSON body (EPCIS 2.0 JSON-LD, not supported yet): EPCIS-X-013.
+fn json_not_supported() -> Problem {
+    Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+        "Unsupported media type",
+        format!(
+            "{} [{}]",
+            crate::epcis::JSON_BODY_MESSAGE,
+            crate::epcis::diagnostics::rules::JSON_BODY.id
+        ),
+    )
+}
+
+/// The first chunk of a capture body: a body that is JSON (`epcis::detect_format`, the one
+/// place that decides it) is answered 415 before anything is read or stored.
+pub fn refuse_json_body(first_chunk: &[u8]) -> Result<(), Problem> {
+    match crate::epcis::detect_format(first_chunk) {
+        crate::epcis::BodyFormat::Json => Err(json_not_supported()),
+        crate::epcis::BodyFormat::Xml => Ok(()),
+    }
+}
+
 /// Capture bodies are EPCIS XML (JSON-LD is not supported yet): 415 otherwise.
 pub fn require_xml(req: &HttpRequest) -> Result<(), Problem> {
     let content_type = req
@@ -54,6 +77,11 @@ pub fn require_xml(req: &HttpRequest) -> Result<(), Problem> {
         .to_ascii_lowercase();
     if content_type.starts_with("application/xml") || content_type.starts_with("text/xml") {
         return Ok(());
+    }
+    if content_type.starts_with("application/json")
+        || content_type.starts_with("application/ld+json")
+    {
+        return Err(json_not_supported());
     }
     Err(Problem::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -84,6 +112,20 @@ pub async fn capture(
             ))
         }
     };
+    // The first chunk tells a JSON body (415) before a capture starts.
+    let first = match payload.next().await {
+        Some(Ok(b)) => Some(b),
+        Some(Err(e)) => {
+            return Err(Problem::bad_request(
+                "invalid-capture-request",
+                format!("request body: {e}"),
+            ))
+        }
+        None => None,
+    };
+    if let Some(b) = &first {
+        refuse_json_body(b)?;
+    }
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let mut opts = state.capture.clone();
     opts.behaviour = behaviour;
@@ -96,6 +138,11 @@ pub async fn capture(
         capture::capture(conn, reader, &opts).map_err(capture_problem)
     });
     let feed = async move {
+        if let Some(b) = first {
+            if tx.send(Ok(b)).await.is_err() {
+                return;
+            }
+        }
         while let Some(chunk) = payload.next().await {
             let item = chunk.map_err(|e| std::io::Error::other(e.to_string()));
             let stop = item.is_err();
@@ -161,9 +208,32 @@ pub async fn document(
     })
     .await?;
     match found {
-        Some(doc) => Ok(HttpResponse::Ok().json(doc)),
+        Some(doc) => Ok(HttpResponse::Ok().json(with_data_quality(doc))),
         None => Err(not_found()),
     }
+}
+
+/// The document as JSON plus `dataQuality`: its warnings of the data-quality rules (values
+/// stored as given, `epcis::diagnostics::DATA_QUALITY_RULES`), the exceptions a compliance
+/// officer reviews.
+fn with_data_quality(doc: crate::store::capture::DocumentView) -> serde_json::Value {
+    let quality: Vec<serde_json::Value> = doc
+        .warnings
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|w| {
+            w["rule"]
+                .as_str()
+                .is_some_and(crate::epcis::diagnostics::is_data_quality)
+        })
+        .cloned()
+        .collect();
+    let mut v = serde_json::to_value(doc).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("dataQuality".into(), serde_json::Value::Array(quality));
+    }
+    v
 }
 
 /// What a client is told when a capture fails for a reason other than the document.

@@ -109,6 +109,7 @@ pub async fn start(
     });
     let feed = async move {
         let mut received: u64 = 0;
+        let mut first = true;
         while let Some(chunk) = payload.next().await {
             let chunk = match chunk {
                 Ok(c) => c,
@@ -120,6 +121,12 @@ pub async fn start(
                     ));
                 }
             };
+            if std::mem::take(&mut first) {
+                if let Err(p) = super::capture::refuse_json_body(&chunk) {
+                    let _ = tx.send(Err(std::io::Error::other("json"))).await;
+                    return Err(p);
+                }
+            }
             received += chunk.len() as u64;
             if received > limit {
                 let _ = tx.send(Err(std::io::Error::other("limit"))).await;

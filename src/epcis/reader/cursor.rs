@@ -18,6 +18,7 @@ use crate::epcis::Limits;
 pub(crate) const NS_EPCIS1: &str = "urn:epcglobal:epcis:xsd:1";
 pub(crate) const NS_EPCIS2: &str = "urn:epcglobal:epcis:xsd:2";
 pub(crate) const NS_MASTERDATA: &str = "urn:epcglobal:epcis-masterdata:xsd:1";
+pub(crate) const NS_MASTERDATA2: &str = "urn:epcglobal:epcis-masterdata:xsd:2";
 pub(crate) const NS_SBDH: &str =
     "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader";
 pub(crate) const NS_GS1USHC: &str = "http://epcis.gs1us.org/hc/ns";
@@ -31,6 +32,7 @@ pub(crate) enum Ns {
     Epcis1,
     Epcis2,
     MasterData,
+    MasterData2,
     Sbdh,
     /// Anything else; the URI is in `Cursor::ns_uri`.
     Other,
@@ -73,6 +75,21 @@ pub(crate) struct Cursor<R> {
     /// Bytes [`Cursor::simple_element`] consumed behind quick-xml's back; added to the offsets
     /// quick-xml reports.
     skipped: u64,
+    /// Where a DOCTYPE that declares nothing was met (accepted; the reader warns).
+    pub(crate) empty_doctype: Option<Position>,
+    /// A start tag has been read (a DOCTYPE is only accepted before the root).
+    root_seen: bool,
+}
+
+/// True for a DOCTYPE that declares nothing: `<!DOCTYPE name>` with no internal subset
+/// (`[…]`) and no external identifier (`SYSTEM`/`PUBLIC`). `content` is what quick-xml gives:
+/// everything between `<!DOCTYPE` plus spaces and the closing `>`.
+pub(crate) fn doctype_declares_nothing(content: &str) -> bool {
+    let name = content.trim_end_matches([' ', '\t', '\r', '\n']);
+    !name.is_empty()
+        && name.chars().all(|c| {
+            !c.is_whitespace() && !matches!(c, '[' | ']' | '"' | '\'' | '<' | '>' | '%' | '&')
+        })
 }
 
 impl<R: BufRead> Cursor<R> {
@@ -103,6 +120,8 @@ impl<R: BufRead> Cursor<R> {
             tok_start: 0,
             after_end: false,
             skipped: 0,
+            empty_doctype: None,
+            root_seen: false,
         }
     }
 
@@ -163,6 +182,7 @@ impl<R: BufRead> Cursor<R> {
             };
             match ev {
                 XmlEvent::Start(s) => {
+                    self.root_seen = true;
                     // `pos` tracks start tags: it is what diagnostics point at.
                     self.pos = Position { line, column };
                     self.depth += 1;
@@ -198,6 +218,7 @@ impl<R: BufRead> Cursor<R> {
                                 NS_EPCIS1 => Ns::Epcis1,
                                 NS_EPCIS2 => Ns::Epcis2,
                                 NS_MASTERDATA => Ns::MasterData,
+                                NS_MASTERDATA2 => Ns::MasterData2,
                                 NS_SBDH => Ns::Sbdh,
                                 _ => Ns::Other,
                             }
@@ -284,7 +305,9 @@ impl<R: BufRead> Cursor<R> {
                                     code: rules::ENTITY.id,
                                     line,
                                     column,
-                                    message: format!("`&{name};` is not a valid XML character reference"),
+                                    message: format!(
+                                        "`&{name};` is not a valid XML character reference"
+                                    ),
                                 })
                             }
                         }
@@ -309,16 +332,26 @@ impl<R: BufRead> Cursor<R> {
                     self.text.push(ch);
                     return Ok(Tok::Text);
                 }
-                XmlEvent::DocType(_) => {
+                XmlEvent::DocType(d) => {
+                    // Nothing declared, so nothing to expand or fetch: harmless (GS1's own
+                    // example files carry one). Every other DOCTYPE stays refused.
+                    if !self.root_seen
+                        && self.empty_doctype.is_none()
+                        && doctype_declares_nothing(&d)
+                    {
+                        self.empty_doctype = Some(Position { line, column });
+                        continue;
+                    }
                     return Err(ReadError {
                         code: rules::DOCTYPE.id,
                         line,
                         column,
                         message: "DOCTYPE declarations are refused (they enable entity expansion and external entity attacks); EPCIS documents do not use them".into(),
-                    })
+                    });
                 }
                 XmlEvent::Eof => return Ok(Tok::Eof),
-                XmlEvent::Empty(_) | XmlEvent::Comment(_) | XmlEvent::PI(_) | XmlEvent::Decl(_) => {}
+                XmlEvent::Empty(_) | XmlEvent::Comment(_) | XmlEvent::PI(_) | XmlEvent::Decl(_) => {
+                }
             }
         }
     }

@@ -78,6 +78,13 @@ impl<R: BufRead> EpcisReader<R> {
 
     /// Children of the event element or of one of its 1.2 wrappers, up to the end tag.
     fn event_children(&mut self, ev: &mut Event, level: Level) -> Result<(), ReadError> {
+        if order::is_wildcard(self.version, ev.event_type, level) {
+            return self.inner_extension(ev);
+        }
+        // A 1.2 AssociationEvent lives inside a `##local` wildcard (order.rs): the XSD checks
+        // none of its children, so an unknown unqualified one is kept, not refused.
+        let in_wildcard =
+            self.version == EpcisVersion::V1 && ev.event_type == EventType::Association;
         let table = order::table(self.version, ev.event_type, level);
         let mut tracker = OrderTracker::new(table);
         let wrapper = match level {
@@ -99,6 +106,11 @@ impl<R: BufRead> EpcisReader<R> {
                         continue;
                     }
                     let Some(field) = Field::from_name(&self.cur.local) else {
+                        if in_wildcard {
+                            let el = self.cur.read_any()?;
+                            ev.extensions.push(el);
+                            continue;
+                        }
                         self.skip_unexpected(
                             pos,
                             &format!("{wrapper}: the EPCIS schema has no such element here"),
@@ -187,6 +199,37 @@ impl<R: BufRead> EpcisReader<R> {
         let v = self.value(pos, field)?;
         if let Some(id) = &v {
             self.check_identifier(id, field, pos);
+        }
+        Ok(v)
+    }
+
+    /// An identifier outside the product fields (readPoint/bizLocation id, source,
+    /// destination, bizTransaction): real line and ERP data carries values such as `N/A`,
+    /// SGLNs with a wrong partition or order numbers that are no URIs. Such a value is kept as
+    /// given and reported as a data-quality warning (EPCIS-I-004 / I-005) instead of refusing
+    /// the document; the product identifiers stay strict (EPCIS-I-001 / I-002).
+    fn lenient_identifier(
+        &mut self,
+        pos: Position,
+        field: &str,
+    ) -> Result<Option<String>, ReadError> {
+        let v = self.value(pos, field)?;
+        if let Some(id) = &v {
+            if let Err(e) = ident::validate(id) {
+                let rule = if e.not_a_uri {
+                    &rules::NOT_URI_STORED
+                } else {
+                    &rules::IDENTIFIER_STORED
+                };
+                self.diag(
+                    rule,
+                    pos,
+                    format!(
+                        "{field} `{id}`: {}; stored as given (data-quality finding)",
+                        e.message
+                    ),
+                );
+            }
         }
         Ok(v)
     }
@@ -310,6 +353,10 @@ impl<R: BufRead> EpcisReader<R> {
                 let d = self.error_declaration(pos)?;
                 ev.error_declaration = Some(d);
             }
+            // 2.0: a wildcard, read like the 2.0 `extension`.
+            Field::BaseExtension if self.version == EpcisVersion::V2 => {
+                self.event_children_lenient(ev)?
+            }
             Field::BaseExtension => self.event_children(ev, Level::BaseExtension)?,
             Field::Extension => {
                 let next = match (self.version, level) {
@@ -321,8 +368,8 @@ impl<R: BufRead> EpcisReader<R> {
                     _ => Level::InnerExtension,
                 };
                 if self.version == EpcisVersion::V2 && level == Level::Event {
-                    // Already reported as WRONG_VERSION_PLACE by the order walk; read the 1.2
-                    // layout anyway so no data is lost.
+                    // The 2.0 `extension` wildcard: extension elements are kept; EPCIS fields
+                    // in it (the 1.2 layout) are reported and read anyway, so no data is lost.
                     return self.event_children_lenient(ev);
                 }
                 self.event_children(ev, next)?;
@@ -432,7 +479,59 @@ impl<R: BufRead> EpcisReader<R> {
         Ok(())
     }
 
-    /// A stray 1.2 `extension` in a 2.0 event: keep known fields and foreign elements.
+    /// Children of an innermost 1.2 `extension`: an `xsd:any namespace="##local"
+    /// processContents="lax"` wildcard in the XSD, so any unqualified element in any order.
+    /// The 2.0 fields converters put there (`sensorElementList`, `persistentDisposition`,
+    /// `certificationInfo`; GS1's XSL/convert-2.0-to-1.2.xsl) are read into the event as in a
+    /// 2.0 document; everything else is kept as an extension element. Foreign-namespace
+    /// elements, which the XSD's `##local` does not take, are kept too (docs/RULES.md).
+    fn inner_extension(&mut self, ev: &mut Event) -> Result<(), ReadError> {
+        loop {
+            match self.cur.next_tok()? {
+                Tok::End => return Ok(()),
+                Tok::Text => {}
+                Tok::Eof => return Err(self.cur.unexpected_eof()),
+                Tok::Start => {
+                    let pos = self.cur.pos;
+                    let field = if self.cur.ns == Ns::None {
+                        Field::from_name(&self.cur.local).filter(|f| {
+                            matches!(
+                                f,
+                                Field::SensorElementList
+                                    | Field::PersistentDisposition
+                                    | Field::CertificationInfo
+                            )
+                        })
+                    } else {
+                        None
+                    };
+                    let Some(field) = field else {
+                        let el = self.cur.read_any()?;
+                        ev.extensions.push(el);
+                        continue;
+                    };
+                    let twice = match field {
+                        Field::SensorElementList => !ev.sensor_elements.is_empty(),
+                        Field::PersistentDisposition => ev.persistent_disposition.is_some(),
+                        _ => false,
+                    };
+                    if twice {
+                        let msg = format!(
+                            "`{}` appears more than once in {} (also in an enclosing extension)",
+                            field.name(),
+                            ev.event_type.as_str()
+                        );
+                        self.diag(&rules::DUPLICATE, pos, msg);
+                    }
+                    self.event_field(ev, field, Level::InnerExtension, pos)?;
+                }
+            }
+        }
+    }
+
+    /// The `extension` of a 2.0 event (a wildcard in the 2.0 XSD): extension elements, of
+    /// any namespace or none, are kept; an EPCIS event field in it is the 1.2 layout, reported
+    /// (EPCIS-S-010) and read anyway.
     fn event_children_lenient(&mut self, ev: &mut Event) -> Result<(), ReadError> {
         loop {
             match self.cur.next_tok()? {
@@ -441,13 +540,18 @@ impl<R: BufRead> EpcisReader<R> {
                 Tok::Eof => return Err(self.cur.unexpected_eof()),
                 Tok::Start => {
                     let pos = self.cur.pos;
-                    if self.cur.ns != Ns::None {
-                        let el = self.cur.read_any()?;
-                        ev.extensions.push(el);
-                    } else if let Some(f) = Field::from_name(&self.cur.local) {
+                    let field = if self.cur.ns == Ns::None {
+                        Field::from_name(&self.cur.local)
+                    } else {
+                        None
+                    };
+                    if let Some(f) = field {
+                        let msg = format!("`{}` inside the extension of a 2.0 {} is the EPCIS 1.2 layout; EPCIS 2.0 has flattened event fields", f.name(), ev.event_type.as_str());
+                        self.diag(&rules::WRONG_VERSION_PLACE, pos, msg);
                         self.event_field(ev, f, Level::InnerExtension, pos)?;
                     } else {
-                        self.cur.skip_element()?;
+                        let el = self.cur.read_any()?;
+                        ev.extensions.push(el);
                     }
                 }
             }
@@ -688,7 +792,7 @@ impl<R: BufRead> EpcisReader<R> {
                         }
                         seen = true;
                         let field = format!("{name}/id");
-                        id = self.identifier(p, &field)?;
+                        id = self.lenient_identifier(p, &field)?;
                     } else if self.cur.local == "extension" {
                         loop {
                             match self.cur.next_tok()? {
@@ -736,7 +840,7 @@ impl<R: BufRead> EpcisReader<R> {
                             Some(t) => Some(self.cbv(Vocab::BizTransactionType, t.trim(), pos)),
                             None => None,
                         };
-                        if let Some(id) = self.identifier(pos, "bizTransaction")? {
+                        if let Some(id) = self.lenient_identifier(pos, "bizTransaction")? {
                             ev.biz_transactions.push(BizTransaction {
                                 transaction_type: ty,
                                 id,
@@ -779,7 +883,7 @@ impl<R: BufRead> EpcisReader<R> {
                         } else {
                             self.cbv(Vocab::SourceDestType, &ty, pos)
                         };
-                        if let Some(id) = self.identifier(pos, item)? {
+                        if let Some(id) = self.lenient_identifier(pos, item)? {
                             let sd = SourceDest { sd_type: term, id };
                             if source {
                                 ev.sources.push(sd);
@@ -912,7 +1016,8 @@ impl<R: BufRead> EpcisReader<R> {
                 Tok::Start => {
                     let p = self.cur.pos;
                     let el = self.cur.read_any()?;
-                    if el.namespace.is_empty() {
+                    // ILMDType: `extension` (##local wildcard) and then ##other elements.
+                    if el.namespace.is_empty() && el.local_name != "extension" {
                         let msg = format!("ILMD element `{}` has no namespace; ILMD fields must be namespace-qualified (e.g. cbvmda:lotNumber)", el.local_name);
                         self.diag(&rules::UNEXPECTED, p, msg);
                     }

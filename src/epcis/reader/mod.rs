@@ -30,6 +30,32 @@ pub struct ReadError {
     pub message: String,
 }
 
+/// What a document body is, judged from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// Anything else: given to the XML reader (which says what is wrong with it, if anything).
+    Xml,
+    /// Starts with `{` or `[` after an optional UTF-8 BOM and whitespace: JSON (EPCIS 2.0
+    /// JSON-LD, once there is a reader for it).
+    Json,
+}
+
+/// Tells JSON from XML by the first non-whitespace byte after an optional UTF-8 BOM. The one
+/// place that decides it: the XML reader refuses a JSON body with EPCIS-X-013 through it, and
+/// the capture endpoints answer 415 through it; a JSON-LD reader hooks in here.
+pub fn detect_format(first_bytes: &[u8]) -> BodyFormat {
+    let b = first_bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(first_bytes);
+    match b.iter().find(|c| !c.is_ascii_whitespace()) {
+        Some(b'{' | b'[') => BodyFormat::Json,
+        _ => BodyFormat::Xml,
+    }
+}
+
+/// The message for a JSON body (EPCIS-X-013), the same from every entry point.
+pub const JSON_BODY_MESSAGE: &str = "the document is JSON, not XML: EPCIS 2.0 JSON-LD capture is not supported yet; send the document as EPCIS 1.2 or 2.0 XML (application/xml)";
+
 /// Where the reader is in the document tree (one entry per open container element).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -42,8 +68,12 @@ enum State {
     VocabularyList,
     Body,
     EventList,
-    /// 1.2 `EventList/extension` (and nested extensions).
+    /// 1.2 `EventList/extension` (`EPCISEventListExtensionType`: TransformationEvent or
+    /// another `extension`).
     EventListExtension,
+    /// 1.2 `EventList/extension/extension` (`EPCISEventListExtension2Type`, a `##local`
+    /// wildcard): events found there (AssociationEvent) are read, anything else is skipped.
+    EventListWildcard,
 }
 
 /// Streaming reader; see the module documentation.
@@ -257,6 +287,9 @@ impl<R: BufRead> EpcisReader<R> {
             State::HeaderExtension => {
                 if is("EPCISMasterData", &self.cur) {
                     self.stack.push(State::MasterData);
+                } else if is("extension", &self.cur) {
+                    // EPCISHeaderExtension2Type: a `##local` wildcard nothing here models.
+                    self.cur.skip_element()?;
                 } else if unqualified {
                     self.skip_unexpected(pos, "EPCISHeader/extension")?;
                 } else {
@@ -308,7 +341,7 @@ impl<R: BufRead> EpcisReader<R> {
                     self.skip_unexpected(pos, "EPCISBody")?;
                 }
             }
-            State::EventList | State::EventListExtension => {
+            State::EventList | State::EventListExtension | State::EventListWildcard => {
                 if unqualified {
                     if let Some(et) = super::model::EventType::from_name(&self.cur.local) {
                         return self.event_in_list(et, state, pos).map(Some);
@@ -321,7 +354,15 @@ impl<R: BufRead> EpcisReader<R> {
                                 "EventList/extension is an EPCIS 1.2 construct; in 2.0 events are direct children of EventList".into(),
                             );
                         }
-                        self.stack.push(State::EventListExtension);
+                        self.stack.push(match state {
+                            State::EventList => State::EventListExtension,
+                            _ => State::EventListWildcard,
+                        });
+                        return Ok(None);
+                    }
+                    if state == State::EventListWildcard {
+                        // Unqualified content of the wildcard: valid, and nothing to read.
+                        self.cur.skip_element()?;
                         return Ok(None);
                     }
                     self.skip_unexpected(pos, "EventList")?;
@@ -383,6 +424,9 @@ impl<R: BufRead> EpcisReader<R> {
         loop {
             match self.cur.next_tok()? {
                 Tok::Text => {
+                    if detect_format(self.cur.text.as_bytes()) == BodyFormat::Json {
+                        return Err(self.cur.error(&rules::JSON_BODY, JSON_BODY_MESSAGE.into()));
+                    }
                     if !self.cur.text.trim().is_empty() {
                         return Err(self.cur.error(
                             &rules::XML_SYNTAX,
@@ -398,12 +442,22 @@ impl<R: BufRead> EpcisReader<R> {
             }
         }
         self.started = true;
+        if let Some(p) = self.cur.empty_doctype.take() {
+            self.diag(
+                &rules::EMPTY_DOCTYPE,
+                p,
+                "DOCTYPE without declarations ignored (no internal subset, no external DTD); EPCIS documents need none".into(),
+            );
+        }
         let pos = self.cur.pos;
         let (version, kind) = match (self.cur.ns, self.cur.local.as_str()) {
             (Ns::Epcis1, "EPCISDocument") => (EpcisVersion::V1, DocumentKind::EpcisDocument),
             (Ns::Epcis2, "EPCISDocument") => (EpcisVersion::V2, DocumentKind::EpcisDocument),
             (Ns::MasterData, "EPCISMasterDataDocument") => {
                 (EpcisVersion::V1, DocumentKind::EpcisMasterDataDocument)
+            }
+            (Ns::MasterData2, "EPCISMasterDataDocument") => {
+                (EpcisVersion::V2, DocumentKind::EpcisMasterDataDocument)
             }
             _ => {
                 let ns = if self.cur.ns_uri.is_empty() {
@@ -414,7 +468,7 @@ impl<R: BufRead> EpcisReader<R> {
                 return Err(self.cur.error(
                     &rules::ROOT,
                     format!(
-                        "root element `{}` in {ns} is not an EPCIS document; expected EPCISDocument in urn:epcglobal:epcis:xsd:1 or urn:epcglobal:epcis:xsd:2, or EPCISMasterDataDocument in urn:epcglobal:epcis-masterdata:xsd:1",
+                        "root element `{}` in {ns} is not an EPCIS document; expected EPCISDocument in urn:epcglobal:epcis:xsd:1 or urn:epcglobal:epcis:xsd:2, or EPCISMasterDataDocument in urn:epcglobal:epcis-masterdata:xsd:1 or :2",
                         self.cur.local
                     ),
                 ));
@@ -437,9 +491,9 @@ impl<R: BufRead> EpcisReader<R> {
             ),
             Some(v) => {
                 let major = v.trim_start_matches('+').split('.').next().unwrap_or("");
-                let expected = match (kind, version) {
-                    (DocumentKind::EpcisMasterDataDocument, _) | (_, EpcisVersion::V1) => "1",
-                    (_, EpcisVersion::V2) => "2",
+                let expected = match version {
+                    EpcisVersion::V1 => "1",
+                    EpcisVersion::V2 => "2",
                 };
                 if major != expected {
                     self.diag(

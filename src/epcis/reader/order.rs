@@ -118,21 +118,36 @@ impl Field {
     }
 }
 
-/// One allowed child: the field, whether it is required, whether it may repeat.
+/// One allowed child: the field, whether it is required, whether it may repeat, and whether
+/// it may stand anywhere in the list (outside the order the other children follow).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Slot(pub Field, pub bool, pub bool);
+pub(crate) struct Slot(pub Field, pub bool, pub bool, pub bool);
 
 const fn o(f: Field) -> Slot {
-    Slot(f, false, false)
+    Slot(f, false, false, false)
 }
 const fn r(f: Field) -> Slot {
-    Slot(f, true, false)
+    Slot(f, true, false, false)
+}
+/// Optional, in any position (see the tables that use it).
+const fn f(f: Field) -> Slot {
+    Slot(f, false, false, true)
+}
+/// Required, in any position.
+const fn rf(f: Field) -> Slot {
+    Slot(f, true, false, true)
 }
 
 use Field::*;
 
 macro_rules! head1 { ($($s:expr),* $(,)?) => { &[r(EventTime), o(RecordTime), r(EventTimeZoneOffset), o(BaseExtension), $($s),*] } }
-macro_rules! head2 { ($($s:expr),* $(,)?) => { &[r(EventTime), o(RecordTime), r(EventTimeZoneOffset), Slot(CertificationInfo, false, true), o(EventId), o(ErrorDeclaration), $($s),*] } }
+// 2.0: the published XSD text is not at hand (standards.md §3 is UNVERIFIED on it) and the
+// drafts in gs1/EPCIS and copies of it differ on two positions: `certificationInfo` (before
+// `eventID`, or after `errorDeclaration`) and `persistentDisposition` (after `disposition`, or
+// after `sensorElementList`). Both forms are accepted: those two may stand anywhere among the
+// event's fields. Every variant has an optional `baseExtension` after `errorDeclaration` and
+// ends with an optional `extension` (both wildcards) before the `##other` elements.
+macro_rules! head2 { ($($s:expr),* $(,)?) => { &[r(EventTime), o(RecordTime), r(EventTimeZoneOffset), Slot(CertificationInfo, false, true, true), o(EventId), o(ErrorDeclaration), o(BaseExtension), $($s),*, o(Extension)] } }
 
 const OBJECT_1: &[Slot] = head1![
     r(EpcList),
@@ -144,10 +159,18 @@ const OBJECT_1: &[Slot] = head1![
     o(BizTransactionList),
     o(Extension)
 ];
+// The 1.2 XSD's first-level `extension` of an event is a sequence without a wildcard. GS1's
+// own 2.0 -> 1.2 converter (XSL/convert-2.0-to-1.2.xsl) writes the 2.0-only
+// `persistentDisposition` and `sensorElementList` of an ObjectEvent there, after
+// `destinationList` (in either order), so they are accepted in any position of this wrapper
+// (a deliberate difference from the XSD, docs/RULES.md); the innermost `extension` (an
+// `xsd:any namespace="##local"` wildcard) takes them too.
 const OBJECT_1_EXT: &[Slot] = &[
     o(QuantityList),
     o(SourceList),
     o(DestinationList),
+    f(PersistentDisposition),
+    f(SensorElementList),
     o(Ilmd),
     o(Extension),
 ];
@@ -166,6 +189,8 @@ const AGGREGATION_1_EXT: &[Slot] = &[
     o(ChildQuantityList),
     o(SourceList),
     o(DestinationList),
+    f(PersistentDisposition),
+    f(SensorElementList),
     o(Extension),
 ];
 const TRANSACTION_1: &[Slot] = head1![
@@ -183,6 +208,8 @@ const TRANSACTION_1_EXT: &[Slot] = &[
     o(QuantityList),
     o(SourceList),
     o(DestinationList),
+    f(PersistentDisposition),
+    f(SensorElementList),
     o(Extension),
 ];
 const TRANSFORMATION_1: &[Slot] = head1![
@@ -211,23 +238,31 @@ const QUANTITY_1: &[Slot] = head1![
     o(BizTransactionList),
     o(Extension)
 ];
+// A 1.2 AssociationEvent sits in `EventList/extension/extension`, an `xsd:any
+// namespace="##local" processContents="lax"` wildcard: the 1.2 XSD checks nothing inside
+// it, and GS1's own 1.2 examples (XSL/1.2/XML/AssociationEvent.xml) put `childQuantityList`
+// after `readPoint`. Its children are therefore taken in any order (the event head keeps
+// its place); duplicates and missing required fields are still reported.
 const ASSOCIATION_1: &[Slot] = head1![
-    o(ParentId),
-    o(ChildEpcs),
-    o(ChildQuantityList),
-    r(Action),
-    o(BizStep),
-    o(Disposition),
-    o(PersistentDisposition),
-    o(ReadPoint),
-    o(BizLocation),
-    o(BizTransactionList),
-    o(SourceList),
-    o(DestinationList),
-    o(SensorElementList),
-    o(Extension)
+    f(ParentId),
+    f(ChildEpcs),
+    f(ChildQuantityList),
+    rf(Action),
+    f(BizStep),
+    f(Disposition),
+    f(PersistentDisposition),
+    f(ReadPoint),
+    f(BizLocation),
+    f(BizTransactionList),
+    f(SourceList),
+    f(DestinationList),
+    f(SensorElementList),
+    f(Extension)
 ];
-/// The innermost 1.2 `extension` holds only foreign elements.
+/// The innermost 1.2 `extension` (`ObjectEventExtension2Type`, `EPCISEventExtension2Type`,
+/// `TransformationEventExtensionType`, `QuantityEventExtensionType`, …) is an `xsd:any
+/// namespace="##local"` wildcard: no order table, any unqualified element (see
+/// `EpcisReader::inner_extension`).
 const INNER_EXT: &[Slot] = &[];
 const BASE_EXTENSION: &[Slot] = &[o(EventId), o(ErrorDeclaration), o(Extension)];
 
@@ -236,7 +271,7 @@ const OBJECT_2: &[Slot] = head2![
     r(Action),
     o(BizStep),
     o(Disposition),
-    o(PersistentDisposition),
+    f(PersistentDisposition),
     o(ReadPoint),
     o(BizLocation),
     o(BizTransactionList),
@@ -252,7 +287,7 @@ const AGGREGATION_2: &[Slot] = head2![
     r(Action),
     o(BizStep),
     o(Disposition),
-    o(PersistentDisposition),
+    f(PersistentDisposition),
     o(ReadPoint),
     o(BizLocation),
     o(BizTransactionList),
@@ -268,7 +303,7 @@ const TRANSACTION_2: &[Slot] = head2![
     r(Action),
     o(BizStep),
     o(Disposition),
-    o(PersistentDisposition),
+    f(PersistentDisposition),
     o(ReadPoint),
     o(BizLocation),
     o(QuantityList),
@@ -284,7 +319,7 @@ const TRANSFORMATION_2: &[Slot] = head2![
     o(TransformationId),
     o(BizStep),
     o(Disposition),
-    o(PersistentDisposition),
+    f(PersistentDisposition),
     o(ReadPoint),
     o(BizLocation),
     o(BizTransactionList),
@@ -300,7 +335,7 @@ const ASSOCIATION_2: &[Slot] = head2![
     r(Action),
     o(BizStep),
     o(Disposition),
-    o(PersistentDisposition),
+    f(PersistentDisposition),
     o(ReadPoint),
     o(BizLocation),
     o(BizTransactionList),
@@ -357,9 +392,15 @@ pub(crate) fn table(version: EpcisVersion, et: EventType, level: Level) -> &'sta
             T::Quantity => QUANTITY_2,
             T::Association => ASSOCIATION_2,
         },
-        // 2.0 has no wrappers; a stray one is walked like the 2.0 event level.
+        // 2.0's `extension` is a wildcard, read by `EpcisReader::event_children_lenient`.
         (EpcisVersion::V2, Level::Extension) => INNER_EXT,
     }
+}
+
+/// True when the children at `level` are an `xsd:any namespace="##local"` wildcard (the
+/// innermost 1.2 `extension`): any unqualified element, in any order.
+pub(crate) fn is_wildcard(version: EpcisVersion, et: EventType, level: Level) -> bool {
+    level != Level::Event && table(version, et, level).is_empty()
 }
 
 /// True when `field` is a child of `et` somewhere in `version` (any wrapper level).
@@ -405,17 +446,19 @@ impl OrderTracker {
             return Visit::NotAllowed;
         };
         let bit = 1u64 << idx;
+        let slot = self.table[idx];
         let result = if self.after_foreign {
             Visit::AfterExtension
-        } else if self.seen & bit != 0 && !self.table[idx].2 {
+        } else if self.seen & bit != 0 && !slot.2 {
             Visit::Duplicate
-        } else if idx < self.last {
+        } else if idx < self.last && !slot.3 {
             Visit::OutOfOrder(self.table[self.last].0.name())
         } else {
             Visit::Ok
         };
         self.seen |= bit;
-        if idx > self.last {
+        // A field in any position does not move the order on.
+        if idx > self.last && !slot.3 {
             self.last = idx;
         }
         result

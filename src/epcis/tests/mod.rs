@@ -7,6 +7,7 @@ mod limits;
 mod rules;
 mod security;
 mod spill;
+mod thirdparty;
 
 use crate::epcis::{Diagnostic, EpcisReader, Event, Item, Limits, ReadError};
 
