@@ -894,4 +894,118 @@ mod tests {
         assert!(!s.to_masked_toml().contains("topsecret"));
         assert!(!format!("{s:?}").contains("topsecret"));
     }
+
+    #[test]
+    fn the_organisation_comes_from_the_file_or_the_environment_and_is_checked() {
+        let dir = std::env::temp_dir().join(format!("dscsa-config-o-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(
+            &file,
+            "[organisation]\ngln = \"0312345000004\"\nname = \"Example Pharma\"\ncompany_prefixes = [\"0312345\"]\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(Some(&file), &[]).unwrap();
+        let org = s.organisation.clone().unwrap();
+        assert_eq!(
+            (org.gln.as_str(), org.name.as_str(), org.development),
+            ("0312345000004", "Example Pharma", false)
+        );
+        assert_eq!(org.company_prefixes, ["0312345"]);
+        assert_eq!(s.responder_gln().unwrap().as_str(), "0312345000004");
+        assert!(s.to_masked_toml().contains("gln = \"0312345000004\""));
+        // The environment wins; verification.responder_gln overrides responderGLN only.
+        let s = Settings::load_from(
+            Some(&file),
+            &env(&[
+                ("DSCSA_ORGANISATION_COMPANY_PREFIXES", "0312345, 03123456"),
+                ("DSCSA_VERIFICATION_RESPONDER_GLN", "0361414000018"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.organisation.as_ref().unwrap().company_prefixes,
+            ["0312345", "03123456"]
+        );
+        assert_eq!(s.responder_gln().unwrap().as_str(), "0361414000018");
+        std::fs::remove_dir_all(dir).ok();
+
+        for (pairs, key) in [
+            (
+                vec![
+                    ("DSCSA_ORGANISATION_GLN", "0312345000005"),
+                    ("DSCSA_ORGANISATION_NAME", "X"),
+                ],
+                "organisation.gln",
+            ),
+            (
+                vec![("DSCSA_ORGANISATION_GLN", "0312345000004")],
+                "organisation.name",
+            ),
+            (vec![("DSCSA_ORGANISATION_NAME", "X")], "organisation.gln"),
+            (
+                vec![
+                    ("DSCSA_ORGANISATION_GLN", "0312345000004"),
+                    ("DSCSA_ORGANISATION_NAME", "X"),
+                    ("DSCSA_ORGANISATION_COMPANY_PREFIXES", "03123"),
+                ],
+                "organisation.company_prefixes",
+            ),
+            (
+                vec![("DSCSA_VERIFICATION_REQUIRE_LINK_TYPE", "maybe")],
+                "DSCSA_VERIFICATION_REQUIRE_LINK_TYPE",
+            ),
+        ] {
+            let err = Settings::load_from(None, &env(&pairs))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{pairs:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn production_is_an_external_database_or_own_certificates() {
+        let dev = Settings::load_from(None, &env(&[("DSCSA_CONFIG", "")])).unwrap();
+        assert_eq!(dev.production_reason(), None);
+        assert!(dev.verification.require_link_type);
+        assert!(dev.organisation.is_none() && dev.responder_gln().is_none());
+        let db = Settings::load_from(None, &env(&[("DATABASE_URL", "postgres://a@h/d")])).unwrap();
+        assert_eq!(db.production_reason(), Some("database.url is set"));
+        let tls = Settings::load_from(
+            None,
+            &env(&[
+                ("DSCSA_TLS_CERT", "s.pem"),
+                ("DSCSA_TLS_KEY", "s.key"),
+                ("DSCSA_TLS_CLIENT_CA", "ca.pem"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(tls.production_reason(), Some("tls.cert is set"));
+        let compat = Settings::load_from(
+            None,
+            &env(&[("DSCSA_VERIFICATION_REQUIRE_LINK_TYPE", "false")]),
+        )
+        .unwrap();
+        assert!(!compat.verification.require_link_type);
+    }
+
+    #[test]
+    fn the_development_identity_is_a_valid_demo_gln_kept_across_restarts() {
+        let dir = std::env::temp_dir().join(format!("dscsa-config-dev-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let first = Organisation::development(&dir).unwrap();
+        assert!(first.development);
+        let gln = first.gln.as_str();
+        assert!(gln.starts_with("952"), "{gln}");
+        // Gln parsing checked the check digit; the company prefix is the GLN's.
+        assert!(gln.starts_with(&first.company_prefixes[0]));
+        assert_eq!(Organisation::development(&dir).unwrap(), first);
+        std::fs::write(dir.join(DEV_ORGANISATION_FILE), "gln = 5\n").unwrap();
+        let err = Organisation::development(&dir).unwrap_err().to_string();
+        assert!(
+            err.contains(DEV_ORGANISATION_FILE) && err.contains("delete the file"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
 }
