@@ -277,8 +277,7 @@ impl Settings {
     pub fn responder_gln(&self) -> Option<crate::gs1::Gln> {
         self.verification
             .responder_gln
-            .clone()
-            .or_else(|| self.organisation.as_ref().map(|o| o.gln.clone()))
+            .or_else(|| self.organisation.as_ref().map(|o| o.gln))
     }
 
     /// Why these settings are a production deployment, if they are: an external database

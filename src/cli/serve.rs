@@ -166,7 +166,7 @@ fn print_banner(
         }
     }
     if let Some(org) = &settings.organisation {
-        let gln = settings.responder_gln().unwrap_or_else(|| org.gln.clone());
+        let gln = settings.responder_gln().unwrap_or(org.gln);
         if org.development {
             println!(
                 "  identity:   DEVELOPMENT organisation, GLN {} (GS1 demo prefix 952), kept in {}",

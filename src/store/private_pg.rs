@@ -15,7 +15,8 @@
 //! **Out of that user's reach.** As root, the configured folder may sit below a folder the
 //! `postgres` user cannot traverse (a checkout under `/root`, a `mktemp -d` folder: mode 0700).
 //! Loosening the user's folders is not ours to do, so the cluster is *relocated*: it goes to
-//! `/var/lib/dscsa-exchange/pg-<hash of the configured folder>` (the base folder root-owned,
+//! `/var/lib/dscsa-exchange/private-postgres/pg-<hash of the configured folder>` (that folder
+//! root-owned,
 //! mode 0711: the `postgres` user may pass through it but not list it; the cluster folder owned
 //! by `postgres`, mode 0700), and the configured folder keeps a file `relocated-to` naming it,
 //! which every later command follows. A cluster already initialised in place is never moved:
@@ -44,7 +45,7 @@ const SOCKET_PORT: u16 = 5432;
 /// Unix socket paths are limited to 107 bytes on Linux.
 const MAX_SOCKET_PATH: usize = 100;
 /// Where clusters go whose configured folder the `postgres` user cannot reach (see module docs).
-pub const RELOCATION_BASE: &str = "/var/lib/dscsa-exchange";
+pub const RELOCATION_BASE: &str = "/var/lib/dscsa-exchange/private-postgres";
 /// In the configured folder of a relocated cluster: the path of the cluster's folder.
 const RELOCATED_TO: &str = "relocated-to";
 
@@ -82,7 +83,7 @@ pub enum PrivatePgError {
         "the private PostgreSQL runs as user `postgres` (it refuses to run as root), and that \
          user cannot reach {folder}: {blocker} is not traversable for it ({mode}){why}. Fix: \
          `chmod o+x {blocker}` (or give `postgres` execute rights on it), set data_dir to a \
-         folder it can reach (e.g. {RELOCATION_BASE}/data), or set \
+         folder it can reach (e.g. /var/lib/dscsa-exchange), or set \
          DATABASE_URL=postgres://user:password@host:5432/dbname"
     )]
     Unreachable {
@@ -396,13 +397,20 @@ impl PrivatePostgres {
     }
 
     /// The folder holding the socket: inside the root when the path is short enough, otherwise
-    /// a folder under /tmp named after the root (socket paths are limited to 107 bytes).
+    /// a folder in the temp folder named after the root (socket paths are limited to 107 bytes).
     pub fn socket_dir(&self) -> PathBuf {
         let inside = self.root.join("run");
         if inside.as_os_str().len() + ".s.PGSQL.5432".len() < MAX_SOCKET_PATH {
             inside
         } else {
-            std::env::temp_dir().join(format!("dscsa-pg-{}", short_digest(&self.root)))
+            // As root the folder is for the `postgres` user, who may not reach a private
+            // $TMPDIR: use /tmp itself.
+            let tmp = if self.run_as.switch {
+                PathBuf::from("/tmp")
+            } else {
+                std::env::temp_dir()
+            };
+            tmp.join(format!("dscsa-pg-{}", short_digest(&self.root)))
         }
     }
 

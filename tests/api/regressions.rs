@@ -36,7 +36,7 @@ fn serve_starts_from_a_checkout_below_a_folder_only_its_owner_may_enter() {
     let root = unsafe { libc::geteuid() } == 0;
     if root {
         assert!(
-            pgdata.starts_with("/var/lib/dscsa-exchange/"),
+            pgdata.starts_with(dscsa_exchange::store::private_pg::RELOCATION_BASE),
             "{}",
             pgdata.display()
         );
@@ -45,7 +45,7 @@ fn serve_starts_from_a_checkout_below_a_folder_only_its_owner_may_enter() {
         assert_eq!(Path::new(pointer.trim()), pgdata.parent().unwrap());
         let cluster = std::fs::metadata(pgdata.parent().unwrap()).unwrap();
         assert_eq!(cluster.permissions().mode() & 0o777, 0o700);
-        let base = std::fs::metadata("/var/lib/dscsa-exchange").unwrap();
+        let base = std::fs::metadata(dscsa_exchange::store::private_pg::RELOCATION_BASE).unwrap();
         assert_eq!((base.uid(), base.permissions().mode() & 0o777), (0, 0o711));
     } else {
         assert_eq!(
