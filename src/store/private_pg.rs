@@ -313,7 +313,6 @@ impl PrivatePostgres {
     /// empty), tuned for speed (no fsync), and stopped and deleted when this process exits.
     pub fn start_ephemeral(root: &Path) -> Result<PrivatePostgres, PrivatePgError> {
         let mut pg = Self::prepare(root)?;
-        // A relocated cluster's configured folder (the caller's) is left for the caller to remove.
         let script = r#"
             "$1/postgres" -D "$2" -k "$3" -p "$4" -c listen_addresses= -c fsync=off \
                 -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \

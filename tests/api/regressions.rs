@@ -93,6 +93,52 @@ fn serve_starts_from_a_checkout_below_a_folder_only_its_owner_may_enter() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue 10 §1, where it cannot work: a cluster initialised in place whose folder later became
+/// unreachable for the `postgres` user is not moved; the error was `cannot prepare
+/// /usr/lib/postgresql/15/bin: Permission denied`, naming a path that was fine. Now one line
+/// names the folder that blocks, why, and the fix.
+#[test]
+fn a_cluster_whose_folder_became_unreachable_names_the_folder_that_blocks() {
+    let dir = scratch("became-private");
+    let home = dir.join("home");
+    let app = home.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    let first = command(&app).arg("migrate").output().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = command(&app).arg("migrate").output().unwrap();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        assert_eq!(out.status.code(), Some(1));
+        let line = one_line_error(&out);
+        let home = home.canonicalize().unwrap();
+        for part in [
+            format!(
+                "cannot reach {}",
+                app.canonicalize().unwrap().join("data/postgres").display()
+            ),
+            format!("{} is not traversable for it (mode 0700", home.display()),
+            format!("`chmod o+x {}`", home.display()),
+            "not moved automatically".to_string(),
+        ] {
+            assert!(line.contains(&part), "`{part}` not in: {line}");
+        }
+        assert!(!line.contains("/usr/lib/postgresql"), "{line}");
+    } else {
+        // Not as root PostgreSQL runs as the folder's owner, who can still enter it.
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Issue 10 §5: with the default configuration every verification answer and
 /// `checkConnectivity` carried `"responderGLN": null`, and a request without `linkType` was
 /// answered 200. Now `serve` generates a development identity (GS1 demo prefix 952, kept under
