@@ -15,11 +15,10 @@
 //! **Out of that user's reach.** As root, the configured folder may sit below a folder the
 //! `postgres` user cannot traverse (a checkout under `/root`, a `mktemp -d` folder: mode 0700).
 //! Loosening the user's folders is not ours to do, so the cluster is *relocated*: it goes to
-//! `/var/lib/dscsa-exchange/private-postgres/pg-<hash of the configured folder>` (that folder
-//! root-owned,
-//! mode 0711: the `postgres` user may pass through it but not list it; the cluster folder owned
-//! by `postgres`, mode 0700), and the configured folder keeps a file `relocated-to` naming it,
-//! which every later command follows. A cluster already initialised in place is never moved:
+//! `/var/lib/dscsa-exchange/private-postgres/pg-<hash of the configured folder>` (the
+//! `private-postgres` folder root-owned, mode 0711: the `postgres` user may pass through it but
+//! not list it; the cluster folder owned by `postgres`, mode 0700), and the configured folder
+//! keeps a file `relocated-to` naming it, which every later command follows. A cluster already initialised in place is never moved:
 //! if its folder becomes unreachable the error names the folder that blocks and the fix.
 //!
 //! **Owner.** The file `owner` in the cluster folder names the process that will stop the
