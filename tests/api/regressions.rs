@@ -363,3 +363,65 @@ fn certs_issue_names_the_ca_folder_option_and_explains_it() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 10 §6, the other way round: a `serve` started while a command (`import`) runs on the
+/// command's own instance takes the instance over, so that the command, finishing first, does
+/// not stop the database under the server.
+#[test]
+fn a_serve_started_during_an_import_keeps_the_database_the_import_started() {
+    use diesel::prelude::*;
+    let dir = scratch("takeover");
+    let pgdata = dir.join("data/postgres/pgdata");
+    let doc = dir.join("big.xml");
+    std::fs::write(&doc, crate::helpers::large_document(40_000)).unwrap();
+    let mut import = command(&dir)
+        .arg("import")
+        .arg(&doc)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the import is writing, on the instance it started.
+    let url = private_url(&dir.join("data"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import never started"
+        );
+        assert!(
+            import.try_wait().unwrap().is_none(),
+            "the import finished too soon"
+        );
+        let writing = dscsa_exchange::store::connect(&url).ok().and_then(|mut c| {
+            diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                 WHERE c.relname = 'event_epcs' AND l.mode = 'RowExclusiveLock'",
+            )
+            .get_result::<i64>(&mut c)
+            .ok()
+        });
+        if writing.unwrap_or(0) > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let served = serve(&dir);
+    let out = import.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        postgres_runs(&pgdata),
+        "the import stopped the database the server runs on"
+    );
+    assert_eq!(get(&format!("{}/ready", served.address)), 200);
+    interrupt_and_wait(served);
+    assert!(
+        !postgres_runs(&pgdata),
+        "the server left PostgreSQL running"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
