@@ -130,7 +130,10 @@ fn main() {
         .env("DSCSA_TLS_CERT", tls.join("server.pem"))
         .env("DSCSA_TLS_KEY", tls.join("server.key"))
         .env("DSCSA_TLS_CLIENT_CA", tls.join("ca.pem"))
+        .env("DSCSA_ORGANISATION_GLN", "0361414000018")
+        // For older builds compared with VERIFY_LOAD_SERVER, which know no [organisation].
         .env("DSCSA_VERIFICATION_RESPONDER_GLN", "0361414000018")
+        .env("DSCSA_ORGANISATION_NAME", "verify_load responder")
         .stdout(Stdio::piped())
         .stderr(server_stderr)
         .spawn()

@@ -40,6 +40,11 @@ impl Request {
 pub enum RequestError {
     #[error("linkType is `{0}`; a verification request needs linkType=verificationService")]
     LinkType(String),
+    #[error(
+        "the request has no linkType; a verification request needs \
+         linkType=verificationService (GS1 US DSCSA verification guideline)"
+    )]
+    NoLinkType,
     #[error("the request names no GTIN (AI 01 / `gtin`)")]
     NoGtin,
     #[error("the request names no serial number (AI 21 / `ser`)")]
@@ -52,21 +57,21 @@ pub enum RequestError {
 
 /// Parses either request form: `…/gtin/{gtin}/lot/{lot}/ser/{serial}?exp=YYMMDD&…` or
 /// `…/01/{gtin}/10/{lot}/21/{serial}?17=YYMMDD&…` (`path` is the request path, `query` the
-/// query string without `?`).
-pub fn parse_request(path: &str, query: &str) -> Result<Request, RequestError> {
+/// query string without `?`). `linkType` must be `verificationService`; without
+/// `require_link_type` (the compatibility setting `verification.require_link_type = false`) a
+/// request without one is accepted too, but never one with another link type.
+pub fn parse_request(
+    path: &str,
+    query: &str,
+    require_link_type: bool,
+) -> Result<Request, RequestError> {
     let uri = if query.is_empty() {
         format!("https://responder.invalid{path}")
     } else {
         format!("https://responder.invalid{path}?{query}")
     };
     let dl = gs1::parse_digital_link_full(&uri)?;
-    if let Some(link_type) = dl.param("linkType") {
-        // Accept the CURIE and the full URI forms of the link type.
-        let short = link_type.rsplit([':', '/']).next().unwrap_or(link_type);
-        if short != "verificationService" {
-            return Err(RequestError::LinkType(link_type.to_string()));
-        }
-    }
+    check_link_type(dl.param("linkType"), require_link_type)?;
     let es = dl.elements;
     build(
         es.gtin(),
@@ -82,9 +87,36 @@ pub fn parse_request(path: &str, query: &str) -> Result<Request, RequestError> {
 
 /// Parses raw scanner data (GS1 DataMatrix: FNC1 as GS, optional symbology identifier) with the
 /// LMS parameters given separately (from the query string of `POST /verify/scan`).
+///
+/// This is not an LMS message (a scanner's data, not a Digital Link), so `linkType` is not
+/// required; when given it must be `verificationService`.
 pub fn parse_scan(scan: &str, params: Vec<(&str, &str)>) -> Result<Request, RequestError> {
+    let link_type = params
+        .iter()
+        .find(|(k, _)| *k == "linkType")
+        .map(|(_, v)| *v);
+    check_link_type(link_type, false)?;
     let es = gs1::parse_element_string(scan.trim_end_matches(['\r', '\n']))?;
     build(es.gtin(), es.serial(), es.lot(), es.expiry(), params)
+}
+
+/// `linkType` (GS1 US guideline: `verificationService`). The CURIE (`gs1:verificationService`)
+/// and full URI (`https://gs1.org/voc/verificationService`) forms are accepted as well as the
+/// bare name: which one requestors send is not confirmed by the text available to us
+/// (UNVERIFIED, standards.md §4.1).
+fn check_link_type(link_type: Option<&str>, required: bool) -> Result<(), RequestError> {
+    match link_type {
+        None | Some("") if required => Err(RequestError::NoLinkType),
+        None | Some("") => Ok(()),
+        Some(link_type) => {
+            let short = link_type.rsplit([':', '/']).next().unwrap_or(link_type);
+            if short == "verificationService" {
+                Ok(())
+            } else {
+                Err(RequestError::LinkType(link_type.to_string()))
+            }
+        }
+    }
 }
 
 fn build(
@@ -281,6 +313,7 @@ mod tests {
         parse_request(
             &format!("/verify/gtin/00361414123458/lot/{lot}/ser/SN1"),
             &format!("exp={exp}&linkType=verificationService&context=dscsaSaleableReturn&reqGLN=0361414000018&corrUUID=abc-1"),
+            true,
         )
         .unwrap()
     }
@@ -295,6 +328,7 @@ mod tests {
         let numeric = parse_request(
             "/verify/01/00361414123458/10/LOT42/21/SN1",
             "17=281231&linkType=verificationService&reqGLN=0361414000018&corrUUID=abc-1",
+            true,
         )
         .unwrap();
         assert_eq!(alpha.epc_key(), numeric.epc_key());
@@ -306,20 +340,55 @@ mod tests {
 
     #[test]
     fn a_wrong_link_type_or_a_bad_requestor_gln_is_refused() {
-        let lt = parse_request("/verify/gtin/00361414123458/lot/L/ser/S", "linkType=pip");
+        let lt = parse_request(
+            "/verify/gtin/00361414123458/lot/L/ser/S",
+            "linkType=pip",
+            true,
+        );
         assert!(matches!(lt, Err(RequestError::LinkType(_))));
         let gln = parse_request(
             "/verify/gtin/00361414123458/lot/L/ser/S",
-            "reqGLN=0361414000019",
+            "linkType=verificationService&reqGLN=0361414000019",
+            true,
         );
         assert!(matches!(gln, Err(RequestError::Parameter(_))), "{gln:?}");
-        let gtin = parse_request("/verify/gtin/00361414123459/lot/L/ser/S", "");
+        let gtin = parse_request("/verify/gtin/00361414123459/lot/L/ser/S", "", true);
         assert!(matches!(gtin, Err(RequestError::Identifier(_))));
     }
 
     #[test]
+    fn a_missing_link_type_is_refused_unless_the_compatibility_setting_allows_it() {
+        let path = "/verify/gtin/00361414123458/lot/L/ser/S";
+        for query in ["", "exp=281231", "linkType="] {
+            let r = parse_request(path, query, true);
+            assert!(matches!(r, Err(RequestError::NoLinkType)), "{query}: {r:?}");
+            assert!(parse_request(path, query, false).is_ok(), "{query}");
+        }
+        // Another link type is refused either way; the CURIE and URI forms are the same type.
+        assert!(matches!(
+            parse_request(path, "linkType=gs1:pip", false),
+            Err(RequestError::LinkType(_))
+        ));
+        for lt in [
+            "verificationService",
+            "gs1:verificationService",
+            "https://gs1.org/voc/verificationService",
+        ] {
+            assert!(
+                parse_request(path, &format!("linkType={lt}"), true).is_ok(),
+                "{lt}"
+            );
+        }
+    }
+
+    #[test]
     fn a_missing_corr_uuid_is_generated() {
-        let r = parse_request("/verify/gtin/00361414123458/lot/L/ser/S", "").unwrap();
+        let r = parse_request(
+            "/verify/gtin/00361414123458/lot/L/ser/S",
+            "linkType=verificationService",
+            true,
+        )
+        .unwrap();
         assert_eq!(r.corr_uuid.len(), 36);
     }
 

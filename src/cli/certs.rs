@@ -15,8 +15,8 @@ use crate::tls::pki::{self, PkiPaths};
 pub enum CertsCommand {
     /// Create a development CA and a server certificate for localhost, 127.0.0.1 and ::1.
     Init {
-        /// Folder for the files (default: data_dir/tls).
-        #[arg(long)]
+        /// Folder for the CA and server files (default: data_dir/tls).
+        #[arg(long = "ca-dir", visible_alias = "dir", value_name = "DIR")]
         dir: Option<PathBuf>,
         /// Extra host names or IP addresses for the server certificate.
         #[arg(long = "host")]
@@ -27,17 +27,21 @@ pub enum CertsCommand {
     },
     /// Issue a client certificate (PEM, key and PKCS#12) signed by the development CA.
     Issue {
+        /// The partner's GLN (13 digits), written into the certificate.
         #[arg(long)]
         gln: String,
         /// trading_partner, regulator, compliance or admin (written into the certificate).
         #[arg(long)]
         role: String,
+        /// The partner's name, written into the certificate.
         #[arg(long)]
         name: String,
         /// File name label (default: the GLN).
         #[arg(long)]
         label: Option<String>,
-        #[arg(long)]
+        /// Folder of the development CA that signs the certificate, made by `certs init`; the
+        /// client files are written there too (default: data_dir/tls).
+        #[arg(long = "ca-dir", visible_alias = "dir", value_name = "DIR")]
         dir: Option<PathBuf>,
         /// Also register the partner with this certificate in the database.
         #[arg(long)]
@@ -47,7 +51,9 @@ pub enum CertsCommand {
     Revoke {
         #[arg(required = true)]
         certs: Vec<PathBuf>,
-        #[arg(long)]
+        /// Folder of the development CA that signs the CRL; `crl.pem` is written there
+        /// (default: data_dir/tls).
+        #[arg(long = "ca-dir", visible_alias = "dir", value_name = "DIR")]
         dir: Option<PathBuf>,
     },
 }

@@ -12,10 +12,13 @@ use crate::flags::{self, Flag, Target};
 pub enum FlagsCommand {
     /// Flag a serial, a lot or a whole product as recalled, suspect or illegitimate.
     Set {
+        /// The product (GTIN-14, or GTIN-8/12/13).
         #[arg(long)]
         gtin: String,
+        /// Flag this lot of the product only.
         #[arg(long)]
         lot: Option<String>,
+        /// Flag this serial of the product only (it must be known here).
         #[arg(long)]
         serial: Option<String>,
         /// recalled, suspect or illegitimate.
@@ -46,8 +49,17 @@ pub fn run(settings: &Settings, cmd: FlagsCommand) -> Result<(), CliError> {
     with_db(settings, |conn| {
         flags::set(conn, &target, flag, &reason, "cli", None).map_err(CliError::failure)
     })?;
-    println!("{} flag set on {target:?}", flag.as_str());
+    println!("{} flag set on {}", flag.as_str(), describe(&target));
     Ok(())
+}
+
+/// A flag's target as a person reads it: `serial SN1 (GTIN 00361414123458)`.
+fn describe(target: &Target) -> String {
+    match target {
+        Target::Serial(gtin, serial) => format!("serial {serial} (GTIN {gtin})"),
+        Target::Lot(gtin, lot) => format!("lot {lot} (GTIN {gtin})"),
+        Target::Product(gtin) => format!("every pack of GTIN {gtin}"),
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 use diesel::PgConnection;
 
 use super::CliError;
-use crate::config::Settings;
+use crate::config::{Organisation, Settings, DEV_ORGANISATION_FILE};
 use crate::http::Application;
 use crate::partners::{self, AtpStatus, NewPartner, Role};
 use crate::store::{self, Database};
@@ -13,7 +13,8 @@ use crate::tls::pki::PkiPaths;
 use crate::tls::TlsFiles;
 
 pub fn run(mut settings: Settings) -> Result<(), CliError> {
-    let mut db = Database::open(&settings)?;
+    settings.organisation = Some(organisation(&settings)?);
+    let mut db = Database::open_for_server(&settings)?;
     // The server's background connections (partner-change listener, verification look-ups)
     // need the URL also when it is the private instance's, which the settings do not name.
     settings.database.url = Some(crate::config::Secret::new(db.url()));
@@ -29,6 +30,31 @@ pub fn run(mut settings: Settings) -> Result<(), CliError> {
     // The private instance stops only after the server has drained its requests.
     db.shutdown()?;
     result
+}
+
+/// Who this server is: the configured `[organisation]`; on the development default a generated
+/// development identity (kept in `data_dir`); in production (an external database or
+/// certificates of its own) a missing identity is a configuration error.
+fn organisation(settings: &Settings) -> Result<Organisation, CliError> {
+    if let Some(org) = &settings.organisation {
+        return Ok(org.clone());
+    }
+    if let Some(reason) = settings.production_reason() {
+        return Err(CliError::config(format!(
+            "`organisation.gln` is not set: a production server ({reason}) must know who it is \
+             (responderGLN of verification answers, seller and sender of shipments). Set \
+             [organisation] gln = \"…\", name = \"…\" and company_prefixes = [\"…\"] in the \
+             config file, or DSCSA_ORGANISATION_GLN, DSCSA_ORGANISATION_NAME and \
+             DSCSA_ORGANISATION_COMPANY_PREFIXES"
+        )));
+    }
+    let org = Organisation::development(&settings.data_dir).map_err(CliError::config)?;
+    log::warn!(
+        "using the development identity GLN {} from {} (not for production: configure [organisation])",
+        org.gln.as_str(),
+        settings.data_dir.join(DEV_ORGANISATION_FILE).display()
+    );
+    Ok(org)
 }
 
 /// With no certificates configured, the partner listener runs on a development PKI under
@@ -139,12 +165,55 @@ fn print_banner(
             );
         }
     }
+    if let Some(org) = &settings.organisation {
+        let gln = settings.responder_gln().unwrap_or(org.gln);
+        if org.development {
+            println!(
+                "  identity:   DEVELOPMENT organisation, GLN {} (GS1 demo prefix 952), kept in {}",
+                org.gln.as_str(),
+                settings.data_dir.join(DEV_ORGANISATION_FILE).display()
+            );
+            println!(
+                "              not for production: set [organisation] gln, name, company_prefixes"
+            );
+        } else {
+            println!(
+                "  identity:   {} (GLN {}, company prefixes {})",
+                org.name,
+                org.gln.as_str(),
+                if org.company_prefixes.is_empty() {
+                    "none configured".to_string()
+                } else {
+                    org.company_prefixes.join(", ")
+                }
+            );
+        }
+        if gln != org.gln {
+            println!(
+                "              verification answers as GLN {} (verification.responder_gln)",
+                gln.as_str()
+            );
+        }
+    }
     match db.private_instance() {
         Some(pg) => {
             println!(
                 "  database:   private PostgreSQL, data in {}",
                 pg.pgdata().display()
             );
+            if let Some(configured) = pg.relocated_from() {
+                println!(
+                    "              (not in {}: the postgres user cannot reach it; {}/relocated-to points here)",
+                    configured.display(),
+                    configured.display()
+                );
+            }
+            if let Some(pid) = pg.adopted_from() {
+                println!(
+                    "              adopted: left running by {} that is gone; stopped when this server stops",
+                    if pid == 0 { "a process".to_string() } else { format!("pid {pid}") }
+                );
+            }
             println!("              socket in {}", pg.socket_dir().display());
             println!(
                 "              use another PostgreSQL with DATABASE_URL=postgres://user:password@host:5432/dbname"

@@ -32,6 +32,8 @@ pub struct AppState {
     /// Serial facts for verification, looked up in batches off the executor.
     pub facts: FactsLookup,
     pub responder_gln: Option<Gln>,
+    /// `verification.require_link_type`: refuse LMS requests without `linkType`.
+    pub require_link_type: bool,
     /// Client for forwarding verification requests, with our own client certificate.
     pub forwarder: reqwest::Client,
     /// Defaults for captures (limits, spool folder).
@@ -100,7 +102,8 @@ impl Application {
             ),
             pool,
             verification_log,
-            responder_gln: settings.verification.responder_gln,
+            responder_gln: settings.responder_gln(),
+            require_link_type: settings.verification.require_link_type,
             forwarder: forwarder(settings)?,
             capture: {
                 let mut o = crate::capture::CaptureOptions::new(&settings.data_dir.join("spool"));

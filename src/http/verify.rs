@@ -49,6 +49,15 @@ fn log_record(
 }
 
 fn request_problem(e: RequestError) -> Problem {
+    if matches!(e, RequestError::LinkType(_) | RequestError::NoLinkType) {
+        return Problem::bad_request(
+            "invalid-link-type",
+            format!(
+                "{e}. Add linkType=verificationService to the query \
+                 (…/verify/gtin/{{gtin}}/lot/{{lot}}/ser/{{serial}}?exp=YYMMDD&linkType=verificationService)"
+            ),
+        );
+    }
     Problem::bad_request(
         "invalid-verification-request",
         format!(
@@ -63,7 +72,8 @@ pub async fn verify_path(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {
-    let parsed = verification::parse_request(req.path(), req.query_string());
+    let parsed =
+        verification::parse_request(req.path(), req.query_string(), state.require_link_type);
     answer(state, req, parsed).await
 }
 

@@ -55,13 +55,24 @@ impl Database {
     /// Resolves the configured database: `database.url` if set, otherwise the private instance
     /// under `data_dir/postgres` (attached to if running, started for this process if not).
     pub fn open(settings: &Settings) -> Result<Database, StoreError> {
+        Self::open_as(settings, private_pg::Role::Command)
+    }
+
+    /// As [`Database::open`], for `serve`: a private instance it finds owned by a short-lived
+    /// command is taken over (see `private_pg`, "Owner").
+    pub fn open_for_server(settings: &Settings) -> Result<Database, StoreError> {
+        Self::open_as(settings, private_pg::Role::Server)
+    }
+
+    fn open_as(settings: &Settings, role: private_pg::Role) -> Result<Database, StoreError> {
         match &settings.database.url {
             Some(url) => Ok(Database {
                 url: url.expose().to_string(),
                 private: None,
             }),
             None => {
-                let pg = PrivatePostgres::ensure_running(&settings.data_dir.join("postgres"))?;
+                let pg =
+                    PrivatePostgres::ensure_running_as(&settings.data_dir.join("postgres"), role)?;
                 Ok(Database {
                     url: pg.url(private_pg::DATABASE),
                     private: Some(pg),

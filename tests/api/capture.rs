@@ -641,7 +641,7 @@ async fn capture_over_mutual_tls_then_verify_the_captured_package() {
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["data"]["verified"], true, "{body}");
-    let wrong_lot = "/verify/gtin/00327611808277/lot/OTHER/ser/1vrORcmn0iSH?exp=260506";
+    let wrong_lot = "/verify/gtin/00327611808277/lot/OTHER/ser/1vrORcmn0iSH?exp=260506&linkType=verificationService";
     let body: serde_json::Value = regulator
         .get(app.url(wrong_lot))
         .send()

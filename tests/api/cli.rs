@@ -10,10 +10,10 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use dscsa_exchange::store;
 
-const BIN: &str = env!("CARGO_BIN_EXE_dscsa-exchange");
+pub const BIN: &str = env!("CARGO_BIN_EXE_dscsa-exchange");
 
 /// The binary with a clean environment: no DATABASE_URL, no config file.
-fn command(dir: &Path) -> Command {
+pub fn command(dir: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir)
         .env_remove("DATABASE_URL")
@@ -26,21 +26,37 @@ fn command(dir: &Path) -> Command {
     cmd
 }
 
-fn scratch(name: &str) -> PathBuf {
+pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("dscsa-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-struct Served {
-    child: Child,
-    address: String,
-    stdout: Vec<String>,
+pub struct Served {
+    pub child: Child,
+    pub address: String,
+    pub stdout: Vec<String>,
+}
+
+impl Served {
+    /// The banner line that contains `what` (panics with the banner if there is none).
+    pub fn banner_line(&self, what: &str) -> &str {
+        self.stdout
+            .iter()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no `{what}` in the banner: {:?}", self.stdout))
+    }
+
+    /// The folder of the private cluster, as the banner names it (`data in …/pgdata`).
+    pub fn pgdata(&self) -> PathBuf {
+        let line = self.banner_line("private PostgreSQL, data in ");
+        PathBuf::from(line.split("data in ").nth(1).unwrap().trim())
+    }
 }
 
 /// Starts `serve` and reads its banner (it ends with the line that says how to stop it).
-fn serve(dir: &Path) -> Served {
+pub fn serve(dir: &Path) -> Served {
     let log = std::fs::File::create(dir.join("serve.stderr")).unwrap();
     let mut child = command(dir)
         .arg("serve")
@@ -74,7 +90,7 @@ fn serve(dir: &Path) -> Served {
     }
 }
 
-fn interrupt_and_wait(mut served: Served) {
+pub fn interrupt_and_wait(mut served: Served) {
     // SAFETY: plain kill(2) on a child we own.
     unsafe { libc::kill(served.child.id() as i32, libc::SIGINT) };
     let status = served.child.wait().unwrap();
@@ -93,7 +109,7 @@ impl Drop for Served {
 }
 
 /// The status code of a plain HTTP GET (a synchronous test needs no client library).
-fn get(url: &str) -> u16 {
+pub fn get(url: &str) -> u16 {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap());
@@ -111,7 +127,7 @@ fn get(url: &str) -> u16 {
     response.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-fn private_url(data_dir: &Path) -> String {
+pub fn private_url(data_dir: &Path) -> String {
     let socket = data_dir.join("postgres").join("run");
     format!(
         "postgresql://dscsa@/dscsa?host={}",
@@ -192,6 +208,14 @@ fn serve_runs_on_its_private_postgres_stops_it_on_ctrl_c_and_reuses_the_data() {
 /// The banner's `try:` line (curl with the dev PKI's admin certificate) works: the dev PKI was
 /// created and its admin registered. Done with reqwest, as curl may not be installed.
 fn try_the_printed_curl_line(dir: &Path, banner: &[String]) {
+    let (status, body) = admin_get(dir, banner, None);
+    assert_eq!(status, 200);
+    assert_eq!(body["role"], "admin");
+}
+
+/// A GET on the partner listener with the dev PKI's admin certificate the banner's `try:` line
+/// names: `path` on its host (`None`: the line's own URL). Returns the status and JSON body.
+pub fn admin_get(dir: &Path, banner: &[String], path: Option<&str>) -> (u16, serde_json::Value) {
     let line = banner
         .iter()
         .find_map(|l| l.split("try:").nth(1))
@@ -201,7 +225,10 @@ fn try_the_printed_curl_line(dir: &Path, banner: &[String]) {
         let i = words.iter().position(|w| *w == flag).unwrap();
         dir.join(words[i + 1])
     };
-    let url = words.last().unwrap().to_string();
+    let mut url = words.last().unwrap().to_string();
+    if let Some(path) = path {
+        url = format!("{}{path}", url.trim_end_matches("/whoami"));
+    }
     let ca = reqwest::Certificate::from_pem(&std::fs::read(arg("--cacert")).unwrap()).unwrap();
     let identity = reqwest::Identity::from_pkcs8_pem(
         &std::fs::read(arg("--cert")).unwrap(),
@@ -217,12 +244,11 @@ fn try_the_printed_curl_line(dir: &Path, banner: &[String]) {
         .enable_all()
         .build()
         .unwrap();
-    let body: serde_json::Value = runtime.block_on(async {
+    runtime.block_on(async {
         let res = client.get(&url).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        res.json().await.unwrap()
-    });
-    assert_eq!(body["role"], "admin");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    })
 }
 
 #[test]
@@ -252,7 +278,7 @@ fn migrate_starts_the_private_instance_for_its_run_and_stops_it_after() {
 }
 
 /// stderr of a failed command: exactly one line, `error: …`.
-fn one_line_error(out: &std::process::Output) -> String {
+pub fn one_line_error(out: &std::process::Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "expected one line on stderr, got: {stderr}");
@@ -421,14 +447,19 @@ fn a_capture_killed_half_way_leaves_nothing_and_the_resend_is_stored_once() {
     let again = command(&dir).arg("import").arg(&doc).output().unwrap();
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stdout).contains("already captured"));
+    // The killed import's private PostgreSQL outlived it (kill -9 runs no clean-up); the resend
+    // adopted it and stopped it when it was done.
+    assert!(
+        !dir.join("data/postgres/pgdata/postmaster.pid").exists(),
+        "the orphaned PostgreSQL of the killed import is still running"
+    );
+    let pg = dscsa_exchange::store::private_pg::PrivatePostgres::ensure_running(
+        &dir.join("data/postgres"),
+    )
+    .unwrap();
     assert_eq!(count("documents"), 1);
     assert_eq!(count("serials"), 60000 + 2500, "items and cases");
-
-    // The killed import's private PostgreSQL outlived it (kill -9 runs no clean-up): stop it.
-    dscsa_exchange::store::private_pg::PrivatePostgres::ensure_running(&dir.join("data/postgres"))
-        .unwrap()
-        .stop_now()
-        .unwrap();
+    pg.stop_now().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
 

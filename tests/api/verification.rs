@@ -11,6 +11,7 @@ use crate::tls_fixture::{
 };
 
 const GTIN: &str = "00361414123458";
+const LT: &str = "&linkType=verificationService";
 
 /// A serial as capture would have left it: status 4 = received.
 async fn seed(app: &PartnerApp, serial: &str, lot: &str, expiry: &str, status: i16) {
@@ -86,22 +87,38 @@ async fn every_answer_path_of_the_responder() {
 
     // Bad parameters: 400 problem naming what is wrong.
     for bad in [
-        format!("/verify/gtin/{GTIN}/lot/LOT42/ser/SN1?exp=281231&linkType=pip"),
-        "/verify/gtin/00361414123459/lot/LOT42/ser/SN1?exp=281231".to_string(),
-        format!("/verify/gtin/{GTIN}/lot/LOT42/ser/SN1?exp=281232"),
-        format!("/verify/gtin/{GTIN}/lot/LOT42/ser/SN1?reqGLN=123"),
-        format!("/verify/gtin/{GTIN}/lot/LOT42"),
+        "/verify/gtin/00361414123459/lot/LOT42/ser/SN1?exp=281231&linkType=verificationService"
+            .to_string(),
+        format!("/verify/gtin/{GTIN}/lot/LOT42/ser/SN1?exp=281232&linkType=verificationService"),
+        format!("/verify/gtin/{GTIN}/lot/LOT42/ser/SN1?reqGLN=123&linkType=verificationService"),
+        format!("/verify/gtin/{GTIN}/lot/LOT42?linkType=verificationService"),
     ] {
         let (status, body) = verify(&app, &c, &bad).await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(body["code"], "invalid-verification-request");
+    }
+    // A link type other than verificationService, or none: 400 with a code of its own.
+    for bad in [
+        format!("/verify/gtin/{GTIN}/lot/LOT42/ser/SN1?exp=281231&linkType=pip"),
+        format!("/verify/gtin/{GTIN}/lot/LOT42/ser/SN1?exp=281231"),
+    ] {
+        let (status, body) = verify(&app, &c, &bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["code"], "invalid-link-type", "{bad}: {body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("linkType=verificationService"),
+            "{body}"
+        );
     }
 
     // A GTIN nobody serves: 404.
     let (status, body) = verify(
         &app,
         &c,
-        "/verify/gtin/00312345678906/lot/L/ser/S?exp=281231",
+        "/verify/gtin/00312345678906/lot/L/ser/S?exp=281231&linkType=verificationService",
     )
     .await;
     assert_eq!(status, 404);
@@ -389,7 +406,7 @@ async fn requests_for_other_gtins_are_forwarded_with_our_certificate() {
     let (_, body) = verify(
         &app,
         &c,
-        &format!("/verify/gtin/{upstream_gtin}/lot/WRONG/ser/U1?exp=290131"),
+        &format!("/verify/gtin/{upstream_gtin}/lot/WRONG/ser/U1?exp=290131{LT}"),
     )
     .await;
     assert_eq!(
@@ -409,7 +426,7 @@ async fn requests_for_other_gtins_are_forwarded_with_our_certificate() {
     let (status, body) = verify(
         &app,
         &c,
-        "/verify/gtin/00999990000018/lot/L/ser/S?exp=290131",
+        "/verify/gtin/00999990000018/lot/L/ser/S?exp=290131&linkType=verificationService",
     )
     .await;
     assert_eq!(
@@ -420,7 +437,7 @@ async fn requests_for_other_gtins_are_forwarded_with_our_certificate() {
     let (status, body) = verify(
         &app,
         &c,
-        "/verify/gtin/00888880000019/lot/L/ser/S?exp=290131",
+        "/verify/gtin/00888880000019/lot/L/ser/S?exp=290131&linkType=verificationService",
     )
     .await;
     assert_eq!(
@@ -442,4 +459,49 @@ async fn requests_for_other_gtins_are_forwarded_with_our_certificate() {
     .await
     .unwrap();
     assert_eq!(forwarded_rows, 4);
+}
+
+/// `responderGLN` is the organisation's GLN unless `verification.responder_gln` overrides it;
+/// `verification.require_link_type = false` accepts requests without `linkType` (never one
+/// with another link type).
+#[tokio::test]
+async fn answers_carry_the_organisation_gln_and_link_type_can_be_made_optional() {
+    let db = tokio::task::spawn_blocking(TestDb::create).await.unwrap();
+    let mut settings = tls_settings(&db.url);
+    settings.verification.responder_gln = None;
+    settings.verification.require_link_type = false;
+    settings.organisation = Some(dscsa_exchange::config::Organisation {
+        gln: "0312345000011".parse().unwrap(),
+        name: "Example Pharma".into(),
+        company_prefixes: vec!["0312345".into()],
+        development: false,
+    });
+    let app = spawn_partner_app_with(db, settings).await;
+    let (_, c, _) = app.partner("0312345000004", Role::TradingPartner).await;
+    seed(&app, "SN1", "LOT42", "2028-12-31", 4).await;
+
+    let (status, body) = verify(&app, &c, &path("SN1", "LOT42", "281231")).await;
+    assert_eq!(
+        (status, &body["responderGLN"]),
+        (200, &Value::from("0312345000011"))
+    );
+    let (_, body) = verify(&app, &c, &format!("/verify/checkConnectivity?gtin={GTIN}")).await;
+    assert_eq!(body["responderGLN"], "0312345000011");
+
+    let no_link_type = format!("/verify/gtin/{GTIN}/lot/LOT42/ser/SN1?exp=281231");
+    let (status, body) = verify(&app, &c, &no_link_type).await;
+    assert_eq!(
+        (status, &body["data"]["verified"]),
+        (200, &Value::Bool(true))
+    );
+    let (status, body) = verify(
+        &app,
+        &c,
+        &format!("/verify/gtin/{GTIN}/lot/LOT42/ser/SN1?exp=281231&linkType=pip"),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["code"]),
+        (400, &Value::from("invalid-link-type"))
+    );
 }

@@ -1,5 +1,5 @@
-//! Regressions, each named after what broke (issue 10 §2 and §4: valid EPCIS documents from
-//! other systems refused; JSON given to the XML reader).
+//! Regressions of issue 10 §2 and §4: valid EPCIS documents from other systems refused; JSON
+//! given to the XML reader.
 
 use std::path::{Path, PathBuf};
 
