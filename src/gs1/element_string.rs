@@ -927,7 +927,13 @@ impl ElementString {
             first = false;
             s.push_str(e.ai);
             s.push('=');
-            dl_escape(e.value, &mut s);
+            // `;` separates query parameters in the Digital Link grammar, like `&`.
+            for (i, part) in e.value.split(';').enumerate() {
+                if i > 0 {
+                    s.push_str("%3B");
+                }
+                dl_escape(part, &mut s);
+            }
         }
         Ok(s)
     }
@@ -1253,5 +1259,13 @@ mod tests {
             es.to_digital_link("https://id.gs1.org").unwrap(),
             "https://id.gs1.org/01/00312345678906/10/L1/21/A%2F1?17=261231"
         );
+    }
+
+    #[test]
+    fn digital_link_rendering_escapes_semicolons_in_query_values_so_they_round_trip() {
+        let es = p("(01)00312345678906(240)A;B").unwrap();
+        let dl = es.to_digital_link("https://id.gs1.org").unwrap();
+        assert_eq!(dl, "https://id.gs1.org/01/00312345678906?240=A%3BB");
+        assert_eq!(super::super::parse_digital_link(&dl).unwrap(), es);
     }
 }
