@@ -17,7 +17,7 @@ use super::options::ParseOptions;
 pub enum Form {
     EpcUri,
     DigitalLink,
-    /// Legacy alpha path names (`/gtin/…/ser/…`).
+    /// Deprecated convenience alphas (`/gtin/…/ser/…`, Digital Link 1.0/1.1).
     DigitalLinkAlpha,
     ElementString,
     /// Raw scanner data (FNC1 as GS or `^`), with or without a symbology identifier, and the

@@ -374,7 +374,8 @@ fn walk_raw<'a>(
     // FNC1 is ASCII 29 (GS) or `^`, the GS1 Barcode Syntax Engine's notation for it in
     // unbracketed AI data (`^0112345678901231^10ABC`). `^` is in no AI character set (CSET 82,
     // 39, 64, digits), so it never stands for data. EPC keys use GS only.
-    let fnc1 = |c: u8| c == GS || (c == b'^' && !key_form);
+    let caret = if key_form { GS } else { b'^' };
+    let fnc1 = |c: u8| c == GS || c == caret;
     let mut pos = 0usize;
     // Some scanners send a leading FNC1 in place of the symbology identifier; the syntax
     // engine writes FNC1 in first position as a leading `^`.
