@@ -18,7 +18,8 @@ pub enum Gs1Command {
     /// Detect the form of each input (EPC URI, Digital Link URI, bracketed element string,
     /// raw scan data with or without symbology identifier) and print every representation.
     Parse {
-        /// Inputs; `^` stands for FNC1/GS in scan data; `-` reads one input per line from stdin.
+        /// Inputs; `^` stands for FNC1/GS in scan data, a leading `^` for FNC1 in first
+        /// position (`^0112345678901231^10ABC`); `-` reads one input per line from stdin.
         #[arg(required = true)]
         inputs: Vec<String>,
         /// One JSON object per input and line.
