@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, Write};
 
-use crate::gs1::{self, Description, GcpResolver};
+use crate::gs1::{self, Description, GcpResolver, ParseOptions};
 
 /// Exit status: every input valid.
 pub const EXIT_OK: u8 = 0;
@@ -18,7 +18,8 @@ pub enum Gs1Command {
     /// Detect the form of each input (EPC URI, Digital Link URI, bracketed element string,
     /// raw scan data with or without symbology identifier) and print every representation.
     Parse {
-        /// Inputs; `^` stands for FNC1/GS in scan data; `-` reads one input per line from stdin.
+        /// Inputs; `^` stands for FNC1/GS in scan data, a leading `^` for FNC1 in first
+        /// position (`^0112345678901231^10ABC`); `-` reads one input per line from stdin.
         #[arg(required = true)]
         inputs: Vec<String>,
         /// One JSON object per input and line.
@@ -30,6 +31,11 @@ pub enum Gs1Command {
         /// A known GS1 Company Prefix (repeatable), used before the table.
         #[arg(long = "gcp", value_name = "PREFIX")]
         gcps: Vec<String>,
+        /// Check syntax only, as the GS1 Barcode Syntax Engine's parser: every element's
+        /// format, check digits, dates, exclusive and repeated AIs, Digital Link structure,
+        /// but not AI requisites (e.g. a lot without a GTIN). See docs/GS1.md.
+        #[arg(long)]
+        syntax_only: bool,
     },
     /// Compute the GS1 mod-10 check digit of the data digits (e.g. 13 digits for a GTIN-14).
     CheckDigit {
@@ -51,6 +57,7 @@ pub fn run(
             json,
             gcp_table,
             gcps,
+            syntax_only,
         } => {
             let mut resolver = GcpResolver::new();
             for g in &gcps {
@@ -72,7 +79,12 @@ pub fn run(
                     return EXIT_USAGE;
                 }
             }
-            parse_inputs(&inputs, json, &resolver, stdin, out, err)
+            let options = if syntax_only {
+                ParseOptions::SYNTAX_ONLY
+            } else {
+                ParseOptions::FULL
+            };
+            parse_inputs(&inputs, json, &resolver, options, stdin, out, err)
         }
         Gs1Command::CheckDigit { digits } => check_digit(&digits, out, err),
     }
@@ -82,39 +94,40 @@ fn parse_inputs(
     inputs: &[String],
     json: bool,
     resolver: &GcpResolver,
+    options: ParseOptions,
     stdin: &mut dyn BufRead,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
     let mut status = EXIT_OK;
-    let mut one = |input: &str, out: &mut dyn Write, err: &mut dyn Write| match gs1::describe_with(
-        input, resolver,
-    ) {
-        Ok(d) => {
-            let r = if json {
-                serde_json::to_string(&d)
-                    .map_err(std::io::Error::other)
-                    .and_then(|s| writeln!(out, "{s}"))
-            } else {
-                write_text(&d, out)
-            };
-            if r.is_err() {
+    let mut one = |input: &str, out: &mut dyn Write, err: &mut dyn Write| {
+        match gs1::describe_with_options(input, resolver, options) {
+            Ok(d) => {
+                let r = if json {
+                    serde_json::to_string(&d)
+                        .map_err(std::io::Error::other)
+                        .and_then(|s| writeln!(out, "{s}"))
+                } else {
+                    write_text(&d, out)
+                };
+                if r.is_err() {
+                    status = EXIT_INVALID;
+                }
+            }
+            Err(e) => {
                 status = EXIT_INVALID;
-            }
-        }
-        Err(e) => {
-            status = EXIT_INVALID;
-            // Most messages quote the input already; name it only when they do not.
-            let msg = e.to_string();
-            let shown = input.replace('\u{1d}', "^");
-            if msg.contains(&shown) {
-                let _ = writeln!(err, "error: [{}] {msg}", e.code());
-            } else {
-                let _ = writeln!(err, "error: {shown}: [{}] {msg}", e.code());
-            }
-            if json {
-                let o = serde_json::json!({"input": input, "error": {"code": e.code(), "message": e.to_string()}});
-                let _ = writeln!(out, "{o}");
+                // Most messages quote the input already; name it only when they do not.
+                let msg = e.to_string();
+                let shown = input.replace('\u{1d}', "^");
+                if msg.contains(&shown) {
+                    let _ = writeln!(err, "error: [{}] {msg}", e.code());
+                } else {
+                    let _ = writeln!(err, "error: {shown}: [{}] {msg}", e.code());
+                }
+                if json {
+                    let o = serde_json::json!({"input": input, "error": {"code": e.code(), "message": e.to_string()}});
+                    let _ = writeln!(out, "{o}");
+                }
             }
         }
     };
@@ -153,7 +166,13 @@ fn write_text(d: &Description, out: &mut dyn Write) -> std::io::Result<()> {
         form.as_ref().and_then(|v| v.as_str()).unwrap_or("?")
     )?;
     if let Some(s) = &d.symbology_identifier {
-        writeln!(out, "  symbology identifier: {s}")?;
+        match d.symbology {
+            Some(name) => writeln!(out, "  symbology identifier: {s} ({name})")?,
+            None => writeln!(out, "  symbology identifier: {s}")?,
+        }
+    }
+    if d.syntax_only {
+        writeln!(out, "  checks: syntax only (AI requisites not checked)")?;
     }
     for e in &d.elements {
         writeln!(out, "  ({}) {}: {}", e.ai, e.title, e.value)?;
@@ -208,11 +227,21 @@ mod tests {
     use super::*;
 
     fn run_parse(inputs: &[&str], json: bool, stdin: &str) -> (u8, String, String) {
+        run_parse_with(inputs, json, false, stdin)
+    }
+
+    fn run_parse_with(
+        inputs: &[&str],
+        json: bool,
+        syntax_only: bool,
+        stdin: &str,
+    ) -> (u8, String, String) {
         let cmd = Gs1Command::Parse {
             inputs: inputs.iter().map(|s| s.to_string()).collect(),
             json,
             gcp_table: None,
             gcps: vec![],
+            syntax_only,
         };
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let code = run(cmd, &mut stdin.as_bytes(), &mut out, &mut err);
@@ -308,6 +337,7 @@ mod tests {
             json: false,
             gcp_table: Some(table.into()),
             gcps: vec!["952005385".into()],
+            syntax_only: false,
         };
         let (mut out, mut err) = (Vec::new(), Vec::new());
         assert_eq!(run(cmd, &mut "".as_bytes(), &mut out, &mut err), 0);
@@ -330,10 +360,59 @@ mod tests {
             json: false,
             gcp_table: Some("/nonexistent/gcp.xml".into()),
             gcps: vec![],
+            syntax_only: false,
         };
         assert_eq!(
             run(cmd, &mut "".as_bytes(), &mut Vec::new(), &mut Vec::new()),
             2
         );
+    }
+
+    #[test]
+    fn parse_accepts_element_strings_that_start_with_caret() {
+        let (code, out, err) = run_parse(&["^0112345678901231^10ABC"], false, "");
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.contains("element string: (01)12345678901231(10)ABC"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn parse_syntax_only_accepts_a_lot_without_gtin_and_says_which_checks_it_made() {
+        let (code, _, err) = run_parse(&["(10)ABC"], false, "");
+        assert_eq!(code, 1);
+        assert!(err.contains("[gs1.ai_requires]"), "{err}");
+        let (code, out, err) = run_parse_with(&["(10)ABC"], false, true, "");
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.contains("checks: syntax only (AI requisites not checked)"),
+            "{out}"
+        );
+        assert!(out.contains("(10) BATCH/LOT: ABC"), "{out}");
+        // Syntax errors stay errors.
+        let (code, _, err) = run_parse_with(&["(10)ABC(17)271331"], false, true, "");
+        assert_eq!(code, 1);
+        assert!(err.contains("[gs1.date]"), "{err}");
+    }
+
+    #[test]
+    fn parse_answers_not_gs1_data_naming_the_symbology() {
+        for (scan, name) in [
+            ("]Q1TESTING", "QR Code, not in GS1 mode"),
+            ("]d1ABC", "Data Matrix, not in GS1 mode"),
+            ("]C0ABC", "Code 128, not GS1-128"),
+        ] {
+            let (code, out, err) = run_parse(&[scan], false, "");
+            assert_eq!(code, 1, "{scan}");
+            assert!(out.is_empty());
+            assert!(
+                err.contains("[gs1.not_gs1_data]")
+                    && err.contains("not GS1 data")
+                    && err.contains(name),
+                "{err}"
+            );
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
     }
 }

@@ -3,12 +3,13 @@
 
 use serde::Serialize;
 
-use super::digital_link::parse_digital_link_full;
-use super::element_string::{parse_element_string, ElementString};
+use super::digital_link::parse_digital_link_with;
+use super::element_string::{parse_element_string_with, symbology_name, ElementString};
 use super::epc::{parse_epc_uri, Epc, CANONICAL_DL_BASE};
 use super::error::Gs1Error;
 use super::gcp::{GcpResolver, GcpSource};
 use super::ndc::Ndc;
+use super::options::ParseOptions;
 
 /// The form an input was recognised as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -16,16 +17,17 @@ use super::ndc::Ndc;
 pub enum Form {
     EpcUri,
     DigitalLink,
-    /// Legacy alpha path names (`/gtin/…/ser/…`).
+    /// Deprecated convenience alphas (`/gtin/…/ser/…`, Digital Link 1.0/1.1).
     DigitalLinkAlpha,
     ElementString,
-    /// Raw scanner data (FNC1 as GS or `^`), with or without a symbology identifier.
+    /// Raw scanner data (FNC1 as GS or `^`), with or without a symbology identifier, and the
+    /// syntax engine's unbracketed AI data (`^01…^10…`, FNC1 in first position as `^`).
     ScanData,
     /// A bare GTIN (8, 12, 13 or 14 digits) or SSCC (18 digits) that is not valid scan data.
     BareKey,
 }
 
-fn bare_key(input: &str) -> Option<ElementString> {
+fn bare_key(input: &str, options: ParseOptions) -> Option<ElementString> {
     if !input.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -34,7 +36,14 @@ fn bare_key(input: &str) -> Option<ElementString> {
         18 => format!("(00){input}"),
         _ => return None,
     };
-    parse_element_string(&bracketed).ok()
+    parse_element_string_with(&bracketed, options).ok()
+}
+
+fn is_http(s: &str) -> bool {
+    s.get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+        || s.get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -51,6 +60,12 @@ pub struct Description {
     pub form: Form,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub symbology_identifier: Option<String>,
+    /// What the symbology identifier names (`]d2` -> "GS1 DataMatrix").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbology: Option<&'static str>,
+    /// True when parsed with [`ParseOptions::SYNTAX_ONLY`]: AI requisites were not checked.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub syntax_only: bool,
     /// TDS scheme when the data forms an EPC (`sgtin`, `sscc`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub epc_scheme: Option<&'static str>,
@@ -97,20 +112,29 @@ pub fn describe(input: &str) -> Result<Description, Gs1Error> {
 
 /// Describe `input`, resolving GCP lengths with `gcp`.
 pub fn describe_with(input: &str, gcp: &GcpResolver) -> Result<Description, Gs1Error> {
+    describe_with_options(input, gcp, ParseOptions::FULL)
+}
+
+/// Describe `input`, resolving GCP lengths with `gcp` and checking what `options` asks for.
+pub fn describe_with_options(
+    input: &str,
+    gcp: &GcpResolver,
+    options: ParseOptions,
+) -> Result<Description, Gs1Error> {
     let mut symbology = None;
     let mut params = Vec::new();
+    // A GS1 Digital Link QR Code (or Data Matrix) is plain data: `]Q1` / `]d1` + the URI.
+    let (input_uri, dl_symbology) = match input.get(..3) {
+        Some(id @ ("]Q1" | "]d1")) if is_http(&input[3..]) => (&input[3..], Some(id)),
+        _ => (input, None),
+    };
     let (form, es, epc) = if input.starts_with("urn:") {
         let epc = parse_epc_uri(input)?;
         let es = epc.to_element_string().ok();
         (Form::EpcUri, es, Some(epc))
-    } else if input
-        .get(..8)
-        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
-        || input
-            .get(..7)
-            .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
-    {
-        let dl = parse_digital_link_full(input)?;
+    } else if is_http(input_uri) {
+        symbology = dl_symbology.map(str::to_string);
+        let dl = parse_digital_link_with(input_uri, options)?;
         params = dl.params.clone();
         let form = if dl.alpha {
             Form::DigitalLinkAlpha
@@ -120,25 +144,23 @@ pub fn describe_with(input: &str, gcp: &GcpResolver) -> Result<Description, Gs1E
         let epc = Epc::from_element_string(&dl.elements).ok();
         (form, Some(dl.elements), epc)
     } else if input.starts_with('(') {
-        let es = parse_element_string(input)?;
+        let es = parse_element_string_with(input, options)?;
         let epc = Epc::from_element_string(&es).ok();
         (Form::ElementString, Some(es), epc)
-    } else if input.starts_with(']')
-        || input.starts_with('\u{1d}')
+    } else if input.starts_with([']', '\u{1d}', '^'])
         || input.starts_with(|c: char| c.is_ascii_digit())
     {
         if input.starts_with(']') {
             symbology = input.get(..3).map(str::to_string);
         }
-        let data = input.replace('^', "\u{1d}");
-        match parse_element_string(&data) {
+        match parse_element_string_with(input, options) {
             Ok(es) => {
                 let epc = Epc::from_element_string(&es).ok();
                 (Form::ScanData, Some(es), epc)
             }
             // A bare GTIN or SSCC typed on a command line is not scan data; read it as the
             // key it looks like, and if that fails too, report the scan-data error.
-            Err(scan_err) => match bare_key(input) {
+            Err(scan_err) => match bare_key(input, options) {
                 Some(es) => {
                     let epc = Epc::from_element_string(&es).ok();
                     (Form::BareKey, Some(es), epc)
@@ -200,7 +222,9 @@ pub fn describe_with(input: &str, gcp: &GcpResolver) -> Result<Description, Gs1E
     Ok(Description {
         input: input.to_string(),
         form,
+        symbology: symbology.as_deref().and_then(symbology_name),
         symbology_identifier: symbology,
+        syntax_only: !options.checks_requisites(),
         epc_scheme: epc.as_ref().map(|e| e.scheme()),
         elements,
         element_string: es.as_ref().map(|e| e.to_bracketed()).unwrap_or_default(),
@@ -311,5 +335,38 @@ mod tests {
             describe("(01)00312345678907").unwrap_err().code(),
             "gs1.check_digit"
         );
+    }
+
+    #[test]
+    fn describes_caret_element_strings_digital_link_qr_codes_and_names_non_gs1_symbologies() {
+        let d = describe("^0112345678901231^10ABC").unwrap();
+        assert_eq!(d.form, Form::ScanData);
+        assert_eq!(d.element_string, "(01)12345678901231(10)ABC");
+        // (01) has a predefined length: no FNC1 after it.
+        assert_eq!(d.scan_data, "011234567890123110ABC");
+        let d = describe("]d2010031234567890621S1").unwrap();
+        assert_eq!(d.symbology, Some("GS1 DataMatrix"));
+        // A GS1 Digital Link QR Code is a plain QR Code holding the URI.
+        let d = describe("]Q1https://id.gs1.org/01/00312345678906/21/S1").unwrap();
+        assert_eq!(d.form, Form::DigitalLink);
+        assert_eq!(d.symbology_identifier.as_deref(), Some("]Q1"));
+        assert_eq!(d.epc_scheme, Some("sgtin"));
+        let e = describe("]Q1TESTING").unwrap_err();
+        assert_eq!(e.code(), "gs1.not_gs1_data");
+        assert!(e.to_string().contains("QR Code, not in GS1 mode"), "{e}");
+    }
+
+    #[test]
+    fn syntax_only_describes_a_lot_without_gtin_and_says_so() {
+        let gcp = GcpResolver::new();
+        assert_eq!(describe("(10)ABC").unwrap_err().code(), "gs1.ai_requires");
+        let d = describe_with_options("(10)ABC", &gcp, ParseOptions::SYNTAX_ONLY).unwrap();
+        assert!(d.syntax_only);
+        assert_eq!(d.lot.as_deref(), Some("ABC"));
+        assert!(d.epc_scheme.is_none());
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["syntax_only"], true);
+        let full = serde_json::to_value(describe("(01)00312345678906").unwrap()).unwrap();
+        assert!(full.get("syntax_only").is_none());
     }
 }

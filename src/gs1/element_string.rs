@@ -8,17 +8,140 @@ use super::chars::dl_escape;
 use super::dates::current_year;
 use super::error::Gs1Error;
 use super::keys::{Gln, Gtin, Lot, SerialNumber, Sscc};
+use super::options::ParseOptions;
 use super::{Expiry, Sgtin};
 
 /// ASCII 29, how scanners transmit FNC1 used as a separator.
 pub const GS: u8 = 0x1d;
 
-/// Symbology identifiers that announce GS1 data (ISO/IEC 15424 modifiers for GS1 modes).
-const GS1_SYMBOLOGY_IDS: &[&str] = &["]d2", "]C1", "]Q3", "]e0", "]J1"];
-/// EAN/UPC (`]E0` EAN-13/UPC-A, `]E4` EAN-8) and ITF-14 (`]I1`) carry a bare GTIN, no AIs.
-const BARE_GTIN_SYMBOLOGY_IDS: &[&str] = &["]E0", "]E4", "]I1"];
-/// Symbology identifiers of the same carriers in non-GS1 mode: the data is not AI-formatted.
-const NON_GS1_SYMBOLOGY_IDS: &[&str] = &["]d1", "]Q1", "]C0", "]Q0", "]d0"];
+/// How the data after a symbology identifier (ISO/IEC 15424) is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Carrier {
+    /// GS1 AI data (the carrier's GS1 mode: FNC1 in first position).
+    Gs1,
+    /// A bare GTIN of exactly this many digits (EAN/UPC, ITF-14), read as `(01)`.
+    BareGtin(usize),
+    /// EAN-13/UPC-A with a 2- or 5-digit add-on: the add-on is no AI data.
+    AddOn,
+    /// Not GS1 data; the text says where GS1 data would be.
+    NotGs1(&'static str),
+}
+
+#[derive(Debug)]
+struct Symbology {
+    id: &'static str,
+    name: &'static str,
+    carrier: Carrier,
+}
+
+const fn sym(id: &'static str, name: &'static str, carrier: Carrier) -> Symbology {
+    Symbology { id, name, carrier }
+}
+
+/// The symbology identifiers GS1 data can arrive with, and their non-GS1 siblings.
+const SYMBOLOGIES: &[Symbology] = &[
+    sym("]d2", "GS1 DataMatrix", Carrier::Gs1),
+    sym("]C1", "GS1-128", Carrier::Gs1),
+    sym("]Q3", "GS1 QR Code", Carrier::Gs1),
+    sym("]e0", "GS1 DataBar", Carrier::Gs1),
+    sym("]J1", "GS1 DotCode", Carrier::Gs1),
+    sym("]E0", "EAN-13 or UPC-A", Carrier::BareGtin(13)),
+    sym("]E4", "EAN-8", Carrier::BareGtin(8)),
+    sym("]I1", "ITF-14", Carrier::BareGtin(14)),
+    sym("]E3", "EAN-13 or UPC-A with an add-on", Carrier::AddOn),
+    sym(
+        "]E1",
+        "an EAN/UPC 2-digit add-on alone",
+        Carrier::NotGs1("an add-on carries no GS1 key"),
+    ),
+    sym(
+        "]E2",
+        "an EAN/UPC 5-digit add-on alone",
+        Carrier::NotGs1("an add-on carries no GS1 key"),
+    ),
+    sym(
+        "]d1",
+        "Data Matrix, not in GS1 mode",
+        Carrier::NotGs1("GS1 DataMatrix is ]d2"),
+    ),
+    sym(
+        "]d0",
+        "Data Matrix ECC 000-140, not GS1",
+        Carrier::NotGs1("GS1 DataMatrix is ]d2"),
+    ),
+    sym(
+        "]d3",
+        "Data Matrix with FNC1 in second position, not in GS1 mode",
+        Carrier::NotGs1("GS1 DataMatrix is ]d2"),
+    ),
+    sym(
+        "]Q0",
+        "QR Code model 1, not GS1",
+        Carrier::NotGs1("GS1 QR Code is ]Q3"),
+    ),
+    sym(
+        "]Q1",
+        "QR Code, not in GS1 mode",
+        Carrier::NotGs1(
+            "GS1 QR Code is ]Q3; a GS1 Digital Link URI in it is read as a Digital Link",
+        ),
+    ),
+    sym(
+        "]Q2",
+        "QR Code with ECI, not in GS1 mode",
+        Carrier::NotGs1("GS1 QR Code is ]Q3"),
+    ),
+    sym(
+        "]Q5",
+        "QR Code with FNC1 in second position, not in GS1 mode",
+        Carrier::NotGs1("GS1 QR Code is ]Q3"),
+    ),
+    sym(
+        "]C0",
+        "Code 128, not GS1-128",
+        Carrier::NotGs1("GS1-128 is ]C1"),
+    ),
+    sym(
+        "]C2",
+        "Code 128 with FNC1 in second position, not GS1-128",
+        Carrier::NotGs1("GS1-128 is ]C1"),
+    ),
+    sym(
+        "]J0",
+        "DotCode, not in GS1 mode",
+        Carrier::NotGs1("GS1 DotCode is ]J1"),
+    ),
+    sym(
+        "]I0",
+        "Interleaved 2 of 5 without check digit",
+        Carrier::NotGs1("ITF-14 is ]I1"),
+    ),
+    sym(
+        "]A0",
+        "Code 39",
+        Carrier::NotGs1("Code 39 carries no GS1 data"),
+    ),
+];
+
+/// The symbology an input's identifier (`]` + 2 characters) names, if known.
+fn symbology_of(input: &str) -> Option<&'static Symbology> {
+    let id = input.get(..3)?;
+    SYMBOLOGIES.iter().find(|s| s.id == id)
+}
+
+/// Name of the symbology an input's identifier names (`]d2` -> "GS1 DataMatrix").
+pub(crate) fn symbology_name(input: &str) -> Option<&'static str> {
+    symbology_of(input).map(|s| s.name)
+}
+
+fn not_gs1(input: &str, s: &Symbology, hint: &'static str) -> Gs1Error {
+    Gs1Error::NotGs1Data {
+        input: super::error::shown(input),
+        symbology_id: s.id.to_string(),
+        symbology: s.name,
+        hint,
+    }
+}
 
 /// Validated AI element string. Equality is by the (AI, value) sequence.
 #[derive(Clone)]
@@ -78,31 +201,98 @@ impl fmt::Display for ElementString {
 }
 
 /// Parse raw scan data (optionally prefixed by a GS1 symbology identifier such as `]d2`, FNC1
-/// separators as ASCII 29) or a bracketed element string `(01)…(21)…`. Validates every value
-/// and the AI pairing rules.
+/// separators as ASCII 29 or `^`) or a bracketed element string `(01)…(21)…`. Validates every
+/// value and the AI pairing rules ([`ParseOptions::FULL`]).
 pub fn parse_element_string(input: &str) -> Result<ElementString, Gs1Error> {
-    parse_element_string_with_year(input, current_year())
+    parse_es(input, current_year(), ParseOptions::FULL)
+}
+
+/// As [`parse_element_string`], checking what `options` asks for.
+pub fn parse_element_string_with(
+    input: &str,
+    options: ParseOptions,
+) -> Result<ElementString, Gs1Error> {
+    parse_es(input, current_year(), options)
 }
 
 /// As [`parse_element_string`] with the date century window anchored at `year`.
 pub fn parse_element_string_with_year(input: &str, year: i32) -> Result<ElementString, Gs1Error> {
+    parse_es(input, year, ParseOptions::FULL)
+}
+
+fn parse_es(input: &str, year: i32, options: ParseOptions) -> Result<ElementString, Gs1Error> {
     let mut es = ElementString {
         data: String::with_capacity(input.len()),
         items: Vec::with_capacity(6),
     };
     if input.starts_with('(') {
         parse_bracketed(input, year, &mut es)?;
-    } else if input
-        .get(..3)
-        .is_some_and(|id| BARE_GTIN_SYMBOLOGY_IDS.contains(&id))
-    {
-        let gtin = Gtin::parse(&input[3..]).map_err(|e| e.at(input, 3))?;
-        es.push_checked("01", gtin.as_str(), year)?;
     } else {
-        parse_raw(input, year, false, &mut es)?;
+        match symbology_of(input).map(|s| (s, s.carrier)) {
+            Some((s, Carrier::BareGtin(digits))) => {
+                parse_bare_gtin(input, s, digits, year, &mut es)?
+            }
+            Some((s, Carrier::AddOn)) => return Err(add_on(input, s)),
+            _ => parse_raw(input, year, false, &mut es)?,
+        }
     }
-    es.check_pairs()?;
+    es.check_pairs_with(options)?;
     Ok(es)
+}
+
+/// EAN/UPC and ITF-14: exactly `digits` digits with a valid check digit, read as `(01)`. An
+/// EAN/UPC may be followed by its 2D composite component (`|]e0` + AI data), as the GS1
+/// Barcode Syntax Engine transmits it.
+fn parse_bare_gtin(
+    input: &str,
+    s: &Symbology,
+    digits: usize,
+    year: i32,
+    es: &mut ElementString,
+) -> Result<(), Gs1Error> {
+    let data = &input[3..];
+    let composite = s.id != "]I1"
+        && data
+            .get(digits..)
+            .is_some_and(|rest| rest.starts_with("|]e0"));
+    let primary = if composite { &data[..digits] } else { data };
+    if let Some(p) = primary.bytes().position(|b| !b.is_ascii_digit()) {
+        return Err(super::chars::bad_char(s.name, primary, p, "a digit").at(input, 3));
+    }
+    if primary.len() != digits {
+        return Err(
+            Gs1Error::length(s.name, primary, &digits.to_string(), primary.len()).at(input, 3),
+        );
+    }
+    let gtin = Gtin::parse(primary).map_err(|e| e.at(input, 3))?;
+    es.push_checked("01", gtin.as_str(), year)?;
+    if composite {
+        let cc = &data[digits + 1..];
+        parse_raw(cc, year, false, es).map_err(|e| e.at(input, 3 + digits + 1))?;
+    }
+    Ok(())
+}
+
+/// `]E3`: the add-on is not AI data. The main symbol's check digit is still checked, so a
+/// misread is reported as such.
+fn add_on(input: &str, s: &Symbology) -> Gs1Error {
+    let data = &input[3..];
+    let primary = data.get(..13).unwrap_or(data);
+    if primary.len() == 13 && primary.bytes().all(|b| b.is_ascii_digit()) {
+        if let Err(e) = Gtin::parse(primary) {
+            return e.at(input, 3);
+        }
+    }
+    Gs1Error::syntax(
+        "scan data",
+        input,
+        0,
+        "an EAN-13/UPC-A without add-on (]E0)",
+        format!(
+            "\"{}\", {}: the add-on carries no GS1 Application Identifier; scan the symbol without it",
+            s.id, s.name
+        ),
+    )
 }
 
 /// Parse an EPC key (see `Epc::key`): raw element string where every fixed-length AI is
@@ -130,36 +320,33 @@ fn strip_symbology(input: &str) -> Result<(&str, usize), Gs1Error> {
     if !input.starts_with(']') {
         return Ok((input, 0));
     }
-    let id = input.get(..3).unwrap_or(input);
-    if GS1_SYMBOLOGY_IDS.contains(&id) {
-        return Ok((&input[3..], 3));
-    }
     let expected = "a GS1 symbology identifier (]d2, ]C1, ]Q3, ]e0, ]J1)";
-    if BARE_GTIN_SYMBOLOGY_IDS.contains(&id) {
-        return Err(Gs1Error::syntax(
+    match symbology_of(input) {
+        Some(s) => match s.carrier {
+            Carrier::Gs1 => Ok((&input[3..], 3)),
+            Carrier::NotGs1(hint) => Err(not_gs1(input, s, hint)),
+            Carrier::BareGtin(_) | Carrier::AddOn => Err(Gs1Error::syntax(
+                "scan data",
+                input,
+                0,
+                expected,
+                format!(
+                    "{:?} ({}), a carrier of a bare GTIN without serial",
+                    s.id, s.name
+                ),
+            )),
+        },
+        None => Err(Gs1Error::syntax(
             "scan data",
             input,
             0,
             expected,
-            format!("{id:?}, an EAN/UPC or ITF-14 carrier of a bare GTIN without serial"),
-        ));
+            format!(
+                "{:?}, an unknown symbology identifier",
+                input.chars().take(3).collect::<String>()
+            ),
+        )),
     }
-    if NON_GS1_SYMBOLOGY_IDS.contains(&id) {
-        return Err(Gs1Error::syntax(
-            "scan data",
-            input,
-            0,
-            expected,
-            format!("{id:?}, which marks non-GS1 data"),
-        ));
-    }
-    Err(Gs1Error::syntax(
-        "scan data",
-        input,
-        0,
-        expected,
-        format!("{id:?}"),
-    ))
 }
 
 fn parse_raw(
@@ -184,9 +371,15 @@ fn walk_raw<'a>(
     let t = table();
     let (body, offset) = strip_symbology(input)?;
     let b = body.as_bytes();
+    // FNC1 is ASCII 29 (GS) or `^`, the GS1 Barcode Syntax Engine's notation for it in
+    // unbracketed AI data (`^0112345678901231^10ABC`). `^` is in no AI character set (CSET 82,
+    // 39, 64, digits), so it never stands for data. EPC keys use GS only.
+    let caret = if key_form { GS } else { b'^' };
+    let fnc1 = |c: u8| c == GS || c == caret;
     let mut pos = 0usize;
-    // Some scanners send a leading FNC1 in place of the symbology identifier.
-    if b.first() == Some(&GS) {
+    // Some scanners send a leading FNC1 in place of the symbology identifier; the syntax
+    // engine writes FNC1 in first position as a leading `^`.
+    if b.first().is_some_and(|&c| fnc1(c)) {
         pos = 1;
     }
     if pos >= b.len() {
@@ -208,8 +401,8 @@ fn walk_raw<'a>(
         let vend;
         if let (true, Some(n)) = (def.predefined || key_form, def.fixed_len) {
             // Predefined length: the next AI follows directly.
-            if vstart + n > b.len() || b[vstart..vstart + n].contains(&GS) {
-                let got = b[vstart..].iter().take_while(|&&c| c != GS).count();
+            if vstart + n > b.len() || b[vstart..vstart + n].iter().any(|&c| fnc1(c)) {
+                let got = b[vstart..].iter().take_while(|&&c| !fnc1(c)).count();
                 return Err(Gs1Error::length(
                     def.label,
                     &body[vstart..],
@@ -220,7 +413,7 @@ fn walk_raw<'a>(
             vend = vstart + n;
             pos = vend;
             // A superfluous FNC1 after a predefined-length element is harmless; skip it.
-            if b.get(pos) == Some(&GS) {
+            if b.get(pos).is_some_and(|&c| fnc1(c)) {
                 pos += 1;
                 if pos == b.len() {
                     return Err(trailing_gs(input, offset + pos - 1));
@@ -229,7 +422,7 @@ fn walk_raw<'a>(
         } else {
             vend = b[vstart..]
                 .iter()
-                .position(|&c| c == GS)
+                .position(|&c| fnc1(c))
                 .map_or(b.len(), |k| vstart + k);
             pos = vend;
             if pos < b.len() {
@@ -382,7 +575,7 @@ fn parse_bracketed(input: &str, year: i32, es: &mut ElementString) -> Result<(),
 }
 
 /// Repeated AIs must agree; mandatory (`req=`) and exclusive (`ex=`) pairings must hold.
-fn check_rules(list: &[(u16, &str)]) -> Result<(), Gs1Error> {
+fn check_rules(list: &[(u16, &str)], requisites: bool) -> Result<(), Gs1Error> {
     let t = table();
     for (i, &(d, v)) in list.iter().enumerate() {
         if let Some(&(_, first)) = list[..i].iter().find(|o| o.0 == d) {
@@ -398,7 +591,7 @@ fn check_rules(list: &[(u16, &str)]) -> Result<(), Gs1Error> {
     let present = |p: &str| list.iter().any(|&(d, _)| pattern_matches(p, t.def(d).ai));
     for &(d, _) in list {
         let def = t.def(d);
-        for group in &def.req {
+        for group in def.req.iter().filter(|_| requisites) {
             if !group.iter().any(|alt| alt.iter().all(|p| present(p))) {
                 let requires = group
                     .iter()
@@ -476,7 +669,7 @@ pub fn parse_scan_sgtin(input: &str) -> Result<PackScan, Gs1Error> {
         Err(Some(e)) => Err(e),
         Ok(()) if !overflow => {
             let items = &items[..n];
-            check_rules(items)?;
+            check_rules(items, true)?;
             let t = table();
             let get = |ai: &str| {
                 let want = t.get(ai)?;
@@ -617,12 +810,17 @@ impl ElementString {
 
     /// Mandatory (`req=`) and exclusive (`ex=`) pairings, and repeated AIs.
     pub(crate) fn check_pairs(&mut self) -> Result<(), Gs1Error> {
+        self.check_pairs_with(ParseOptions::FULL)
+    }
+
+    /// As [`check_pairs`](Self::check_pairs); requisites only when `options` asks for them.
+    pub(crate) fn check_pairs_with(&mut self, options: ParseOptions) -> Result<(), Gs1Error> {
         let list: Vec<(u16, &str)> = self
             .items
             .iter()
             .map(|it| (it.def, &self.data[it.start as usize..it.end as usize]))
             .collect();
-        check_rules(&list)?;
+        check_rules(&list, options.checks_requisites())?;
         // Repeated AIs (same value, checked above) are kept once.
         let mut i = 0;
         while i < self.items.len() {
@@ -730,7 +928,13 @@ impl ElementString {
             first = false;
             s.push_str(e.ai);
             s.push('=');
-            dl_escape(e.value, &mut s);
+            // `;` separates query parameters in the Digital Link grammar, like `&`.
+            for (i, part) in e.value.split(';').enumerate() {
+                if i > 0 {
+                    s.push_str("%3B");
+                }
+                dl_escape(part, &mut s);
+            }
         }
         Ok(s)
     }
@@ -799,8 +1003,131 @@ mod tests {
             "gs1.syntax"
         );
         let e = p("]d10100312345678906").unwrap_err();
-        assert!(e.to_string().contains("non-GS1"), "{e}");
+        assert_eq!(e.code(), "gs1.not_gs1_data", "{e}");
         assert_eq!(p("]X90100312345678906").unwrap_err().code(), "gs1.syntax");
+    }
+
+    #[test]
+    fn element_strings_starting_with_caret_are_ai_data_after_fnc1_in_first_position() {
+        // The GS1 Barcode Syntax Engine's notation: `^` is FNC1, a leading `^` FNC1 in first
+        // position. Refused as "not a recognised GS1 form" before.
+        let es = p("^0112345678901231^10ABC").unwrap();
+        assert_eq!(es.to_bracketed(), "(01)12345678901231(10)ABC");
+        assert_eq!(es, p("\u{1d}0112345678901231\u{1d}10ABC").unwrap());
+        assert_eq!(es, p("0112345678901231^10ABC").unwrap());
+        // After a symbology identifier, and superfluous after a predefined-length element.
+        assert_eq!(es, p("]d2^0112345678901231^10ABC").unwrap());
+        assert_eq!(
+            p("^0100312345678906^17271231^10L1^21S1").unwrap().get("21"),
+            Some("S1")
+        );
+        // The pack-scan fast path (verification's POST /verify/scan) reads it too.
+        let ps = parse_scan_sgtin("^0100312345678906^10L1^21S1").unwrap();
+        assert_eq!(ps.sgtin.serial().as_str(), "S1");
+        // `^` is never data, so a missing value or a trailing FNC1 stays an error.
+        assert_eq!(p("^").unwrap_err().code(), "gs1.syntax");
+        assert_eq!(p("^0100312345678906^").unwrap_err().code(), "gs1.syntax");
+        assert_eq!(p("^10^21A").unwrap_err().code(), "gs1.syntax");
+        // The bracketed form keeps `^` as a character, and CSET 82 has none.
+        assert_eq!(
+            p("(01)00312345678906(21)A^B").unwrap_err().code(),
+            "gs1.charset"
+        );
+        // EPC keys use GS only.
+        assert!(parse_key_string("0100312345678906^21A").is_err());
+    }
+
+    #[test]
+    fn ean_upc_and_itf_scans_must_have_exactly_their_length_and_a_valid_check_digit() {
+        // A wrong check digit is refused under every symbology identifier.
+        for (scan, what) in [
+            ("]E00312345678907", "GTIN"),
+            ("]E412345671", "GTIN"),
+            ("]I150312345678902", "GTIN"),
+            ("]E3031234567890712", "GTIN"),
+            ("]C10100312345678907", "(AI 01)"),
+            ("]e00100312345678907", "(AI 01)"),
+            ("]d20100312345678907", "(AI 01)"),
+            ("]Q30100312345678907", "(AI 01)"),
+            ("]J10100312345678907", "(AI 01)"),
+        ] {
+            let e = p(scan).unwrap_err();
+            assert_eq!(e.code(), "gs1.check_digit", "{scan}: {e}");
+            assert!(e.to_string().contains(what), "{scan}: {e}");
+        }
+        // EAN-13 is 13 digits, EAN-8 is 8, ITF-14 is 14: a valid GTIN of another length is
+        // not what the symbol carries (these were accepted before).
+        for scan in [
+            "]E000312345678906",
+            "]E0312345678906",
+            "]E012345670",
+            "]E40312345678906",
+            "]I10312345678906",
+        ] {
+            let e = p(scan).unwrap_err();
+            assert_eq!(e.code(), "gs1.length", "{scan}: {e}");
+            assert!(e.to_string().contains("position 3"), "{scan}: {e}");
+        }
+        assert_eq!(p("]E0031234567890A").unwrap_err().code(), "gs1.charset");
+        // An add-on is no AI data: refused, saying so.
+        let e = p("]E3031234567890612").unwrap_err();
+        assert_eq!(e.code(), "gs1.syntax");
+        assert!(e.to_string().contains("add-on"), "{e}");
+        // EAN-13 with its 2D composite component, as the syntax engine transmits it.
+        let es = p("]E00312345678906|]e010LOT1\u{1d}17271231").unwrap();
+        assert_eq!(es.to_bracketed(), "(01)00312345678906(10)LOT1(17)271231");
+        assert_eq!(
+            p("]E00312345678906|]e010LOT1\u{1d}17271331")
+                .unwrap_err()
+                .code(),
+            "gs1.date"
+        );
+    }
+
+    #[test]
+    fn non_gs1_symbology_identifiers_are_not_gs1_data_naming_the_symbology() {
+        for (scan, name) in [
+            ("]Q1TESTING", "QR Code, not in GS1 mode"),
+            ("]d1TESTING", "Data Matrix, not in GS1 mode"),
+            ("]C0TESTING", "Code 128, not GS1-128"),
+            ("]J0TESTING", "DotCode, not in GS1 mode"),
+        ] {
+            let e = p(scan).unwrap_err();
+            assert_eq!(e.code(), "gs1.not_gs1_data", "{scan}");
+            let msg = e.to_string();
+            assert!(msg.contains("not GS1 data") && msg.contains(name), "{msg}");
+            assert_eq!(
+                parse_scan_sgtin(scan).unwrap_err().code(),
+                "gs1.not_gs1_data"
+            );
+        }
+        assert!(p("]Q1TESTING")
+            .unwrap_err()
+            .to_string()
+            .contains("GS1 QR Code is ]Q3"));
+    }
+
+    #[test]
+    fn syntax_only_skips_requisites_and_keeps_every_other_check() {
+        let so = |s: &str| parse_es(s, 2026, ParseOptions::SYNTAX_ONLY);
+        // A lot without a GTIN: a requisite, so only the full parse refuses it.
+        assert_eq!(p("(10)ABC").unwrap_err().code(), "gs1.ai_requires");
+        assert_eq!(so("(10)ABC").unwrap().get("10"), Some("ABC"));
+        assert_eq!(so("^10ABC^21S").unwrap().len(), 2);
+        // Everything else stays checked.
+        assert_eq!(so("(10)ABC(17)271331").unwrap_err().code(), "gs1.date");
+        assert_eq!(
+            so("(01)00312345678907").unwrap_err().code(),
+            "gs1.check_digit"
+        );
+        assert_eq!(
+            so("(01)00312345678906(02)00312345678906(37)1")
+                .unwrap_err()
+                .code(),
+            "gs1.ai_excludes"
+        );
+        assert_eq!(so("(10)A(10)B").unwrap_err().code(), "gs1.ai_conflict");
+        assert_eq!(so("(23)1").unwrap_err().code(), "gs1.unknown_ai");
     }
 
     #[test]
@@ -933,5 +1260,13 @@ mod tests {
             es.to_digital_link("https://id.gs1.org").unwrap(),
             "https://id.gs1.org/01/00312345678906/10/L1/21/A%2F1?17=261231"
         );
+    }
+
+    #[test]
+    fn digital_link_rendering_escapes_semicolons_in_query_values_so_they_round_trip() {
+        let es = p("(01)00312345678906(240)A;B").unwrap();
+        let dl = es.to_digital_link("https://id.gs1.org").unwrap();
+        assert_eq!(dl, "https://id.gs1.org/01/00312345678906?240=A%3BB");
+        assert_eq!(super::super::parse_digital_link(&dl).unwrap(), es);
     }
 }

@@ -157,6 +157,17 @@ pub enum Gs1Error {
         position: usize,
         source: Box<Gs1Error>,
     },
+    /// Scan data whose symbology identifier says it is not GS1 data (`]Q1`: QR Code not in
+    /// GS1 mode, `]d1`, `]C0`, ...), or a GS1 carrier form this module does not read.
+    #[error(
+        "{input:?}: not GS1 data: symbology identifier {symbology_id} is {symbology} ({hint})"
+    )]
+    NotGs1Data {
+        input: String,
+        symbology_id: String,
+        symbology: &'static str,
+        hint: &'static str,
+    },
     /// An input whose form could not be recognised at all.
     #[error("{input:?}: not a recognised GS1 form (expected an EPC URI, a Digital Link URI, a bracketed element string or raw scan data)")]
     UnrecognisedForm { input: String },
@@ -184,6 +195,7 @@ impl Gs1Error {
             Gs1Error::GcpTable { .. } => "gs1.gcp_table",
             Gs1Error::Ndc { .. } => "gs1.ndc",
             Gs1Error::UnrecognisedForm { .. } => "gs1.unrecognised_form",
+            Gs1Error::NotGs1Data { .. } => "gs1.not_gs1_data",
             Gs1Error::InElement { source, .. } => source.code(),
         }
     }
@@ -226,6 +238,7 @@ impl Gs1Error {
         "gs1.gcp_table",
         "gs1.ndc",
         "gs1.unrecognised_form",
+        "gs1.not_gs1_data",
     ];
 
     pub(crate) fn length(what: &'static str, input: &str, expected: &str, found: usize) -> Self {
@@ -303,6 +316,12 @@ mod tests {
             Gs1Error::length("GTIN", "123", "14", 3),
             Gs1Error::charset("GTIN", "12a", 2, 'a', "a digit"),
             Gs1Error::UnrecognisedForm { input: "x".into() },
+            Gs1Error::NotGs1Data {
+                input: "]Q1x".into(),
+                symbology_id: "]Q1".into(),
+                symbology: "QR Code, not in GS1 mode",
+                hint: "GS1 QR Code is ]Q3",
+            },
             Gs1Error::NotUri {
                 input: "x".into(),
                 reason: "no scheme",

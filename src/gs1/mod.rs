@@ -21,6 +21,7 @@ mod error;
 mod gcp;
 mod keys;
 mod ndc;
+mod options;
 mod pattern;
 #[cfg(test)]
 mod proptests;
@@ -30,17 +31,22 @@ mod vectors;
 pub use ai::{table as ai_table, AiDef, AiTable, Cset, Linter};
 pub use chars::mod10_check_digit;
 pub use dates::{century_rule, Expiry};
-pub use describe::{describe, describe_with, DescribedElement, Description, Form};
-pub use digital_link::{parse_digital_link, parse_digital_link_full, DigitalLink};
+pub use describe::{
+    describe, describe_with, describe_with_options, DescribedElement, Description, Form,
+};
+pub use digital_link::{
+    parse_digital_link, parse_digital_link_full, parse_digital_link_with, DigitalLink,
+};
 pub use element_string::{
-    parse_element_string, parse_element_string_with_year, parse_scan_sgtin, Element, ElementString,
-    PackScan, GS,
+    parse_element_string, parse_element_string_with, parse_element_string_with_year,
+    parse_scan_sgtin, Element, ElementString, PackScan, GS,
 };
 pub use epc::{parse_epc_uri, Epc, Gid, KeyedId, Lgtin, Sgln, Sgtin, CANONICAL_DL_BASE};
 pub use error::Gs1Error;
 pub use gcp::{GcpResolver, GcpSource};
 pub use keys::{Gln, Gtin, Lot, SerialNumber, Sscc};
 pub use ndc::{Ndc, NdcFormat};
+pub use options::ParseOptions;
 pub use pattern::{parse_epc_pattern, EpcPattern};
 
 /// What an identifier URI in an EPCIS document is.
@@ -121,7 +127,7 @@ fn check_absolute_uri(uri: &str) -> Result<(), Gs1Error> {
 }
 
 /// Parse any representation of an EPC: EPC URI, Digital Link, element string or raw scan
-/// (where `^` may stand for FNC1).
+/// (where `^` may stand for FNC1, also in first position).
 pub fn parse_any(input: &str) -> Result<Epc, Gs1Error> {
     if input.starts_with("urn:") {
         return parse_epc_uri(input);
@@ -130,12 +136,7 @@ pub fn parse_any(input: &str) -> Result<Epc, Gs1Error> {
     if lower.starts_with("http://") || lower.starts_with("https://") {
         return Epc::from_element_string(&parse_digital_link(input)?);
     }
-    let es = if input.contains('^') {
-        parse_element_string(&input.replace('^', "\u{1d}"))?
-    } else {
-        parse_element_string(input)?
-    };
-    Epc::from_element_string(&es)
+    Epc::from_element_string(&parse_element_string(input)?)
 }
 
 #[cfg(test)]
@@ -211,6 +212,8 @@ mod tests {
             "]d2010031234567890621SN1",
             "010031234567890621SN1",
             "21SN1^0100312345678906",
+            "^0100312345678906^21SN1",
+            "https://example.com/01/x/01/00312345678906/21/SN1",
         ];
         let first = parse_any(forms[0]).unwrap();
         for f in forms {
@@ -222,5 +225,20 @@ mod tests {
         );
         let s: Sgtin = "(01)00312345678906(21)SN1".parse().unwrap();
         assert_eq!(s.to_string().parse::<Sgtin>().unwrap(), s);
+    }
+
+    #[test]
+    fn classify_reads_a_digital_link_whose_resolver_path_looks_like_a_key() {
+        // Was an error: the first "00" was taken for the key.
+        let Identifier::Epc(e) = classify("https://a/00/faux/00/006141411234567890").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(e.scheme(), "sscc");
+        // Paths that do not start like a Digital Link stay opaque when invalid, as before.
+        assert_eq!(
+            classify("https://example.com/po/01/4711").unwrap(),
+            Identifier::Opaque
+        );
     }
 }
