@@ -7,6 +7,8 @@ mod limits;
 mod rules;
 mod security;
 mod spill;
+mod write;
+mod write_json;
 
 use crate::epcis::{Diagnostic, EpcisReader, Event, Item, Limits, ReadError};
 

@@ -20,8 +20,26 @@ pub const EPCIS_CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis
 /// Terms of the GS1 context (protected there) and JSON-LD names an extension prefix must not
 /// take.
 const RESERVED: &[&str] = &[
-    "epcis", "cbv", "cbvmda", "gs1", "owl", "xsd", "dcterms", "rdf", "rdfs", "sh", "skos",
-    "schema", "id", "type", "set", "unset", "source", "destination", "value", "quantity",
+    "epcis",
+    "cbv",
+    "cbvmda",
+    "gs1",
+    "owl",
+    "xsd",
+    "dcterms",
+    "rdf",
+    "rdfs",
+    "sh",
+    "skos",
+    "schema",
+    "id",
+    "type",
+    "set",
+    "unset",
+    "source",
+    "destination",
+    "value",
+    "quantity",
 ];
 
 /// Sensor report attributes that are numbers in JSON.
@@ -61,7 +79,8 @@ impl Prefixes {
         }
         let ok = |p: &str| {
             !p.is_empty()
-                && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
                 && p.as_bytes()[0].is_ascii_alphabetic()
                 && !RESERVED.contains(&p)
                 && !self.taken(p)
@@ -156,7 +175,11 @@ impl<W: Write> JsonLdWriter<W> {
                 + s.receivers.len()
                 + 1
                 + s.other.len()
-                + s.senders.iter().chain(&s.receivers).map(|p| p.other.len()).sum::<usize>();
+                + s.senders
+                    .iter()
+                    .chain(&s.receivers)
+                    .map(|p| p.other.len())
+                    .sum::<usize>();
             self.dropped += total.saturating_sub(kept) as u64;
         }
         if let Some(h) = header.filter(|h| !h.extensions.is_empty()) {

@@ -38,11 +38,11 @@ mod xml2;
 use std::borrow::Cow;
 use std::io::{self, BufWriter, Write};
 
-pub use options::{CbvFormat, EpcFormat, Format, UnknownValue, WriteOptions};
 use options::Translator;
+pub use options::{CbvFormat, EpcFormat, Format, UnknownValue, WriteOptions};
 
 use super::model::{
-    DocumentKind, DocumentStart, EpcRole, Event, EpcisVersion, Header, Item, Vocabulary,
+    DocumentKind, DocumentStart, EpcRole, EpcisVersion, Event, Header, Item, Vocabulary,
 };
 use crate::gs1::Identifier;
 

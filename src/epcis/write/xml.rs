@@ -16,7 +16,8 @@ use crate::epcis::model::{
 pub(crate) const NS_EPCIS1: &str = "urn:epcglobal:epcis:xsd:1";
 pub(crate) const NS_EPCIS2: &str = "urn:epcglobal:epcis:xsd:2";
 pub(crate) const NS_MASTER_DATA1: &str = "urn:epcglobal:epcis-masterdata:xsd:1";
-pub(crate) const NS_SBDH: &str = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader";
+pub(crate) const NS_SBDH: &str =
+    "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader";
 pub(crate) const NS_CBVMDA: &str = "urn:epcglobal:cbv:mda";
 pub(crate) const NS_GS1USHC: &str = "http://epcis.gs1us.org/hc/ns";
 pub(crate) const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
