@@ -406,12 +406,14 @@ fn spilled_events_are_written_from_their_files() {
         }),
     );
     assert!(spilling.events().iter().any(|e| e.spilled.is_some()));
-    for format in [Format::Xml12, Format::Xml2] {
+    for format in [Format::Xml12, Format::Xml2, Format::JsonLd] {
         for (epc, cbv) in option_sets() {
             let a = write_items(&plain.items, format, options(epc, cbv));
             let b = write_items(&spilling.items, format, options(epc, cbv));
             assert_eq!(a, b, "{format} {epc:?}");
-            assert_eq!(hashes(&plain), hashes(&read(&b)));
+            if format != Format::JsonLd {
+                assert_eq!(hashes(&plain), hashes(&read(&b)));
+            }
         }
     }
 }
