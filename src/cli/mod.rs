@@ -5,9 +5,11 @@
 
 mod capture;
 mod certs;
+mod convert;
 mod db;
 mod flags;
 pub mod gs1_cmd;
+mod hash;
 mod partners;
 mod serve;
 mod verify;
@@ -85,6 +87,13 @@ pub enum Command {
     },
     /// Ask a verification responder whether a package is genuine.
     Verify(verify::VerifyArgs),
+    /// Convert an EPCIS document to EPCIS 2.0 JSON-LD, 2.0 XML or 1.2 XML (offline).
+    Convert(convert::ConvertArgs),
+    /// Print each event's CBV 2.0 event hash id with its file:line:column (offline).
+    Hash {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Parse and convert GS1 identifiers (offline).
     Gs1 {
         #[command(subcommand)]
@@ -167,6 +176,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             };
         }
         Command::Verify(args) => return verify::run(args),
+        Command::Convert(args) => return convert::run(args),
+        Command::Hash { files } => return hash::run(&files),
         Command::Validate { db: false, files } => return capture::validate(&files),
         other => other,
     };
@@ -178,7 +189,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Certs { cmd } => certs::run(&settings, cmd),
         Command::Flags { cmd } => flags::run(&settings, cmd),
         Command::Directory { cmd } => flags::run_directory(&settings, cmd),
-        Command::Gs1 { .. } | Command::Verify(_) | Command::Validate { db: false, .. } => {
+        Command::Gs1 { .. }
+        | Command::Verify(_)
+        | Command::Validate { db: false, .. }
+        | Command::Convert(_)
+        | Command::Hash { .. } => {
             unreachable!("handled above")
         }
         Command::Serve => serve::run(settings),

@@ -5,6 +5,7 @@
 //!   yielding [`Item`]s and collecting [`Diagnostic`]s.
 //! - [`model`]: the format-independent event model.
 //! - [`hash`]: the CBV 2.0 event hash.
+//! - [`write`]: streaming writers (EPCIS 2.0 JSON-LD, 2.0 XML, 1.2 XML).
 //! - [`diagnostics`]: stable rule ids (catalogued in `docs/RULES.md`).
 //! - [`ident`]: the single bridge to the `gs1` module (identifier validation, EPC → Digital
 //!   Link for the hash).
@@ -44,6 +45,7 @@ pub mod model;
 pub mod reader;
 pub mod spill;
 pub mod values;
+pub mod write;
 
 pub use cbv::{CbvTerm, Vocab};
 pub use diagnostics::{Diagnostic, Rule, Severity};

@@ -3,6 +3,7 @@
 mod architecture;
 mod capture;
 mod cli;
+mod convert_cli;
 mod health;
 mod helpers;
 mod partners_tls;

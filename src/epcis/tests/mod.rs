@@ -8,6 +8,8 @@ mod rules;
 mod security;
 mod spill;
 mod thirdparty;
+mod write;
+mod write_json;
 
 use crate::epcis::{Diagnostic, EpcisReader, Event, Item, Limits, ReadError};
 
