@@ -8,7 +8,9 @@ mod certs;
 mod db;
 mod flags;
 pub mod gs1_cmd;
+mod labels;
 mod partners;
+mod serials;
 mod serve;
 mod verify;
 
@@ -85,6 +87,13 @@ pub enum Command {
     },
     /// Ask a verification responder whether a package is genuine.
     Verify(verify::VerifyArgs),
+    /// Serial numbers: pools, allocation, reconciliation (see docs/SERIALS.md).
+    Serials {
+        #[command(subcommand)]
+        cmd: serials::SerialsCommand,
+    },
+    /// Print GS1 DataMatrix pack labels for an allocation.
+    Labels(labels::LabelsArgs),
     /// Parse and convert GS1 identifiers (offline).
     Gs1 {
         #[command(subcommand)]
@@ -178,6 +187,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Certs { cmd } => certs::run(&settings, cmd),
         Command::Flags { cmd } => flags::run(&settings, cmd),
         Command::Directory { cmd } => flags::run_directory(&settings, cmd),
+        Command::Serials { cmd } => serials::run(&settings, cmd),
+        Command::Labels(args) => labels::run(&settings, args),
         Command::Gs1 { .. } | Command::Verify(_) | Command::Validate { db: false, .. } => {
             unreachable!("handled above")
         }

@@ -13,6 +13,7 @@ pub mod ff1;
 pub mod format;
 pub mod key;
 pub mod label;
+pub mod output;
 
 use std::str::FromStr;
 
