@@ -49,7 +49,11 @@ pub fn run(settings: &Settings, args: LabelsArgs) -> Result<(), CliError> {
     let png = match args.format.as_str() {
         "svg" => false,
         "png" => true,
-        other => return Err(CliError::usage(format!("--format: `{other}` is not svg or png"))),
+        other => {
+            return Err(CliError::usage(format!(
+                "--format: `{other}` is not svg or png"
+            )))
+        }
     };
     if args.out_dir.is_none() && args.sheet.is_none() {
         return Err(CliError::usage("give --out-dir DIR or --sheet FILE.svg"));
@@ -127,7 +131,9 @@ fn sheet_svg(labels: &[LabelData]) -> Result<String, crate::serials::label::Labe
     let rendered: Vec<String> = labels.iter().map(|l| l.svg()).collect::<Result<_, _>>()?;
     // Every label of one allocation has the same size (same GTIN, lot, expiry, serial length).
     let size = |svg: &str, attr: &str| -> usize {
-        let start = svg.find(&format!("{attr}=\"")).map_or(0, |i| i + attr.len() + 2);
+        let start = svg
+            .find(&format!("{attr}=\""))
+            .map_or(0, |i| i + attr.len() + 2);
         svg[start..]
             .split('"')
             .next()
@@ -135,7 +141,12 @@ fn sheet_svg(labels: &[LabelData]) -> Result<String, crate::serials::label::Labe
             .unwrap_or(0)
     };
     let w = rendered.iter().map(|s| size(s, "width")).max().unwrap_or(0) + 16;
-    let h = rendered.iter().map(|s| size(s, "height")).max().unwrap_or(0) + 16;
+    let h = rendered
+        .iter()
+        .map(|s| size(s, "height"))
+        .max()
+        .unwrap_or(0)
+        + 16;
     let rows = rendered.len().div_ceil(PER_ROW);
     let mut out = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\">",

@@ -92,10 +92,7 @@ pub async fn label(
         Ok(if png {
             (data.png().map_err(render)?, "image/png")
         } else {
-            (
-                data.svg().map_err(render)?.into_bytes(),
-                "image/svg+xml",
-            )
+            (data.svg().map_err(render)?.into_bytes(), "image/svg+xml")
         })
     })
     .await?;

@@ -73,7 +73,8 @@ pub struct Application {
 
 impl Application {
     pub fn build(settings: &Settings, pool: PgPool) -> Result<Application, StartError> {
-        let serial_key = std::sync::Arc::new(crate::serials::SerialKey::load(&settings.serials.key)?);
+        let serial_key =
+            std::sync::Arc::new(crate::serials::SerialKey::load(&settings.serials.key)?);
         let (verification_log, log_writer) = VerificationLog::start(pool.clone());
         let auth = std::sync::Arc::new(crate::partners::AuthCache::default());
         let listener_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -319,7 +320,13 @@ pub fn partner_routes(cfg: &mut web::ServiceConfig) {
             web::get().to(serials::reconciliation),
         )
         .route("/serials/allocate", web::post().to(serials::allocate))
-        .route("/serials/allocations/{id}", web::get().to(serials::allocation))
-        .route("/serials/issued/{gtin}/{serial}", web::get().to(serials::issued))
+        .route(
+            "/serials/allocations/{id}",
+            web::get().to(serials::allocation),
+        )
+        .route(
+            "/serials/issued/{gtin}/{serial}",
+            web::get().to(serials::issued),
+        )
         .route("/labels/{gtin}/{serial}", web::get().to(labels::label));
 }

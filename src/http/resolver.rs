@@ -34,8 +34,8 @@ pub struct PageLimiter {
 
 impl PageLimiter {
     pub fn new(settings: &crate::config::ResolverSettings) -> PageLimiter {
-        let per_minute = std::num::NonZeroU32::new(settings.requests_per_minute.max(1))
-            .expect("at least 1");
+        let per_minute =
+            std::num::NonZeroU32::new(settings.requests_per_minute.max(1)).expect("at least 1");
         let burst = std::num::NonZeroU32::new(settings.burst.max(1)).expect("at least 1");
         PageLimiter {
             limiter: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
@@ -159,8 +159,11 @@ struct PageAnswer {
 static TEMPLATES: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
     let mut env = minijinja::Environment::new();
     // A name ending in .html turns on HTML auto-escaping.
-    env.add_template("digital_link.html", include_str!("templates/digital_link.html"))
-        .expect("the Digital Link template parses");
+    env.add_template(
+        "digital_link.html",
+        include_str!("templates/digital_link.html"),
+    )
+    .expect("the Digital Link template parses");
     env
 });
 
@@ -199,7 +202,11 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     let uri = format!(
         "https://resolver.invalid{}{}{}",
         req.path(),
-        if req.query_string().is_empty() { "" } else { "?" },
+        if req.query_string().is_empty() {
+            ""
+        } else {
+            "?"
+        },
         req.query_string()
     );
     let invalid = |detail: String| {
@@ -397,20 +404,36 @@ mod tests {
             request(None, Some("281231")),
             request(Some("L1"), None),
         ] {
-            assert_eq!(page_verdict(Some(&f), &r, today), PageVerdict::Unknown, "{r:?}");
+            assert_eq!(
+                page_verdict(Some(&f), &r, today),
+                PageVerdict::Unknown,
+                "{r:?}"
+            );
         }
         assert_eq!(
             page_verdict(Some(&facts(5)), &ok, today),
             PageVerdict::AlreadyDispensed
         );
-        assert_eq!(page_verdict(Some(&facts(7)), &ok, today), PageVerdict::Suspect);
-        assert_eq!(page_verdict(Some(&facts(8)), &ok, today), PageVerdict::Unknown);
+        assert_eq!(
+            page_verdict(Some(&facts(7)), &ok, today),
+            PageVerdict::Suspect
+        );
+        assert_eq!(
+            page_verdict(Some(&facts(8)), &ok, today),
+            PageVerdict::Unknown
+        );
         let mut recalled = facts(1);
         recalled.product_flags = vec!["recalled".into()];
-        assert_eq!(page_verdict(Some(&recalled), &ok, today), PageVerdict::Recalled);
+        assert_eq!(
+            page_verdict(Some(&recalled), &ok, today),
+            PageVerdict::Recalled
+        );
         let mut suspect = facts(5);
         suspect.suspect = true;
-        assert_eq!(page_verdict(Some(&suspect), &ok, today), PageVerdict::Suspect);
+        assert_eq!(
+            page_verdict(Some(&suspect), &ok, today),
+            PageVerdict::Suspect
+        );
         let late = NaiveDate::from_ymd_opt(2029, 1, 1).unwrap();
         assert_eq!(page_verdict(Some(&f), &ok, late), PageVerdict::Expired);
     }

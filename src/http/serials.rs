@@ -14,9 +14,7 @@ use super::AppState;
 use crate::gs1::{Gs1Error, Gtin, SerialNumber};
 use crate::partners::Role;
 use crate::serials::output::{write_issued, Output};
-use crate::serials::{
-    self, AllocationRequest, Issued, NewPool, Requester, SerialError, SerialKey,
-};
+use crate::serials::{self, AllocationRequest, Issued, NewPool, Requester, SerialError, SerialKey};
 
 impl From<SerialError> for Problem {
     fn from(e: SerialError) -> Self {

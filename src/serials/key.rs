@@ -120,7 +120,14 @@ fn development_key(path: &Path) -> Result<[u8; 32], KeyError> {
             message: e.to_string(),
         })?;
         let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // Unique per attempt: threads of one process may race here too.
+        let mut nonce = [0u8; 8];
+        openssl::rand::rand_bytes(&mut nonce).map_err(|e| KeyError::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        let tmp = path.with_extension(format!("tmp-{}-{nonce}", std::process::id()));
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

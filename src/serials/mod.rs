@@ -302,6 +302,13 @@ impl Requester {
             Requester::Operator => None,
         }
     }
+    /// The partner whose quota an allocation counts against (admins and the operator have none).
+    fn quota_holder(&self) -> Option<i64> {
+        match self {
+            Requester::Partner(c) if c.role == Role::TradingPartner => Some(c.partner_id),
+            _ => None,
+        }
+    }
     /// Admins and the operator may use any pool; a trading partner only those naming it.
     fn may_use(&self, pool: &PoolRow) -> bool {
         match self {
@@ -418,7 +425,7 @@ pub fn allocate(
                 req.count, pool.max_per_request
             )));
         }
-        if let (Some(quota), Some(partner)) = (pool.partner_quota, who.partner_id()) {
+        if let (Some(quota), Some(partner)) = (pool.partner_quota, who.quota_holder()) {
             if !q::take_quota(conn, pool.id, partner, count, quota)? {
                 let used = q::quota_used(conn, pool.id, partner)?;
                 return Err(SerialError::Quota(format!(

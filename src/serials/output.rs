@@ -73,4 +73,3 @@ pub fn write_issued(issued: &Issued, output: Output, mut send: impl FnMut(Vec<u8
         send(buf);
     }
 }
-

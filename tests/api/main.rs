@@ -7,5 +7,6 @@ mod health;
 mod helpers;
 mod partners_tls;
 mod schema;
+mod serials;
 mod tls_fixture;
 mod verification;
