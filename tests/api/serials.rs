@@ -658,3 +658,120 @@ async fn concurrent_allocations_from_two_server_processes_never_share_a_serial()
     .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The CLI on the same database: pool, allocation as lines, "was it issued?", reconciliation,
+/// a label sheet, and one-line errors.
+#[test]
+fn the_cli_creates_a_pool_allocates_checks_and_prints_a_label_sheet() {
+    let db = TestDb::create();
+    let dir = std::env::temp_dir().join(format!("dscsa-serials-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("serials.key");
+    std::fs::write(&key_file, "cd".repeat(32)).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_dscsa-exchange"))
+            .args(args)
+            .env("DSCSA_CONFIG", "")
+            .env("DSCSA_DATABASE_URL", &db.url)
+            .env("DSCSA_DATA_DIR", &dir)
+            .env("DSCSA_SERIALS_KEY_FILE", &key_file)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, _, err) = run(&[
+        "serials",
+        "pool",
+        "create",
+        "--gtin",
+        GTIN,
+        "--format",
+        "numeric:5",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.starts_with("error: --format: serial format numeric:5 has 90000 serials"),
+        "{err}"
+    );
+    let (code, out, err) = run(&[
+        "serials",
+        "pool",
+        "create",
+        "--gtin",
+        GTIN,
+        "--format",
+        "numeric:9",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("numeric:9 (900000000 serials, at most 89999 to be issued"),
+        "{out}"
+    );
+    let (code, out, err) = run(&[
+        "serials",
+        "allocate",
+        "--gtin",
+        GTIN,
+        "--count",
+        "7",
+        "--purpose",
+        "WO-1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let serials: Vec<&str> = out.lines().collect();
+    assert_eq!(serials.len(), 7);
+    assert!(serials.iter().all(|s| s.len() == 9 && !s.starts_with('0')));
+    assert!(err.contains("allocation 1: 7 serials"), "{err}");
+    let (_, out, _) = run(&["serials", "issued", "--gtin", GTIN, "--serial", serials[3]]);
+    assert_eq!(out.trim(), "issued (allocation 1)");
+    let (_, out, _) = run(&["serials", "reconcile", "--gtin", GTIN]);
+    assert!(
+        out.contains("7 allocated of 89999, 0 commissioned, 7 unused"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["serials", "pool", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(&format!("{GTIN}\tnumeric:9\t7\t89999")),
+        "{out}"
+    );
+    let sheet = dir.join("sheet.svg");
+    let (code, _, err) = run(&[
+        "labels",
+        "--allocation",
+        "1",
+        "--lot",
+        "L1",
+        "--exp",
+        "281231",
+        "--sheet",
+        sheet.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(&sheet).unwrap();
+    for s in &serials {
+        assert!(svg.contains(&format!(">SN {s}<")), "{s} on the sheet");
+    }
+    let (code, _, err) = run(&[
+        "serials",
+        "allocate",
+        "--gtin",
+        "00312345678907",
+        "--count",
+        "1",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("error: --gtin:") && err.contains("check digit"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["serials", "allocate", "--gtin", GTIN, "--count", "90000"]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("error: the pool for GTIN"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
