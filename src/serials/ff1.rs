@@ -154,7 +154,12 @@ impl Domain {
             }
             self.cipher.encrypt(&mut r);
         }
-        // S = the first d bytes of R (d ≤ 16 for up to 10 numerals of radix ≤ 36).
+        // S = the first d bytes of R (d ≤ 12 for up to 10 numerals of radix ≤ 36). With d = 8
+        // (b ≤ 4: numeric halves up to 9 digits) the reduction stays in 64-bit arithmetic.
+        if self.d == 8 {
+            let y = u64::from_be_bytes(r[..8].try_into().expect("8 bytes"));
+            return y % modulus;
+        }
         let mut y: u128 = 0;
         for &byte in &r[..self.d] {
             y = (y << 8) | u128::from(byte);
@@ -172,8 +177,8 @@ impl Domain {
         for i in 0..10u8 {
             let modulus = if i % 2 == 0 { self.pow_u } else { self.pow_v };
             let y = self.round(q, i, b, modulus);
-            // c = (NUM(A) + y) mod radix^m; A ≤ radix^m here, so no overflow.
-            let c = ((u128::from(a) + u128::from(y)) % u128::from(modulus)) as u64;
+            // c = (NUM(A) + y) mod radix^m; A and y are below radix^m ≤ 36^10 < 2^52.
+            let c = (a + y) % modulus;
             a = b;
             b = c;
         }
@@ -190,8 +195,7 @@ impl Domain {
         for i in (0..10u8).rev() {
             let modulus = if i % 2 == 0 { self.pow_u } else { self.pow_v };
             let y = self.round(q, i, a, modulus);
-            let c = ((u128::from(b) + u128::from(modulus) - u128::from(y)) % u128::from(modulus))
-                as u64;
+            let c = (b + modulus - y) % modulus;
             b = a;
             a = c;
         }
