@@ -72,6 +72,10 @@ pub struct RawSettings {
     pub verification: RawVerification,
     #[serde(default)]
     pub capture: RawCapture,
+    #[serde(default)]
+    pub serials: RawSerials,
+    #[serde(default)]
+    pub resolver: RawResolver,
     #[serde(default, alias = "organization")]
     pub organisation: RawOrganisation,
 }
@@ -83,6 +87,20 @@ pub struct RawOrganisation {
     pub gln: Option<String>,
     pub name: Option<String>,
     pub company_prefixes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSerials {
+    pub key_file: Option<String>,
+    pub key_env: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResolver {
+    pub requests_per_minute: Option<u32>,
+    pub burst: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -146,8 +164,36 @@ pub struct Settings {
     pub organisation: Option<Organisation>,
     /// Limits every captured document must stay within (refusals: EPCIS-X-004…007, HTTP 413).
     pub capture_limits: crate::epcis::Limits,
+    /// Where the serial-number key comes from (issue 15; docs/SERIALS.md).
+    pub serials: SerialSettings,
+    /// The public Digital Link page on the plain-HTTP listener.
+    pub resolver: ResolverSettings,
     /// The config file that was read, if any.
     pub source_file: Option<PathBuf>,
+}
+
+/// Where the serial-number key is read from. The key itself is never part of the settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SerialKeySource {
+    /// `serials.key_file`: a file holding the key as 64 hex digits.
+    File(PathBuf),
+    /// `serials.key_env`: the name of an environment variable holding the 64 hex digits.
+    Env(String),
+    /// Neither set: a development key generated under `data_dir` (mode 0600) on first use.
+    Development(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct SerialSettings {
+    pub key: SerialKeySource,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolverSettings {
+    /// Look-ups per client address and minute (sustained rate).
+    pub requests_per_minute: u32,
+    /// Look-ups a client address may make at once before the rate applies.
+    pub burst: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -394,6 +440,18 @@ impl Settings {
             self.capture_limits.max_events,
             self.capture_limits.max_epcs_per_event,
             self.capture_limits.max_depth,
+        ) + &format!(
+            "\n[serials]\n{}\n\n[resolver]\nrequests_per_minute = {}\nburst = {}\n",
+            match &self.serials.key {
+                SerialKeySource::File(p) => format!("key_file = {:?}", p.display().to_string()),
+                SerialKeySource::Env(v) => format!("key_env = {v:?}"),
+                SerialKeySource::Development(p) => format!(
+                    "# key: development key in {} (generated on first use)",
+                    p.display()
+                ),
+            },
+            self.resolver.requests_per_minute,
+            self.resolver.burst,
         )
     }
 }
@@ -503,6 +561,18 @@ impl RawSettings {
         if let Some(v) = get("DSCSA_CAPTURE_MAX_DEPTH") {
             self.capture.max_depth = Some(num("DSCSA_CAPTURE_MAX_DEPTH", v)?);
         }
+        if let Some(v) = get("DSCSA_SERIALS_KEY_FILE") {
+            self.serials.key_file = Some(v);
+        }
+        if let Some(v) = get("DSCSA_SERIALS_KEY_ENV") {
+            self.serials.key_env = Some(v);
+        }
+        if let Some(v) = get("DSCSA_RESOLVER_REQUESTS_PER_MINUTE") {
+            self.resolver.requests_per_minute = Some(num("DSCSA_RESOLVER_REQUESTS_PER_MINUTE", v)?);
+        }
+        if let Some(v) = get("DSCSA_RESOLVER_BURST") {
+            self.resolver.burst = Some(num("DSCSA_RESOLVER_BURST", v)?);
+        }
         if let Some(v) = get("DSCSA_DATABASE_CONNECT_TIMEOUT_SECS") {
             self.database.connect_timeout_secs =
                 Some(num("DSCSA_DATABASE_CONNECT_TIMEOUT_SECS", v)?);
@@ -563,9 +633,43 @@ impl RawSettings {
         let capture_limits = validate_capture(self.capture)?;
         let tls = validate_tls(self.tls)?;
         let verification = validate_verification(self.verification)?;
+        let serials = SerialSettings {
+            key: match (
+                non_empty(self.serials.key_file),
+                non_empty(self.serials.key_env),
+            ) {
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::invalid(
+                        "serials.key_file",
+                        "set serials.key_file or serials.key_env, not both",
+                    ))
+                }
+                (Some(f), None) => SerialKeySource::File(PathBuf::from(f)),
+                (None, Some(v)) => SerialKeySource::Env(v),
+                (None, None) => SerialKeySource::Development(data_dir.join("serials.key")),
+            },
+        };
+        let resolver = ResolverSettings {
+            requests_per_minute: self.resolver.requests_per_minute.unwrap_or(120),
+            burst: self.resolver.burst.unwrap_or(20),
+        };
+        if !(1..=6_000_000).contains(&resolver.requests_per_minute) {
+            return Err(ConfigError::invalid(
+                "resolver.requests_per_minute",
+                format!("{} is outside 1..=6000000", resolver.requests_per_minute),
+            ));
+        }
+        if !(1..=100_000).contains(&resolver.burst) {
+            return Err(ConfigError::invalid(
+                "resolver.burst",
+                format!("{} is outside 1..=100000", resolver.burst),
+            ));
+        }
         let organisation = validate_organisation(self.organisation)?;
         Ok(Settings {
             organisation,
+            serials,
+            resolver,
             capture_limits,
             tls,
             verification,

@@ -10,7 +10,9 @@ mod db;
 mod flags;
 pub mod gs1_cmd;
 mod hash;
+mod labels;
 mod partners;
+mod serials;
 mod serve;
 mod verify;
 
@@ -94,6 +96,13 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Serial numbers: pools, allocation, reconciliation (see docs/SERIALS.md).
+    Serials {
+        #[command(subcommand)]
+        cmd: serials::SerialsCommand,
+    },
+    /// Print GS1 DataMatrix pack labels for an allocation.
+    Labels(labels::LabelsArgs),
     /// Parse and convert GS1 identifiers (offline).
     Gs1 {
         #[command(subcommand)]
@@ -189,6 +198,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Certs { cmd } => certs::run(&settings, cmd),
         Command::Flags { cmd } => flags::run(&settings, cmd),
         Command::Directory { cmd } => flags::run_directory(&settings, cmd),
+        Command::Serials { cmd } => serials::run(&settings, cmd),
+        Command::Labels(args) => labels::run(&settings, args),
         Command::Gs1 { .. }
         | Command::Verify(_)
         | Command::Validate { db: false, .. }

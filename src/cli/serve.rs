@@ -226,5 +226,11 @@ fn print_banner(
     } else {
         println!("  migrations: applied {}", applied.join(", "));
     }
+    if let crate::config::SerialKeySource::Development(key) = &settings.serials.key {
+        println!(
+            "  serials:    development key in {} (for development only: set serials.key_file or serials.key_env)",
+            key.display()
+        );
+    }
     println!("  stop with ctrl-c (SIGINT) or SIGTERM");
 }

@@ -8,7 +8,10 @@ mod caller;
 mod capture;
 mod health;
 mod jobs;
+mod labels;
 pub mod problem;
+mod resolver;
+mod serials;
 mod verify;
 
 use std::net::TcpListener;
@@ -40,6 +43,10 @@ pub struct AppState {
     pub capture: crate::capture::CaptureOptions,
     /// EPCIS 2.0 capture jobs (`POST /capture`).
     pub jobs: jobs::Jobs,
+    /// The serial-number key (FF1), loaded at start.
+    pub serial_key: std::sync::Arc<crate::serials::SerialKey>,
+    /// Per-address rate limit of the public Digital Link page.
+    pub page_limiter: resolver::PageLimiter,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +59,8 @@ pub enum StartError {
     Forwarder(String),
     #[error("tls.enabled is true but no certificate files were given (tls.cert, tls.key, tls.client_ca)")]
     NoTlsFiles,
+    #[error(transparent)]
+    SerialKey(#[from] crate::serials::KeyError),
 }
 
 /// Built, bound, not yet running servers. `port()`/`tls_port()` tell where they listen (port 0
@@ -66,6 +75,8 @@ pub struct Application {
 
 impl Application {
     pub fn build(settings: &Settings, pool: PgPool) -> Result<Application, StartError> {
+        let serial_key =
+            std::sync::Arc::new(crate::serials::SerialKey::load(&settings.serials.key)?);
         let (verification_log, log_writer) = VerificationLog::start(pool.clone());
         let auth = std::sync::Arc::new(crate::partners::AuthCache::default());
         let listener_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -111,6 +122,8 @@ impl Application {
                 o
             },
             jobs: jobs::Jobs::default(),
+            serial_key,
+            page_limiter: resolver::PageLimiter::new(&settings.resolver),
         });
 
         let listener = TcpListener::bind(settings.http.listen)
@@ -273,7 +286,9 @@ fn forwarder(settings: &Settings) -> Result<reqwest::Client, StartError> {
 /// Plain HTTP: for load balancers and operators, never partner data.
 pub fn plain_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health::health))
-        .route("/ready", web::get().to(health::ready));
+        .route("/ready", web::get().to(health::ready))
+        // The public GS1 Digital Link page (rate-limited; docs/SERIALS.md).
+        .route("/01/{tail:.*}", web::get().to(resolver::page));
 }
 
 /// Mutual TLS: everything partners, regulators and compliance officers call.
@@ -300,5 +315,21 @@ pub fn partner_routes(cfg: &mut web::ServiceConfig) {
             "/admin/partners/{selector}/{action}",
             web::post().to(admin::set_enabled),
         )
-        .route("/admin/flags", web::post().to(admin::set_flag));
+        .route("/admin/flags", web::post().to(admin::set_flag))
+        .route("/serials/pools", web::get().to(serials::list_pools))
+        .route("/serials/pools", web::post().to(serials::create_pool))
+        .route(
+            "/serials/pools/{gtin}/reconciliation",
+            web::get().to(serials::reconciliation),
+        )
+        .route("/serials/allocate", web::post().to(serials::allocate))
+        .route(
+            "/serials/allocations/{id}",
+            web::get().to(serials::allocation),
+        )
+        .route(
+            "/serials/issued/{gtin}/{serial}",
+            web::get().to(serials::issued),
+        )
+        .route("/labels/{gtin}/{serial}", web::get().to(labels::label));
 }

@@ -9,6 +9,7 @@ pub mod capture;
 pub mod partners;
 pub mod private_pg;
 pub mod schema;
+pub mod serials;
 pub mod verification;
 
 use std::time::Duration;

@@ -173,6 +173,46 @@ diesel::table! {
 }
 
 diesel::table! {
+    serial_allocations (id) {
+        id -> Int8,
+        pool_id -> Int8,
+        first_counter -> Int8,
+        count -> Int4,
+        partner_id -> Nullable<Int8>,
+        actor -> Text,
+        purpose -> Nullable<Text>,
+        allocated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    serial_partner_usage (pool_id, partner_id) {
+        pool_id -> Int8,
+        partner_id -> Int8,
+        allocated -> Int8,
+    }
+}
+
+diesel::table! {
+    serial_pools (id) {
+        id -> Int8,
+        #[max_length = 14]
+        gtin -> Bpchar,
+        format -> Text,
+        length -> Int2,
+        packaging_level -> Text,
+        key_id -> Text,
+        capacity -> Int8,
+        next_counter -> Int8,
+        max_per_request -> Int4,
+        partner_quota -> Nullable<Int8>,
+        partner_ids -> Array<Int8>,
+        created_at -> Timestamptz,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
     serials (id) {
         id -> Int8,
         epc_key -> Text,
@@ -260,6 +300,10 @@ diesel::joinable!(event_sources_destinations -> events (event_id));
 diesel::joinable!(events -> documents (document_id));
 diesel::joinable!(partner_certificates -> trading_partners (partner_id));
 diesel::joinable!(product_flags -> trading_partners (set_by));
+diesel::joinable!(serial_allocations -> serial_pools (pool_id));
+diesel::joinable!(serial_allocations -> trading_partners (partner_id));
+diesel::joinable!(serial_partner_usage -> serial_pools (pool_id));
+diesel::joinable!(serial_partner_usage -> trading_partners (partner_id));
 diesel::joinable!(verification_requests -> trading_partners (partner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -276,6 +320,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     lookup_directory,
     partner_certificates,
     product_flags,
+    serial_allocations,
+    serial_partner_usage,
+    serial_pools,
     serials,
     trade_items,
     trading_partners,

@@ -1,0 +1,3 @@
+DROP TABLE serial_partner_usage;
+DROP TABLE serial_allocations;
+DROP TABLE serial_pools;
