@@ -78,6 +78,9 @@ fn main() {
         .env("DSCSA_HTTP_WORKERS", o.workers.to_string())
         .env("DSCSA_DATABASE_POOL_SIZE", o.pool.to_string())
         .env("DSCSA_TLS_ENABLED", "false")
+        // An external database is production: serve needs to know who it is.
+        .env("DSCSA_ORGANISATION_GLN", "0614141000005")
+        .env("DSCSA_ORGANISATION_NAME", "Resolver bench")
         .env("DSCSA_RESOLVER_REQUESTS_PER_MINUTE", "6000000")
         .env("DSCSA_RESOLVER_BURST", "100000")
         .stdout(Stdio::piped())

@@ -503,6 +503,9 @@ fn start_server(db_url: &str, key_file: &std::path::Path, data_dir: &std::path::
         .env("DSCSA_TLS_KEY", &files.key)
         .env("DSCSA_TLS_CLIENT_CA", &files.client_ca[0])
         .env("DSCSA_SERIALS_KEY_FILE", key_file)
+        // An external database is production: serve needs to know who it is.
+        .env("DSCSA_ORGANISATION_GLN", "0614141000005")
+        .env("DSCSA_ORGANISATION_NAME", "Serial test manufacturer")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
