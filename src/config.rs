@@ -81,6 +81,7 @@ pub struct RawCapture {
     pub max_events: Option<u64>,
     pub max_epcs_per_event: Option<usize>,
     pub max_depth: Option<usize>,
+    pub future_tolerance_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,6 +132,9 @@ pub struct Settings {
     pub verification: VerificationSettings,
     /// Limits every captured document must stay within (refusals: EPCIS-X-004…007, HTTP 413).
     pub capture_limits: crate::epcis::Limits,
+    /// How far an event time may lie ahead of the server's clock (client clock skew) before
+    /// DSCSA-B-011 refuses the event (`capture.future_tolerance_secs`, default 300).
+    pub capture_future_tolerance: std::time::Duration,
     /// The config file that was read, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -223,7 +227,7 @@ impl Settings {
              [database]\nurl = {}\npool_size = {}\nconnect_timeout_secs = {}\n\n\
              [tls]\nenabled = {}\nlisten = \"{}\"\n{}\n\n\
              [verification]\nresponder_gln = {:?}\nforward_timeout_ms = {}\n\n\
-             [capture]\nmax_document_bytes = {}\nmax_events = {}\nmax_epcs_per_event = {}\nmax_depth = {}\n",
+             [capture]\nmax_document_bytes = {}\nmax_events = {}\nmax_epcs_per_event = {}\nmax_depth = {}\nfuture_tolerance_secs = {}\n",
             self.source_file
                 .as_deref()
                 .map(|p| p.display().to_string())
@@ -263,6 +267,7 @@ impl Settings {
             self.capture_limits.max_events,
             self.capture_limits.max_epcs_per_event,
             self.capture_limits.max_depth,
+            self.capture_future_tolerance.as_secs(),
         )
     }
 }
@@ -367,6 +372,10 @@ impl RawSettings {
         if let Some(v) = get("DSCSA_CAPTURE_MAX_DEPTH") {
             self.capture.max_depth = Some(num("DSCSA_CAPTURE_MAX_DEPTH", v)?);
         }
+        if let Some(v) = get("DSCSA_CAPTURE_FUTURE_TOLERANCE_SECS") {
+            self.capture.future_tolerance_secs =
+                Some(num("DSCSA_CAPTURE_FUTURE_TOLERANCE_SECS", v)?);
+        }
         if let Some(v) = get("DSCSA_DATABASE_CONNECT_TIMEOUT_SECS") {
             self.database.connect_timeout_secs =
                 Some(num("DSCSA_DATABASE_CONNECT_TIMEOUT_SECS", v)?);
@@ -424,11 +433,19 @@ impl RawSettings {
                 format!("{connect_timeout_secs} is outside 1..=600"),
             ));
         }
+        let future_tolerance_secs = self.capture.future_tolerance_secs.unwrap_or(300);
+        if future_tolerance_secs > 86_400 {
+            return Err(ConfigError::invalid(
+                "capture.future_tolerance_secs",
+                format!("{future_tolerance_secs} is outside 0..=86400 (a day)"),
+            ));
+        }
         let capture_limits = validate_capture(self.capture)?;
         let tls = validate_tls(self.tls)?;
         let verification = validate_verification(self.verification)?;
         Ok(Settings {
             capture_limits,
+            capture_future_tolerance: std::time::Duration::from_secs(future_tolerance_secs),
             tls,
             verification,
             data_dir,
@@ -660,6 +677,20 @@ mod tests {
         let s = Settings::load_from(None, &env(&[("DSCSA_CAPTURE_MAX_DOCUMENT_BYTES", "1000")]))
             .unwrap();
         assert_eq!(s.capture_limits.max_bytes, 1000);
+        let s = Settings::load_from(None, &env(&[]))
+            .unwrap()
+            .capture_future_tolerance;
+        assert_eq!(s.as_secs(), 300, "default");
+        let s = Settings::load_from(None, &env(&[("DSCSA_CAPTURE_FUTURE_TOLERANCE_SECS", "0")]))
+            .unwrap();
+        assert_eq!(s.capture_future_tolerance.as_secs(), 0);
+        let err = Settings::load_from(
+            None,
+            &env(&[("DSCSA_CAPTURE_FUTURE_TOLERANCE_SECS", "90000")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("capture.future_tolerance_secs"), "{err}");
         let err = Settings::load_from(None, &env(&[("DSCSA_CAPTURE_MAX_EVENTS", "0")]))
             .unwrap_err()
             .to_string();

@@ -131,6 +131,7 @@ rules! {
     ILMD_NOT_ADD = ("EPCIS-S-013", Warn, "ILMD appears only on ObjectEvent with action ADD (or TransformationEvent).", "Move the lot/expiry data to the commissioning (ADD) event.");
     EMPTY_VALUE = ("EPCIS-S-014", Reject, "Identifier and value elements are not empty and contain no child elements.", "Put the value as text inside the element.");
     EVENT_LOCATION = ("EPCIS-S-015", Reject, "Events sit in EPCISBody/EventList (1.2: TransformationEvent inside EventList/extension).", "Move the event into the EventList.");
+    UNPACK_ALL = ("EPCIS-S-016", Warn, "An EPCIS 1.2 AggregationEvent with action DELETE lists its childEPCs (required by the 1.2 schema); without them it is read as unpacking every child of the parent, as EPCIS 2.0 and an empty <childEPCs/> say.", "Add <childEPCs/> (empty: unpack all) or list the children taken out.");
 
     // Value formats.
     DATE_TIME = ("EPCIS-V-001", Reject, "Timestamps are valid xsd:dateTime values (YYYY-MM-DDThh:mm:ss[.fff][Z|±hh:mm]).", "Write the time as e.g. 2025-05-01T14:30:00.000-05:00.");

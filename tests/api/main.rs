@@ -6,6 +6,7 @@ mod cli;
 mod health;
 mod helpers;
 mod partners_tls;
+mod regressions;
 mod schema;
 mod tls_fixture;
 mod verification;
