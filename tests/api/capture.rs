@@ -1035,8 +1035,9 @@ impl Shipment {
                 )
                 .bind::<diesel::sql_types::Text, _>(key)
                 .get_result::<Line>(&mut db.conn())
-                .map(|l| l.line)
-                .unwrap_or_else(|_| "absent".into());
+                .optional()
+                .unwrap_or_else(|e| panic!("state of {label}: {e}"))
+                .map_or_else(|| "absent".into(), |l| l.line);
                 let line = labels
                     .iter()
                     .fold(line, |l, (k, name)| l.replace(k.as_str(), name));
