@@ -110,6 +110,7 @@ pub struct RawCapture {
     pub max_events: Option<u64>,
     pub max_epcs_per_event: Option<usize>,
     pub max_depth: Option<usize>,
+    pub future_tolerance_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,6 +169,9 @@ pub struct Settings {
     pub serials: SerialSettings,
     /// The public Digital Link page on the plain-HTTP listener.
     pub resolver: ResolverSettings,
+    /// How far an event time may lie ahead of the server's clock (client clock skew) before
+    /// DSCSA-B-011 refuses the event (`capture.future_tolerance_secs`, default 300).
+    pub capture_future_tolerance: std::time::Duration,
     /// The config file that was read, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -390,7 +394,7 @@ impl Settings {
              [tls]\nenabled = {}\nlisten = \"{}\"\n{}\n\n\
              [verification]\nresponder_gln = {:?}\nrequire_link_type = {}\nforward_timeout_ms = {}\n\n\
              [organisation]\n{}\n\n\
-             [capture]\nmax_document_bytes = {}\nmax_events = {}\nmax_epcs_per_event = {}\nmax_depth = {}\n",
+             [capture]\nmax_document_bytes = {}\nmax_events = {}\nmax_epcs_per_event = {}\nmax_depth = {}\nfuture_tolerance_secs = {}\n",
             self.source_file
                 .as_deref()
                 .map(|p| p.display().to_string())
@@ -440,6 +444,7 @@ impl Settings {
             self.capture_limits.max_events,
             self.capture_limits.max_epcs_per_event,
             self.capture_limits.max_depth,
+            self.capture_future_tolerance.as_secs(),
         ) + &format!(
             "\n[serials]\n{}\n\n[resolver]\nrequests_per_minute = {}\nburst = {}\n",
             match &self.serials.key {
@@ -573,6 +578,10 @@ impl RawSettings {
         if let Some(v) = get("DSCSA_RESOLVER_BURST") {
             self.resolver.burst = Some(num("DSCSA_RESOLVER_BURST", v)?);
         }
+        if let Some(v) = get("DSCSA_CAPTURE_FUTURE_TOLERANCE_SECS") {
+            self.capture.future_tolerance_secs =
+                Some(num("DSCSA_CAPTURE_FUTURE_TOLERANCE_SECS", v)?);
+        }
         if let Some(v) = get("DSCSA_DATABASE_CONNECT_TIMEOUT_SECS") {
             self.database.connect_timeout_secs =
                 Some(num("DSCSA_DATABASE_CONNECT_TIMEOUT_SECS", v)?);
@@ -630,6 +639,13 @@ impl RawSettings {
                 format!("{connect_timeout_secs} is outside 1..=600"),
             ));
         }
+        let future_tolerance_secs = self.capture.future_tolerance_secs.unwrap_or(300);
+        if future_tolerance_secs > 86_400 {
+            return Err(ConfigError::invalid(
+                "capture.future_tolerance_secs",
+                format!("{future_tolerance_secs} is outside 0..=86400 (a day)"),
+            ));
+        }
         let capture_limits = validate_capture(self.capture)?;
         let tls = validate_tls(self.tls)?;
         let verification = validate_verification(self.verification)?;
@@ -671,6 +687,7 @@ impl RawSettings {
             serials,
             resolver,
             capture_limits,
+            capture_future_tolerance: std::time::Duration::from_secs(future_tolerance_secs),
             tls,
             verification,
             data_dir,
@@ -958,6 +975,20 @@ mod tests {
         let s = Settings::load_from(None, &env(&[("DSCSA_CAPTURE_MAX_DOCUMENT_BYTES", "1000")]))
             .unwrap();
         assert_eq!(s.capture_limits.max_bytes, 1000);
+        let s = Settings::load_from(None, &env(&[]))
+            .unwrap()
+            .capture_future_tolerance;
+        assert_eq!(s.as_secs(), 300, "default");
+        let s = Settings::load_from(None, &env(&[("DSCSA_CAPTURE_FUTURE_TOLERANCE_SECS", "0")]))
+            .unwrap();
+        assert_eq!(s.capture_future_tolerance.as_secs(), 0);
+        let err = Settings::load_from(
+            None,
+            &env(&[("DSCSA_CAPTURE_FUTURE_TOLERANCE_SECS", "90000")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("capture.future_tolerance_secs"), "{err}");
         let err = Settings::load_from(None, &env(&[("DSCSA_CAPTURE_MAX_EVENTS", "0")]))
             .unwrap_err()
             .to_string();

@@ -93,6 +93,8 @@ pub struct Serial {
     pub expiry: Option<NaiveDate>,
     pub parent_id: Id,
     pub last_event_id: Id,
+    /// The event time of `last_event_id` (microseconds): state follows event time.
+    pub last_event_time: Id,
     /// `last_event_id` as loaded: the write-back checks nobody changed the row meanwhile.
     pub loaded_event_id: Id,
     /// Microseconds since 1970.
@@ -116,9 +118,24 @@ impl Serial {
             expiry: None,
             parent_id: None,
             last_event_id: None,
+            last_event_time: None,
             loaded_event_id: None,
             commissioned_at: None,
         }
+    }
+
+    /// Where its state stands in time: (event time, event id) of its last change. Events are
+    /// ordered by event time; equal times by event id, which follows the order of capture
+    /// (within a batch, document order).
+    pub fn at(&self) -> (Id, Id) {
+        (self.last_event_time, self.last_event_id)
+    }
+
+    /// Records the event as the serial's last change.
+    fn touch(&mut self, v: &Values) {
+        self.last_event_id = id(v.event_id);
+        self.last_event_time = micros(v.event_time);
+        self.dirty = true;
     }
 }
 
@@ -133,6 +150,13 @@ pub struct Values {
     pub disposition: Sym,
     pub owner: Sym,
     pub location: Sym,
+}
+
+impl Values {
+    /// Where the event stands in time, comparable with [`Serial::at`].
+    pub fn at(&self) -> (Id, Id) {
+        (micros(self.event_time), id(self.event_id))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -292,8 +316,7 @@ impl Fold {
                     if !matches!(s.status, 5..=8) {
                         s.status = st;
                         s.disposition = v.disposition.or(s.disposition);
-                        s.last_event_id = id(v.event_id);
-                        s.dirty = true;
+                        s.touch(v);
                     }
                     next.push(k);
                 }
@@ -488,6 +511,7 @@ impl Fold {
                 dirty: true,
                 status: status::UNKNOWN,
                 last_event_id: id(v.event_id),
+                last_event_time: micros(v.event_time),
                 ..Serial::absent(kind_of_key(key))
             };
             self.serials.insert(key.into(), s);
@@ -537,8 +561,7 @@ impl Fold {
                     }
                     s.disposition = v.disposition.or(s.disposition);
                     s.location = v.location.or(s.location);
-                    s.last_event_id = id(v.event_id);
-                    s.dirty = true;
+                    s.touch(v);
                 }
             }
             Change::Unpack { children } => {
@@ -560,8 +583,7 @@ impl Fold {
                     }
                     s.parent_id = None;
                     s.disposition = v.disposition.or(s.disposition);
-                    s.last_event_id = id(v.event_id);
-                    s.dirty = true;
+                    s.touch(v);
                 }
             }
             Change::Transition(keys) => self.transition(keys, v, &mut created, &mut updated),
@@ -596,6 +618,7 @@ impl Fold {
                         owner: v.owner,
                         location: v.location,
                         last_event_id: id(v.event_id),
+                        last_event_time: micros(v.event_time),
                         commissioned_at: micros(v.event_time),
                         ..Serial::absent(kind_of_key(k))
                     };
@@ -610,10 +633,9 @@ impl Fold {
                     s.disposition = v.disposition.or(s.disposition);
                     s.owner = v.owner.or(s.owner);
                     s.location = v.location.or(s.location);
-                    s.last_event_id = id(v.event_id);
+                    s.touch(v);
                     s.commissioned_at = micros(v.event_time);
                     s.commission_count = 1;
-                    s.dirty = true;
                     *updated += 1;
                 }
                 _ => {
@@ -637,8 +659,53 @@ impl Fold {
             s.disposition = v.disposition.or(s.disposition);
             s.owner = v.owner.or(s.owner);
             s.location = v.location.or(s.location);
-            s.last_event_id = id(v.event_id);
-            s.dirty = true;
+            s.touch(v);
+        }
+    }
+
+    /// Whether the event is older than the state of a serial it names or of a container of
+    /// one: applying it now would put an older state over a newer one, so the capture
+    /// replays their history in time order instead (capture/retract.rs, `replay`).
+    pub fn is_late<'k>(&self, keys: impl IntoIterator<Item = &'k str>, v: &Values) -> bool {
+        let at = v.at();
+        keys.into_iter().any(|k| {
+            let mut next = self.get(k);
+            for _ in 0..MAX_DEPTH {
+                let Some(s) = next else { return false };
+                if s.status != status::ABSENT && s.at() > at {
+                    return true;
+                }
+                next = s
+                    .parent_id
+                    .and_then(|p| self.key_of_id(p.get()))
+                    .and_then(|k| self.get(k));
+            }
+            false
+        })
+    }
+
+    /// (serials created, serials updated) that applying the change now would count, as
+    /// [`Fold::apply`] does: the figures a report gives for an event whichever way the
+    /// capture applies it.
+    pub fn effect_counts(&self, change: &Change<'_>) -> (u64, u64) {
+        let absent = |k: &str| self.get(k).is_none_or(|s| s.status == status::ABSENT);
+        let split = |keys: &[&str]| {
+            let created = keys.iter().filter(|k| absent(k)).count() as u64;
+            (created, keys.len() as u64 - created)
+        };
+        match *change {
+            Change::Commission(keys)
+            | Change::Transition(keys)
+            | Change::Unpack { children: keys } => split(keys),
+            Change::Pack { parent, children } => {
+                let (c, u) = split(children);
+                (c + u64::from(absent(parent)), u)
+            }
+            Change::Transform { inputs, outputs } => {
+                let (c1, u1) = split(inputs);
+                let (c2, u2) = split(outputs);
+                (c1 + c2, u1 + u2)
+            }
         }
     }
 
@@ -656,8 +723,9 @@ impl Fold {
     }
 
     /// The ancestor whose state a serial inherits: of its containers (as far as the fold knows
-    /// them), the one with the newest event, if newer than the serial's own; none for serials
-    /// whose own status is terminal or unknown. The same rule as the `serial_state` view.
+    /// them), the one with the newest event (by [`Serial::at`]: event time, then event id),
+    /// if newer than the serial's own; none for serials whose own status is terminal or
+    /// unknown. The same rule as the `serial_state` view (migration 8).
     pub fn effective(&self, key: &str) -> Option<Serial> {
         let s = self.get(key)?;
         if status::is_terminal(s.status) || s.status == status::UNKNOWN {
@@ -672,11 +740,8 @@ impl Fold {
             else {
                 break;
             };
-            let newer_than = |x: Id| a.last_event_id > x;
-            if a.status != status::UNKNOWN
-                && newer_than(s.last_event_id)
-                && best.is_none_or(|b| newer_than(b.last_event_id))
-            {
+            let newer_than = |x: &Serial| a.at() > x.at();
+            if a.status != status::UNKNOWN && newer_than(s) && best.is_none_or(|b| newer_than(&b)) {
                 best = Some(*a);
             }
             next = a.parent_id;

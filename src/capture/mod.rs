@@ -19,7 +19,7 @@ mod prepare;
 mod retract;
 mod spilled;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -232,6 +232,11 @@ struct Run<'a> {
     events_retracted: u64,
     batch: Vec<Prepared>,
     batch_size: usize,
+    /// Rows of the events of the batch being flushed that were accepted, not written yet.
+    pending: BatchRows,
+    /// Containers with stored packing or unpacking later than the earliest event of the batch
+    /// being flushed, and the latest such time (`q::containers_changed_after`).
+    changed_containers: HashMap<Box<str>, chrono::DateTime<Utc>>,
     /// Event indexes refused by the reader or event-level rules (skipped under `proceed`).
     refused: HashSet<u64>,
     gtins: HashSet<String>,
@@ -316,9 +321,10 @@ impl Run<'_> {
     }
 
     /// Stores a batch of events: duplicates (same event hash) are left out; the state of the
-    /// serials they name is loaded into the fold; each event, in document order, is checked
-    /// against the state just before it and applied, or refused with its findings; the
-    /// events that were not refused are written by binary COPY.
+    /// serials they name is loaded into the fold; each event, in time order (event time, then
+    /// document order; event ids are given in that order), is checked against the state at
+    /// its time and applied, or refused with its findings; the events that were not refused
+    /// are written by binary COPY.
     fn flush(&mut self, conn: &mut PgConnection) -> Result<(), CaptureError> {
         let mut batch = std::mem::take(&mut self.batch);
         self.batch_size = 0;
@@ -345,23 +351,28 @@ impl Run<'_> {
         if batch.is_empty() {
             return Ok(());
         }
-        let ids = q::reserve_event_ids(conn, batch.len())?;
-        let wanted: Vec<&str> = batch
-            .iter()
-            .flat_map(|p| {
-                let e = &p.effect;
-                e.keys
-                    .iter()
-                    .chain(&e.outputs)
-                    .chain(&e.parent)
-                    .map(move |i| p.key(*i))
-            })
-            .collect();
-        self.load_with_room(conn, wanted)?;
+        // In time order: then no event of the batch is older than one applied before it, and
+        // only what is older than the stored state needs a replay (`apply_late`).
+        batch.sort_by_key(|p| (p.event_time, p.index));
+        let mut ids = q::reserve_event_ids(conn, batch.len())?;
+        ids.sort_unstable();
+        self.note_changed_containers(conn, batch[0].event_time)?;
+        self.load_with_room(conn, batch_keys(&batch))?;
 
-        let mut rows = BatchRows::default();
         let mut declared = None;
-        for (p, id) in batch.into_iter().zip(ids) {
+        let mut batch: std::collections::VecDeque<(Prepared, i64)> =
+            batch.into_iter().zip(ids).collect();
+        while let Some((p, id)) = batch.pop_front() {
+            if self.fold.is_empty() {
+                // A replay or a terminal status written down the tree emptied the fold: the
+                // rest of the batch is loaded again at once, not event by event, and what a
+                // replayed packing changed is looked at again (stored first).
+                self.copy_pending(conn)?;
+                self.note_changed_containers(conn, p.event_time)?;
+                let rest = batch.iter().map(|(p, _)| p);
+                let keys = batch_keys(std::iter::once(&p).chain(rest));
+                self.load_with_room(conn, keys)?;
+            }
             let t = std::time::Instant::now();
             let findings = self.apply_event(conn, &p, id)?;
             let refused = findings.iter().any(|f| f.severity == "reject");
@@ -390,7 +401,54 @@ impl Run<'_> {
                 });
             }
             let epcs = p.epcs.len() as u64;
+            let mut rows = std::mem::take(&mut self.pending);
             self.accept(p, id, epcs, &mut rows);
+            self.pending = rows;
+        }
+        self.copy_pending(conn)?;
+        if let Some(d) = declared {
+            self.retract(conn, &d)?;
+        }
+        Ok(())
+    }
+
+    /// Finds the containers whose contents changed (stored aggregation events) after `from`.
+    fn note_changed_containers(
+        &mut self,
+        conn: &mut PgConnection,
+        from: chrono::DateTime<Utc>,
+    ) -> Result<(), CaptureError> {
+        self.changed_containers = q::containers_changed_after(conn, from)?
+            .into_iter()
+            .map(|(k, t)| (k.into_boxed_str(), t))
+            .collect();
+        Ok(())
+    }
+
+    /// Whether the event is older than the state of what it names (or of a container of it),
+    /// or names a container whose contents changed after its time: then it goes through a
+    /// replay in time order rather than being applied over the newer state.
+    pub(crate) fn is_late<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k str>,
+        v: &fold::Values,
+    ) -> bool {
+        let keys: Vec<&str> = keys.into_iter().collect();
+        self.fold.is_late(keys.iter().copied(), v)
+            || (!self.changed_containers.is_empty()
+                && keys.iter().any(|k| {
+                    self.changed_containers
+                        .get(*k)
+                        .is_some_and(|t| *t > v.event_time)
+                }))
+    }
+
+    /// Writes the rows of the accepted events of the batch (before a replay, which reads the
+    /// stored history, and at the end of the batch).
+    fn copy_pending(&mut self, conn: &mut PgConnection) -> Result<(), CaptureError> {
+        let mut rows = std::mem::take(&mut self.pending);
+        if rows.events.is_empty() {
+            return Ok(());
         }
         let t = std::time::Instant::now();
         // In index order: both indexes of event_epcs are then filled mostly left to right.
@@ -405,9 +463,6 @@ impl Run<'_> {
             t.elapsed(),
             self.fold.len(),
         );
-        if let Some(d) = declared {
-            self.retract(conn, &d)?;
-        }
         Ok(())
     }
 
@@ -511,6 +566,7 @@ impl Run<'_> {
             expiry: r.expiry,
             parent_id: r.parent_id.and_then(fold::id),
             last_event_id: r.last_event_id.and_then(fold::id),
+            last_event_time: r.last_event_time.and_then(fold::micros),
             loaded_event_id: r.last_event_id.and_then(fold::id),
             commissioned_at: r.commissioned_at.and_then(fold::micros),
         };
@@ -619,6 +675,18 @@ impl Run<'_> {
             }
             owned_children = children;
             keys = owned_children.iter().map(String::as_str).collect();
+            let named = keys.iter().copied().chain(Some(parent));
+            if self.is_late(named, &v) {
+                let late = retract::Late {
+                    p,
+                    v,
+                    keys: Vec::new(),
+                    outputs: Vec::new(),
+                    parent: Some(parent),
+                    unpack_all: true,
+                };
+                return self.apply_late(conn, late, &keys);
+            }
             if keys.is_empty() {
                 return Ok(self.check_findings(
                     p,
@@ -633,12 +701,38 @@ impl Run<'_> {
         let Some(change) = change_of(p.op, &keys, &outputs, parent) else {
             return Ok(Vec::new());
         };
+        if self.is_late(change_keys(&change).chain(parent), &v) {
+            let late = retract::Late {
+                p,
+                v,
+                keys: keys.clone(),
+                outputs: outputs.clone(),
+                parent,
+                unpack_all: false,
+            };
+            return self.apply_late(conn, late, &[]);
+        }
         let findings = self.check_findings(p, &change, &v, false);
         if findings.iter().any(|f| f.severity == "reject") {
             return Ok(findings);
         }
         self.apply_change(conn, p, &change, &v)?;
         Ok(findings)
+    }
+
+    /// Reserves ids for the serials the change makes present that have no row yet.
+    fn reserve_for(
+        &mut self,
+        conn: &mut PgConnection,
+        change: &fold::Change<'_>,
+    ) -> Result<(), CaptureError> {
+        let needed = self.fold.absent_count(change_keys(change));
+        if self.fold.free_ids() < needed {
+            let n = (needed - self.fold.free_ids()).max(ID_CHUNK);
+            let ids = q::reserve_serial_ids(conn, n)?;
+            self.fold.add_ids(ids.into_iter().rev());
+        }
+        Ok(())
     }
 
     /// What an event sets, interned in the fold's names.
@@ -666,12 +760,7 @@ impl Run<'_> {
         change: &fold::Change<'_>,
         v: &fold::Values,
     ) -> Result<(), CaptureError> {
-        let needed = self.fold.absent_count(change_keys(change));
-        if self.fold.free_ids() < needed {
-            let n = (needed - self.fold.free_ids()).max(ID_CHUNK);
-            let ids = q::reserve_serial_ids(conn, n)?;
-            self.fold.add_ids(ids.into_iter().rev());
-        }
+        self.reserve_for(conn, change)?;
         let (created, updated) = self.fold.apply(change, v);
         self.serials_created += created;
         self.serials_updated += updated;
@@ -686,6 +775,8 @@ impl Run<'_> {
                     .filter_map(|k| self.fold.get(k))
                     .map(|s| s.id)
                     .collect();
+                // The rows reloaded after this read their last event's time from `events`.
+                self.copy_pending(conn)?;
                 self.write_back(conn)?;
                 let disposition = p.effect.disposition.as_deref();
                 let n = q::cascade_terminal(conn, &containers, st, disposition, v.event_id)?;
@@ -713,6 +804,21 @@ impl Run<'_> {
         }
         findings_of(p, grouped)
     }
+}
+
+/// Every identifier the state changes of these events name.
+fn batch_keys<'p>(batch: impl IntoIterator<Item = &'p Prepared>) -> Vec<&'p str> {
+    batch
+        .into_iter()
+        .flat_map(|p| {
+            let e = &p.effect;
+            e.keys
+                .iter()
+                .chain(&e.outputs)
+                .chain(&e.parent)
+                .map(move |i| p.key(*i))
+        })
+        .collect()
 }
 
 /// Problems of one event by kind: how many, and the first.
@@ -940,6 +1046,8 @@ pub fn capture(
         events_retracted: 0,
         batch: Vec::new(),
         batch_size: 0,
+        pending: BatchRows::default(),
+        changed_containers: HashMap::new(),
         refused: HashSet::new(),
         gtins: HashSet::new(),
         locations: HashSet::new(),
@@ -1292,22 +1400,7 @@ fn read_front<R: Read>(
                 };
                 drop(event);
                 if p.event_time > now + tolerance {
-                    report(
-                        finding(
-                            rules::EVENT_IN_THE_FUTURE,
-                            Severity::Reject,
-                            p.line,
-                            p.column,
-                            Some(p.index),
-                            format!(
-                                "event time {} is in the future (server time {})",
-                                p.event_time.to_rfc3339(),
-                                now.to_rfc3339()
-                            ),
-                            "send events after they happened; check the sender's clock and time zone",
-                        ),
-                        &mut refused,
-                    );
+                    report(in_the_future(&p, now, tolerance), &mut refused);
                     continue;
                 }
                 if p.shipping && facts.dscsa {
@@ -1351,6 +1444,65 @@ fn read_front<R: Read>(
     for d in reader.take_diagnostics() {
         report(from_diagnostic(d), &mut refused);
     }
+}
+
+/// `capture.future_tolerance_secs` as the capture takes it.
+pub fn tolerance(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// DSCSA-B-011 for an event time more than the tolerance ahead of the server's clock. When
+/// the time read as UTC (its offset dropped) is the server's time, within the tolerance (at
+/// least a minute), the message says so: a client that writes its UTC wall-clock time
+/// followed by its local offset (seen in a widely used EPCIS 2.0 SDK) looks hours ahead when
+/// it is west of UTC. It stays a reject (docs/RULES.md): the time as written is in the future,
+/// and storing it would put the event ahead of everything that follows it in time.
+fn in_the_future(p: &Prepared, now: chrono::DateTime<Utc>, tolerance: chrono::Duration) -> Finding {
+    let excess = p.event_time - now;
+    let offset = chrono::Duration::seconds(i64::from(p.stated_offset_secs));
+    let wall_clock_as_utc = p.event_time + offset;
+    let slack = tolerance.max(chrono::Duration::minutes(1));
+    let likely_offset_bug = p.stated_offset_secs < 0 && (wall_clock_as_utc - now).abs() <= slack;
+    let ahead = |d: chrono::Duration| {
+        let m = d.num_minutes();
+        format!("{}h{:02}m", m / 60, m % 60)
+    };
+    let (message, hint) = if likely_offset_bug {
+        let written = p.event_time.with_timezone(
+            &chrono::FixedOffset::east_opt(p.stated_offset_secs).expect("a parsed offset"),
+        );
+        (
+            format!(
+                "event time {} is {} in the future (server time {}), exactly its UTC offset {}:                  likely a client bug writing the UTC wall-clock time with the local offset                  (meant {}Z?)",
+                written.to_rfc3339(),
+                ahead(excess),
+                now.to_rfc3339(),
+                written.format("%:z"),
+                written.naive_local().format("%Y-%m-%dT%H:%M:%S")
+            ),
+            "write the local time with the local offset (or the UTC time with Z); this is a              known default of some EPCIS 2.0 SDKs",
+        )
+    } else {
+        (
+            format!(
+                "event time {} is {} in the future (server time {}; {} s of clock skew allowed)",
+                p.event_time.to_rfc3339(),
+                ahead(excess),
+                now.to_rfc3339(),
+                tolerance.num_seconds()
+            ),
+            "send events after they happened; check the sender's clock and time zone",
+        )
+    };
+    finding(
+        rules::EVENT_IN_THE_FUTURE,
+        Severity::Reject,
+        p.line,
+        p.column,
+        Some(p.index),
+        message,
+        hint,
+    )
 }
 
 fn master_data_rules(conn: &mut PgConnection, run: &mut Run<'_>) -> Result<(), CaptureError> {

@@ -261,6 +261,8 @@ pub struct Prepared {
     pub column: u32,
     pub op: Op,
     pub event_time: DateTime<Utc>,
+    /// The UTC offset written in the eventTime, in seconds (east positive).
+    pub stated_offset_secs: i32,
     pub digest: Vec<u8>,
     pub is_error_declaration: bool,
     pub shipping: bool,
@@ -327,7 +329,8 @@ impl Seen {
 }
 
 pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
-    let event_time = event.event_time.as_ref()?.value?.with_timezone(&Utc);
+    let stated = event.event_time.as_ref()?.value?;
+    let event_time = stated.with_timezone(&Utc);
     let hash_id = match &event.hash_id {
         Some(h) => h.clone(),
         None => crate::epcis::hash_id(event),
@@ -553,6 +556,7 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         column: event.position.column,
         op,
         event_time,
+        stated_offset_secs: stated.offset().local_minus_utc(),
         digest,
         is_error_declaration: declaration.is_some(),
         shipping: is_shipping(event),

@@ -3,10 +3,14 @@
 //! (marked `retracted_by`), and the rows of every serial it may have changed are rebuilt by
 //! replaying, through the same fold as a capture, the events about them that still stand.
 
+use std::collections::HashMap;
+
 use diesel::PgConnection;
 
 use super::fold::{self, Values};
-use super::prepare::{effect_side, event_type_of_code, op_of, role_of_code, status_of, Op, Side};
+use super::prepare::{
+    effect_side, event_type_of_code, op_of, role_of_code, status_of, Op, Prepared, Side,
+};
 use super::{change_of, finding, rules, CaptureError, Run, Severity};
 use crate::epcis::Action;
 use crate::store::capture as q;
@@ -55,7 +59,88 @@ impl Run<'_> {
 
     /// Replays the standing events of every serial the retracted event may have changed.
     fn rebuild(&mut self, conn: &mut PgConnection, retracted: i64) -> Result<(), CaptureError> {
-        let scope = q::rebuild_scope(conn, retracted)?;
+        let scope = q::rebuild_scope(conn, q::Seed::Event(retracted))?;
+        let (serials, events, gone) = self.replay(conn, scope, None)?.counts;
+        log::debug!(
+            "capture: event {retracted} retracted; {serials} serials rebuilt from {events} events, {gone} removed",
+        );
+        Ok(())
+    }
+
+    /// Rebuilds, in time order, the serials a stored event names (a huge event that was older
+    /// than their state: capture/spilled.rs stores it first, then calls this).
+    pub(super) fn rebuild_after(
+        &mut self,
+        conn: &mut PgConnection,
+        event_id: i64,
+    ) -> Result<(), CaptureError> {
+        self.write_back(conn)?;
+        self.fold.clear();
+        let scope = q::rebuild_scope(conn, q::Seed::Event(event_id))?;
+        let (serials, events, _) = self.replay(conn, scope, None)?.counts;
+        log::debug!(
+            "capture: event {event_id} was late; {serials} serials replayed from {events} events"
+        );
+        Ok(())
+    }
+
+    /// Checks and applies an event that is older than the state of what it names: the
+    /// serials concerned are rebuilt from their standing events with this one put in its
+    /// place in time, where its rules are checked against the state at its time. Returns its
+    /// findings (a refused event changes nothing; the replay leaves the state as it was).
+    /// `current_children`: for a DELETE without children, the children its parent has now
+    /// (the report counts them as a direct application would).
+    pub(super) fn apply_late(
+        &mut self,
+        conn: &mut PgConnection,
+        late: Late<'_>,
+        current_children: &[&str],
+    ) -> Result<Vec<super::Finding>, CaptureError> {
+        let keys: &[&str] = if late.unpack_all {
+            current_children
+        } else {
+            &late.keys
+        };
+        let counts = change_of(late.p.op, keys, &late.outputs, late.parent)
+            .map(|c| self.fold.effect_counts(&c))
+            .unwrap_or_default();
+        // The replay reads the stored history: what this batch applied so far goes first.
+        self.copy_pending(conn)?;
+        self.write_back(conn)?;
+        self.fold.clear();
+        let seeds: Vec<&str> = late
+            .keys
+            .iter()
+            .chain(&late.outputs)
+            .chain(current_children)
+            .copied()
+            .chain(late.parent)
+            .collect();
+        let scope = q::rebuild_scope(conn, q::Seed::Keys(&seeds))?;
+        let index = late.p.index;
+        let replayed = self.replay(conn, scope, Some(late))?;
+        let (serials, events, _) = replayed.counts;
+        log::debug!(
+            "capture: event {index} is older than the state it changes; {serials} serials replayed from {events} events",
+        );
+        if replayed.accepted {
+            self.serials_created += counts.0;
+            self.serials_updated += counts.1;
+        }
+        Ok(replayed.findings)
+    }
+
+    /// Rebuilds the `scope` rows from the events about them that stand, in time order (event
+    /// time, then event id), through a fresh fold; with `late`, that event is checked and
+    /// applied at its place in time (after the stored events of the same time: its id is
+    /// newer). Writes the rows back (deleting those no standing event makes present) and
+    /// empties the fold.
+    fn replay(
+        &mut self,
+        conn: &mut PgConnection,
+        scope: Vec<q::StoredSerial>,
+        mut late: Option<Late<'_>>,
+    ) -> Result<Replayed, CaptureError> {
         let keys: Vec<String> = scope.iter().map(|r| r.epc_key.clone()).collect();
         // Every row starts absent with its own id: the replay makes present what the events
         // that stand make present; what none of them names any more is deleted.
@@ -69,64 +154,39 @@ impl Run<'_> {
             };
             self.fold.insert(&r.epc_key, serial, None);
         }
+        if let Some(l) = &late {
+            // What it names beyond the scope has no row: absent.
+            let named = l.keys.iter().chain(&l.outputs).copied().chain(l.parent);
+            self.load(conn, named.collect())?;
+        }
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let (events, epcs) = q::replay_events(conn, &key_refs)?;
+        // The identifiers of each event (ordered by event id; the events by time).
+        let mut named_by: HashMap<i64, std::ops::Range<usize>> = HashMap::new();
         let mut at = 0;
-        for ev in &events {
+        while at < epcs.len() {
             let start = at;
-            while at < epcs.len() && epcs[at].event_id == ev.id {
+            while at < epcs.len() && epcs[at].event_id == epcs[start].event_id {
                 at += 1;
             }
-            let named = &epcs[start..at];
-            let Some(event_type) = event_type_of_code(ev.event_type) else {
-                continue;
-            };
-            let action = ev.action.as_deref().and_then(Action::parse);
-            let step = ev.biz_step.as_deref().unwrap_or("");
-            let names = &mut self.fold.names;
-            let v = Values {
-                event_id: ev.id,
-                event_time: ev.event_time,
-                status: status_of(action, step),
-                lot: names.intern(ev.lot.as_deref()),
-                expiry: ev.expiry,
-                disposition: names.intern(ev.disposition.as_deref()),
-                owner: names.intern(ev.owner.as_deref()),
-                location: names.intern(ev.biz_location.as_deref()),
-            };
-            let op = op_of(event_type, action, step);
-            let parent = named
-                .iter()
-                .find(|x| x.role == 2)
-                .map(|x| x.epc_key.as_str());
-            // The same sides of the change as a capture gives them (only serial keys are
-            // replayed, so nothing here is class-level).
-            let (mut keys, mut outputs) = (Vec::new(), Vec::new());
-            for x in named {
-                let Some(role) = role_of_code(x.role) else {
-                    continue;
-                };
-                match effect_side(op, parent.is_some(), role, false) {
-                    Some(Side::Named) => keys.push(x.epc_key.as_str()),
-                    Some(Side::Output) => outputs.push(x.epc_key.as_str()),
-                    None => {}
-                }
+            named_by.insert(epcs[start].event_id, start..at);
+        }
+        let mut out = Replayed {
+            findings: Vec::new(),
+            accepted: false,
+            counts: (keys.len(), events.len(), 0),
+        };
+        for ev in &events {
+            if let Some(l) = late.take_if(|l| l.v.event_time < ev.event_time) {
+                self.replay_late(conn, l, &mut out)?;
             }
-            let owned: Vec<Box<str>>;
-            if op == Op::Unpack && !ev.has_children {
-                // A DELETE that named no children emptied its parent.
-                if let Some(parent) = parent {
-                    owned = self.fold.children_of(parent);
-                    keys = owned.iter().map(|k| &**k).collect();
-                }
-            }
-            let Some(change) = change_of(op, &keys, &outputs, parent) else {
-                continue;
-            };
-            self.fold.apply(&change, &v);
-            if op == (Op::Transition { inherit: true }) {
-                self.fold.cascade_terminal(&keys, &v);
-            }
+            let named = named_by
+                .get(&ev.id)
+                .map_or(&epcs[..0], |r| &epcs[r.clone()]);
+            self.replay_stored(ev, named);
+        }
+        if let Some(l) = late.take() {
+            self.replay_late(conn, l, &mut out)?;
         }
         let gone = self.fold.remove_absent();
         if !gone.is_empty() {
@@ -134,12 +194,119 @@ impl Run<'_> {
         }
         self.write_back(conn)?;
         self.fold.clear();
-        log::debug!(
-            "capture: event {retracted} retracted; {} serials rebuilt from {} events, {} removed",
-            keys.len() - gone.len(),
-            events.len(),
-            gone.len()
-        );
+        out.counts.0 -= gone.len();
+        out.counts.2 = gone.len();
+        Ok(out)
+    }
+
+    /// The new event, at its place in a replay: checked against the state at its time, and
+    /// applied unless something refuses it.
+    fn replay_late(
+        &mut self,
+        conn: &mut PgConnection,
+        l: Late<'_>,
+        out: &mut Replayed,
+    ) -> Result<(), CaptureError> {
+        let owned: Vec<Box<str>>;
+        let mut keys: Vec<&str> = l.keys.clone();
+        if l.unpack_all {
+            let parent = l.parent.expect("a DELETE without children has a parent");
+            owned = self.fold.children_of(parent);
+            keys = owned.iter().map(|k| &**k).collect();
+            if keys.is_empty() {
+                let only = [parent];
+                let parent_only = fold::Change::Unpack { children: &only };
+                out.findings = self.check_findings(l.p, &parent_only, &l.v, true);
+                out.accepted = true;
+                return Ok(());
+            }
+        }
+        let Some(change) = change_of(l.p.op, &keys, &l.outputs, l.parent) else {
+            out.accepted = true;
+            return Ok(());
+        };
+        out.findings = self.check_findings(l.p, &change, &l.v, false);
+        if out.findings.iter().any(|f| f.severity == "reject") {
+            return Ok(());
+        }
+        self.reserve_for(conn, &change)?;
+        self.fold.apply(&change, &l.v);
+        if l.p.op == (Op::Transition { inherit: true }) {
+            self.fold.cascade_terminal(&keys, &l.v);
+        }
+        out.accepted = true;
         Ok(())
     }
+
+    /// A stored event applied again in a replay (no rules: it was accepted when captured).
+    fn replay_stored(&mut self, ev: &q::ReplayEvent, named: &[q::ReplayEpc]) {
+        let Some(event_type) = event_type_of_code(ev.event_type) else {
+            return;
+        };
+        let action = ev.action.as_deref().and_then(Action::parse);
+        let step = ev.biz_step.as_deref().unwrap_or("");
+        let names = &mut self.fold.names;
+        let v = Values {
+            event_id: ev.id,
+            event_time: ev.event_time,
+            status: status_of(action, step),
+            lot: names.intern(ev.lot.as_deref()),
+            expiry: ev.expiry,
+            disposition: names.intern(ev.disposition.as_deref()),
+            owner: names.intern(ev.owner.as_deref()),
+            location: names.intern(ev.biz_location.as_deref()),
+        };
+        let op = op_of(event_type, action, step);
+        let parent = named
+            .iter()
+            .find(|x| x.role == 2)
+            .map(|x| x.epc_key.as_str());
+        // The same sides of the change as a capture gives them (only serial keys are
+        // replayed, so nothing here is class-level).
+        let (mut keys, mut outputs) = (Vec::new(), Vec::new());
+        for x in named {
+            let Some(role) = role_of_code(x.role) else {
+                continue;
+            };
+            match effect_side(op, parent.is_some(), role, false) {
+                Some(Side::Named) => keys.push(x.epc_key.as_str()),
+                Some(Side::Output) => outputs.push(x.epc_key.as_str()),
+                None => {}
+            }
+        }
+        let owned: Vec<Box<str>>;
+        if op == Op::Unpack && !ev.has_children {
+            // A DELETE that named no children emptied its parent.
+            if let Some(parent) = parent {
+                owned = self.fold.children_of(parent);
+                keys = owned.iter().map(|k| &**k).collect();
+            }
+        }
+        let Some(change) = change_of(op, &keys, &outputs, parent) else {
+            return;
+        };
+        self.fold.apply(&change, &v);
+        if op == (Op::Transition { inherit: true }) {
+            self.fold.cascade_terminal(&keys, &v);
+        }
+    }
+}
+
+/// An event older than the state of what it names, on its way through [`Run::replay`].
+pub(super) struct Late<'a> {
+    pub p: &'a Prepared,
+    pub v: Values,
+    pub keys: Vec<&'a str>,
+    pub outputs: Vec<&'a str>,
+    pub parent: Option<&'a str>,
+    /// An AggregationEvent DELETE without children: its parent's children at its time.
+    pub unpack_all: bool,
+}
+
+/// What a replay did: the late event's findings and whether it was applied; (serials
+/// rebuilt, events replayed, rows removed).
+struct Replayed {
+    findings: Vec<super::Finding>,
+    accepted: bool,
+    counts: (usize, usize, usize),
 }

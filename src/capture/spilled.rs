@@ -84,6 +84,7 @@ impl Run<'_> {
             return Ok(());
         }
         let chunk = self.opts.spill_after.clamp(1, CHUNK);
+        self.note_changed_containers(conn, p.event_time)?;
         let event_id = q::reserve_event_ids(conn, 1)?[0];
         let v = self.values_of(&p, event_id);
         let parent = p.effect.parent.map(|i| p.key(i).to_string());
@@ -93,10 +94,10 @@ impl Run<'_> {
         let mut repeats = Repeats::new(&spilled);
         let mut repeated: Vec<String> = Vec::new();
         let mut unreadable = None;
-        let mut parent_checked = false;
+        let mut pass = Checked::default();
         let in_memory = self.chunk_in_memory(&p, &mut repeats);
         let parent = parent.as_deref();
-        let seen = &mut parent_checked;
+        let seen = &mut pass;
         self.check_chunk(conn, &p, &in_memory, parent, &v, &mut grouped, seen)?;
         let mut failed = Ok(());
         spilled
@@ -156,6 +157,7 @@ impl Run<'_> {
             .map_err(CaptureError::Spool)?;
         failed?;
 
+        let late = pass.late && !p.is_error_declaration;
         let declared = p.is_error_declaration.then(|| super::retract::Declared {
             digest: p.digest.clone(),
             event_id,
@@ -173,6 +175,12 @@ impl Run<'_> {
         let mut rows = BatchRows::default();
         self.accept(p, event_id, stored, &mut rows);
         q::copy_batch(conn, &rows)?;
+        if late {
+            // Older than the state of some of what it names: applied as it came, then those
+            // serials are replayed in time order (its rules were checked against the state
+            // as it was, not at its time: docs/RULES.md).
+            self.rebuild_after(conn, event_id)?;
+        }
         if let Some(d) = declared {
             self.retract(conn, &d)?;
         }
@@ -194,7 +202,8 @@ impl Run<'_> {
     }
 
     /// Loads a chunk's serials (making room in the fold first) and groups its problems. The
-    /// parent is checked with every chunk but counted once (`parent_checked`).
+    /// parent is checked with every chunk but counted once (`Checked::parent`); whether the
+    /// event is older than the state of what it names is noted (`Checked::late`).
     #[allow(clippy::too_many_arguments)]
     fn check_chunk(
         &mut self,
@@ -204,7 +213,7 @@ impl Run<'_> {
         parent: Option<&str>,
         v: &super::fold::Values,
         grouped: &mut Grouped,
-        parent_checked: &mut bool,
+        pass: &mut Checked,
     ) -> Result<(), CaptureError> {
         if c.named.is_empty() && c.outputs.is_empty() {
             return Ok(());
@@ -212,11 +221,12 @@ impl Run<'_> {
         let (named, outputs) = self.make_room(conn, c, parent)?;
         if let Some(change) = change_of(p.op, &named, &outputs, parent) {
             for pr in self.fold.check(&change, v) {
-                if !(*parent_checked && Some(pr.key.as_str()) == parent) {
+                if !(pass.parent && Some(pr.key.as_str()) == parent) {
                     group(grouped, pr);
                 }
             }
-            *parent_checked = true;
+            pass.parent = true;
+            pass.late = pass.late || self.is_late(super::change_keys(&change).chain(parent), v);
         }
         Ok(())
     }
@@ -272,6 +282,15 @@ impl Run<'_> {
         self.load_with_room(conn, wanted)?;
         Ok((named, outputs))
     }
+}
+
+/// What the checking pass found beyond problems.
+#[derive(Default)]
+struct Checked {
+    /// The parent was checked (with the first chunk).
+    parent: bool,
+    /// Some serial named (or a container of one) has a newer state than the event.
+    late: bool,
 }
 
 /// Rows and state-change indexes of one chunk of spilled identifiers; repeated ones are left

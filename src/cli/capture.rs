@@ -154,6 +154,7 @@ fn run_captures(
         for file in files {
             let mut opts = CaptureOptions::new(&settings.data_dir.join("spool"));
             opts.limits = settings.capture_limits.clone();
+            opts.future_tolerance = capture::tolerance(settings.capture_future_tolerance);
             opts.dry_run = dry_run;
             let f = open(file)?;
             let size = f.metadata().map(|m| m.len()).unwrap_or(0);

@@ -133,6 +133,7 @@ rules! {
     EMPTY_VALUE = ("EPCIS-S-014", Reject, "Identifier and value elements are not empty and contain no child elements.", "Put the value as text inside the element.");
     EMPTY_DOCTYPE = ("EPCIS-S-016", Warn, "A DOCTYPE that declares nothing (`<!DOCTYPE name>`: no internal subset, no external identifier) is ignored; any other DOCTYPE is refused (EPCIS-X-002).", "Remove the <!DOCTYPE …> line: EPCIS documents need none.");
     EVENT_LOCATION = ("EPCIS-S-015", Reject, "Events sit in EPCISBody/EventList (1.2: TransformationEvent inside EventList/extension).", "Move the event into the EventList.");
+    UNPACK_ALL = ("EPCIS-S-017", Warn, "An EPCIS 1.2 AggregationEvent with action DELETE lists its childEPCs (required by the 1.2 schema); without them it is read as unpacking every child of the parent, as EPCIS 2.0 and an empty <childEPCs/> say.", "Add <childEPCs/> (empty: unpack all) or list the children taken out.");
 
     // Value formats.
     DATE_TIME = ("EPCIS-V-001", Reject, "Timestamps are valid xsd:dateTime values (YYYY-MM-DDThh:mm:ss[.fff][Z|±hh:mm]).", "Write the time as e.g. 2025-05-01T14:30:00.000-05:00.");

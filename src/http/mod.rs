@@ -119,6 +119,7 @@ impl Application {
             capture: {
                 let mut o = crate::capture::CaptureOptions::new(&settings.data_dir.join("spool"));
                 o.limits = settings.capture_limits.clone();
+                o.future_tolerance = crate::capture::tolerance(settings.capture_future_tolerance);
                 o
             },
             jobs: jobs::Jobs::default(),

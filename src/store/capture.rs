@@ -122,6 +122,9 @@ pub struct StoredSerial {
     pub location: Option<String>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub last_event_id: Option<i64>,
+    /// The event time of `last_event_id`: state follows event time (migration 8).
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub last_event_time: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub commissioned_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Integer)]
@@ -132,7 +135,11 @@ pub struct StoredSerial {
 
 const STORED_COLUMNS: &str = "s.id, s.epc_key, s.kind, s.lot, s.expiry, s.status, s.disposition,
     s.parent_id, p.epc_key AS parent_key, s.owner, s.location, s.last_event_id,
-    s.commissioned_at, s.commission_count, s.duplicate";
+    le.event_time AS last_event_time, s.commissioned_at, s.commission_count, s.duplicate";
+
+/// The rows [`STORED_COLUMNS`] reads: a serial, its parent's key, its last event's time.
+const STORED_FROM: &str = "serials s LEFT JOIN serials p ON p.id = s.parent_id
+    LEFT JOIN events le ON le.id = s.last_event_id";
 
 /// The stored serials among these keys (one round trip; the unique index on `epc_key`).
 pub fn load_serials(conn: &mut PgConnection, keys: &[&str]) -> QueryResult<Vec<StoredSerial>> {
@@ -140,8 +147,7 @@ pub fn load_serials(conn: &mut PgConnection, keys: &[&str]) -> QueryResult<Vec<S
         return Ok(Vec::new());
     }
     diesel::sql_query(format!(
-        "SELECT {STORED_COLUMNS} FROM serials s LEFT JOIN serials p ON p.id = s.parent_id
-          WHERE s.epc_key = ANY($1)"
+        "SELECT {STORED_COLUMNS} FROM {STORED_FROM} WHERE s.epc_key = ANY($1)"
     ))
     .bind::<Array<Text>, _>(keys)
     .load(conn)
@@ -150,8 +156,7 @@ pub fn load_serials(conn: &mut PgConnection, keys: &[&str]) -> QueryResult<Vec<S
 /// The serials directly inside a container.
 pub fn load_children(conn: &mut PgConnection, parent_id: i64) -> QueryResult<Vec<StoredSerial>> {
     diesel::sql_query(format!(
-        "SELECT {STORED_COLUMNS} FROM serials s LEFT JOIN serials p ON p.id = s.parent_id
-          WHERE s.parent_id = $1"
+        "SELECT {STORED_COLUMNS} FROM {STORED_FROM} WHERE s.parent_id = $1"
     ))
     .bind::<BigInt, _>(parent_id)
     .load(conn)
@@ -177,28 +182,50 @@ pub fn retract_events(conn: &mut PgConnection, digest: &[u8], by: i64) -> QueryR
     Ok(ids.into_iter().map(|r| r.id).collect())
 }
 
-/// The serials whose rows a retracted event may have changed, and whose history is needed to
-/// rebuild them: what the event names or last changed, everything inside those (it may have
-/// been unpacked or retired with its container), and every container any of them was ever
-/// packed into (their state passes down). UNION (not ALL) ends the walks on cycles.
-pub fn rebuild_scope(conn: &mut PgConnection, event_id: i64) -> QueryResult<Vec<StoredSerial>> {
+/// Where a rebuild starts: the serials an event names or last changed (an error declaration
+/// retracts it; a huge event arrived older than their state), or identifier keys (an event
+/// older than the state of what it names, not stored yet).
+#[derive(Debug, Clone, Copy)]
+pub enum Seed<'a> {
+    Event(i64),
+    Keys(&'a [&'a str]),
+}
+
+/// The serials whose rows a rebuild from `seed` may change, and whose history is needed to
+/// rebuild them: the seed, everything inside those (now, or ever packed into them: it may
+/// have been unpacked or retired with its container), and every container any of them was
+/// ever packed into (their state passes down). UNION (not ALL) ends the walks on cycles.
+pub fn rebuild_scope(conn: &mut PgConnection, seed: Seed<'_>) -> QueryResult<Vec<StoredSerial>> {
+    let (event_id, keys): (i64, &[&str]) = match seed {
+        Seed::Event(id) => (id, &[]),
+        Seed::Keys(keys) => (0, keys),
+    };
     diesel::sql_query(format!(
         "WITH RECURSIVE named AS (
               SELECT epc_key FROM event_epcs WHERE event_id = $1
               UNION SELECT epc_key FROM serials WHERE last_event_id = $1
-          ), down(id, epc_key) AS (
-              SELECT s.id, s.epc_key FROM serials s JOIN named n ON n.epc_key = s.epc_key
-              UNION SELECT c.id, c.epc_key FROM serials c JOIN down ON c.parent_id = down.id
+              UNION SELECT unnest($2::text[])
+          ), down(epc_key) AS (
+              SELECT epc_key FROM named
+              UNION SELECT x.epc_key FROM down, LATERAL (
+                      SELECT c.epc_key FROM serials d JOIN serials c ON c.parent_id = d.id
+                       WHERE d.epc_key = down.epc_key
+                      UNION ALL
+                      SELECT ch.epc_key FROM event_epcs pa
+                        JOIN event_epcs ch ON ch.event_id = pa.event_id AND ch.role = 3
+                       WHERE pa.epc_key = down.epc_key AND pa.role = 2
+                   ) x
           ), up(epc_key) AS (
               SELECT epc_key FROM down
               UNION SELECT p.epc_key FROM up
                       JOIN event_epcs ch ON ch.epc_key = up.epc_key AND ch.role = 3
                       JOIN event_epcs p ON p.event_id = ch.event_id AND p.role = 2
           )
-          SELECT {STORED_COLUMNS} FROM serials s LEFT JOIN serials p ON p.id = s.parent_id
+          SELECT {STORED_COLUMNS} FROM {STORED_FROM}
            WHERE s.epc_key IN (SELECT epc_key FROM up)"
     ))
     .bind::<BigInt, _>(event_id)
+    .bind::<Array<Text>, _>(keys)
     .load(conn)
 }
 
@@ -242,8 +269,9 @@ pub struct ReplayEpc {
     pub epc_key: String,
 }
 
-/// The events that name these keys and stand (not declarations, not retracted), in the order
-/// they were captured, with the identifiers they name among these keys.
+/// The events that name these keys and stand (not declarations, not retracted), in time order
+/// (event time, then event id: the order of capture), with the identifiers they name among
+/// these keys (ordered by event id, not in time order).
 pub fn replay_events(
     conn: &mut PgConnection,
     keys: &[&str],
@@ -267,11 +295,43 @@ pub fn replay_events(
                 EXISTS (SELECT 1 FROM event_epcs c WHERE c.event_id = e.id AND c.role = 3)
                   AS has_children
            FROM events e LEFT JOIN event_ilmd i ON i.event_id = e.id
-          WHERE e.id = ANY($1) ORDER BY e.id",
+          WHERE e.id = ANY($1) ORDER BY e.event_time, e.id",
     )
     .bind::<Array<BigInt>, _>(&ids)
     .load(conn)?;
     Ok((events, epcs))
+}
+
+/// The containers that had children packed or unpacked (standing aggregation events) later
+/// than `after`, directly or in a container packed into them at any time, with the time of the
+/// latest such event: an event on one of them older than that is replayed in time order (what
+/// left it took its state as it was then).
+pub fn containers_changed_after(
+    conn: &mut PgConnection,
+    after: DateTime<Utc>,
+) -> QueryResult<Vec<(String, DateTime<Utc>)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        epc_key: String,
+        #[diesel(sql_type = Timestamptz)]
+        at: DateTime<Utc>,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "WITH RECURSIVE up(epc_key, at) AS (
+              SELECT p.epc_key, e.event_time FROM events e
+                JOIN event_epcs p ON p.event_id = e.id AND p.role = 2
+               WHERE e.event_type = 2 AND e.action IN ('ADD', 'DELETE') AND e.event_time > $1
+                 AND e.retracted_by IS NULL
+              UNION SELECT p.epc_key, up.at FROM up
+                      JOIN event_epcs ch ON ch.epc_key = up.epc_key AND ch.role = 3
+                      JOIN event_epcs p ON p.event_id = ch.event_id AND p.role = 2
+          )
+          SELECT epc_key, max(at) AS at FROM up GROUP BY epc_key",
+    )
+    .bind::<Timestamptz, _>(after)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.epc_key, r.at)).collect())
 }
 
 /// Removes serial rows that no standing event names any more (their only event was retracted).

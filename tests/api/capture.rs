@@ -13,48 +13,48 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/epcis")
 }
 
-fn options(behaviour: ErrorBehaviour) -> CaptureOptions {
+pub(crate) fn options(behaviour: ErrorBehaviour) -> CaptureOptions {
     let mut o = CaptureOptions::new(&std::env::temp_dir().join("dscsa-test-spool"));
     o.behaviour = behaviour;
     o
 }
 
-fn capture_with(db: &TestDb, xml: &[u8], behaviour: ErrorBehaviour) -> CaptureReport {
+pub(crate) fn capture_with(db: &TestDb, xml: &[u8], behaviour: ErrorBehaviour) -> CaptureReport {
     capture::capture(&mut db.conn(), xml, &options(behaviour)).unwrap()
 }
 
-fn capture(db: &TestDb, xml: &[u8]) -> CaptureReport {
+pub(crate) fn capture(db: &TestDb, xml: &[u8]) -> CaptureReport {
     capture_with(db, xml, ErrorBehaviour::Rollback)
 }
 
-fn rules(findings: &[capture::Finding]) -> Vec<&str> {
+pub(crate) fn rules(findings: &[capture::Finding]) -> Vec<&str> {
     let mut r: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
     r.sort();
     r.dedup();
     r
 }
 
-fn rows(db: &TestDb, table: &str) -> i64 {
+pub(crate) fn rows(db: &TestDb, table: &str) -> i64 {
     count(&mut db.conn(), table).unwrap()
 }
 
 #[derive(QueryableByName, Debug)]
-struct State {
+pub(crate) struct State {
     #[diesel(sql_type = diesel::sql_types::SmallInt)]
-    status: i16,
+    pub(crate) status: i16,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    parent: Option<String>,
+    pub(crate) parent: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    top: Option<String>,
+    pub(crate) top: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    owner: Option<String>,
+    pub(crate) owner: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    lot: Option<String>,
+    pub(crate) lot: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Bool)]
-    duplicate: bool,
+    pub(crate) duplicate: bool,
 }
 
-fn state(db: &TestDb, key: &str) -> State {
+pub(crate) fn state(db: &TestDb, key: &str) -> State {
     diesel::sql_query(
         "SELECT s.status, p.epc_key AS parent, t.epc_key AS top, s.owner, s.lot, s.duplicate \
          FROM serial_state s LEFT JOIN serials p ON p.id = s.parent_id \
@@ -68,17 +68,17 @@ fn state(db: &TestDb, key: &str) -> State {
 // ---- small EPCIS 1.2 documents -------------------------------------------------------------
 
 const ITEM_PREFIX: &str = "urn:epc:id:sgtin:0361414.012345.";
-fn item(n: u32) -> String {
+pub(crate) fn item(n: u32) -> String {
     format!("{ITEM_PREFIX}S{n}")
 }
-fn item_key(n: u32) -> String {
+pub(crate) fn item_key(n: u32) -> String {
     format!("010036141412345821S{n}")
 }
-const CASE: &str = "urn:epc:id:sscc:0361414.1000000001";
-const CASE_KEY: &str = "00103614140000000015";
-const CASE2: &str = "urn:epc:id:sscc:0361414.1000000002";
+pub(crate) const CASE: &str = "urn:epc:id:sscc:0361414.1000000001";
+pub(crate) const CASE_KEY: &str = "00103614140000000015";
+pub(crate) const CASE2: &str = "urn:epc:id:sscc:0361414.1000000002";
 
-fn doc(header: &str, events: &str) -> Vec<u8> {
+pub(crate) fn doc(header: &str, events: &str) -> Vec<u8> {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" xmlns:cbvmda="urn:epcglobal:cbv:mda"
@@ -90,11 +90,11 @@ fn doc(header: &str, events: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn epc_list(epcs: &[String]) -> String {
+pub(crate) fn epc_list(epcs: &[String]) -> String {
     epcs.iter().map(|e| format!("<epc>{e}</epc>")).collect()
 }
 
-fn commission(minute: u32, epcs: &[String], lot: &str) -> String {
+pub(crate) fn commission(minute: u32, epcs: &[String], lot: &str) -> String {
     format!(
         "<ObjectEvent><eventTime>2025-01-01T08:{minute:02}:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
          <epcList>{}</epcList><action>ADD</action><bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep>\
@@ -105,7 +105,7 @@ fn commission(minute: u32, epcs: &[String], lot: &str) -> String {
     )
 }
 
-fn aggregation(minute: u32, action: &str, parent: &str, children: &[String]) -> String {
+pub(crate) fn aggregation(minute: u32, action: &str, parent: &str, children: &[String]) -> String {
     format!(
         "<AggregationEvent><eventTime>2025-01-01T08:{minute:02}:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
          <parentID>{parent}</parentID><childEPCs>{}</childEPCs><action>{action}</action>\
@@ -115,7 +115,7 @@ fn aggregation(minute: u32, action: &str, parent: &str, children: &[String]) -> 
     )
 }
 
-fn object(minute: u32, action: &str, epcs: &[String], step: &str) -> String {
+pub(crate) fn object(minute: u32, action: &str, epcs: &[String], step: &str) -> String {
     format!(
         "<ObjectEvent><eventTime>2025-01-01T08:{minute:02}:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
          <epcList>{}</epcList><action>{action}</action><bizStep>urn:epcglobal:cbv:bizstep:{step}</bizStep></ObjectEvent>",
@@ -353,7 +353,9 @@ fn events_that_arrive_before_the_commissioning_are_completed_by_it() {
         8,
         "unknown until commissioned"
     );
-    // The commissioning arrives later: not a duplicate, and the containment is kept.
+    // The commissioning arrives later: not a duplicate, and the containment is kept. It is
+    // older than the packing and the shipping, so the item is shipped in its case (state
+    // follows event time; by capture order it read "commissioned").
     let late = capture(
         &db,
         &doc("", &commission(1, &[item(1), item(2), CASE.into()], "L1")),
@@ -363,7 +365,7 @@ fn events_that_arrive_before_the_commissioning_are_completed_by_it() {
     let s = state(&db, &item_key(1));
     assert_eq!(
         (s.status, s.parent.as_deref(), s.duplicate),
-        (1, Some(CASE_KEY), false)
+        (3, Some(CASE_KEY), false)
     );
     assert_eq!(s.lot.as_deref(), Some("L1"));
 }
@@ -395,7 +397,7 @@ fn shipping_a_case_ships_what_is_inside_and_unpacking_empties_it() {
 
 /// The same event with a 1.2 error declaration (not part of the event hash, so it names the
 /// stored event it retracts).
-fn declared(event: &str) -> String {
+pub(crate) fn declared(event: &str) -> String {
     event.replacen(
         "</eventTimeZoneOffset>",
         "</eventTimeZoneOffset><baseExtension><errorDeclaration>\
@@ -769,7 +771,7 @@ async fn documents_over_the_configured_size_limit_are_refused() {
 
 /// What the captures left in the database, comparable across runs (ids and document ids
 /// differ; event hashes and positions do not).
-fn fingerprint(db: &TestDb) -> Vec<String> {
+pub(crate) fn fingerprint(db: &TestDb) -> Vec<String> {
     #[derive(QueryableByName)]
     struct Line {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -880,6 +882,38 @@ fn huge_events_stored_from_disk_leave_the_same_state_as_in_memory() {
     ]
     .concat();
     documents.push((doc("", &last), ErrorBehaviour::Proceed));
+    // Out of order: a document listing its events by type (the packing, older than the
+    // shipping of the pallet, after it), an older event arriving after a newer state, and a
+    // commissioning arriving after the packing and shipping it precedes. In memory the
+    // document is applied in time order; spilled, each event is stored on its own and the
+    // late ones are replayed.
+    let (case4, pallet5, case6) = (
+        "urn:epc:id:sscc:0361414.1000000004",
+        "urn:epc:id:sscc:0361414.1000000005",
+        "urn:epc:id:sscc:0361414.1000000006",
+    );
+    let grouped_items: Vec<String> = (20..=23).map(item).collect();
+    let mut grouped_all = grouped_items.clone();
+    grouped_all.extend([case4.to_string(), pallet5.to_string()]);
+    let by_type = [
+        commission(20, &grouped_all, "L1"),
+        shipped_to(29, &[pallet5.into()], OWNER),
+        aggregation(25, "ADD", case4, &grouped_items[..3]),
+        aggregation(26, "ADD", pallet5, &[case4.into()]),
+        aggregation(24, "ADD", pallet5, &grouped_items[3..]),
+    ]
+    .concat();
+    documents.push((doc("", &by_type), ErrorBehaviour::Rollback));
+    let older = object(27, "OBSERVE", &[pallet5.into()], "inspecting");
+    documents.push((doc("", &older), ErrorBehaviour::Rollback));
+    let early = [
+        aggregation(31, "ADD", case6, &[item(30), item(31)]),
+        object(32, "OBSERVE", &[case6.into()], "shipping"),
+    ]
+    .concat();
+    documents.push((doc("", &early), ErrorBehaviour::Rollback));
+    let commissioning = commission(30, &[item(30), item(31), case6.into()], "L1");
+    documents.push((doc("", &commissioning), ErrorBehaviour::Rollback));
 
     let run = |spill_after: usize| -> (Vec<String>, Vec<String>) {
         let db = TestDb::create();
@@ -912,6 +946,186 @@ fn huge_events_stored_from_disk_leave_the_same_state_as_in_memory() {
         assert_eq!(s.len(), state.len(), "rows, spilling after {spill_after}");
         for (a, b) in s.iter().zip(&state) {
             assert_eq!(a, b, "spilling after {spill_after}");
+        }
+    }
+}
+
+// ---- state follows event time, whatever the order of arrival --------------------------------
+
+pub(crate) const OWNER: &str = "urn:epc:id:sgln:0312345.00000.0";
+
+/// A shipping ObjectEvent that gives the shipped EPCs an owning party.
+pub(crate) fn shipped_to(minute: u32, epcs: &[String], owner: &str) -> String {
+    format!(
+        "<ObjectEvent><eventTime>2025-01-01T08:{minute:02}:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
+         <epcList>{}</epcList><action>OBSERVE</action><bizStep>urn:epcglobal:cbv:bizstep:shipping</bizStep>\
+         <disposition>urn:epcglobal:cbv:disp:in_transit</disposition>\
+         <extension><destinationList><destination type=\"urn:epcglobal:cbv:sdt:owning_party\">{owner}</destination>\
+         </destinationList></extension></ObjectEvent>",
+        epc_list(epcs)
+    )
+}
+
+/// Identifiers of their own for each run `ns` of the order tests (all runs share one database):
+/// three items, a case and a pallet.
+struct Shipment {
+    items: Vec<String>,
+    case: String,
+    pallet: String,
+}
+
+impl Shipment {
+    fn new(ns: usize) -> Shipment {
+        Shipment {
+            items: (1..=3)
+                .map(|i| format!("urn:epc:id:sgtin:0361414.012345.N{ns}S{i}"))
+                .collect(),
+            case: format!("urn:epc:id:sscc:0361414.2{ns:04}00001"),
+            pallet: format!("urn:epc:id:sscc:0361414.2{ns:04}00002"),
+        }
+    }
+
+    /// The shipment's events, in time order: commissioning, packing into the case, the case
+    /// onto the pallet, shipping the pallet, one item taken out of the case again.
+    fn events(&self) -> Vec<String> {
+        let mut all = self.items.clone();
+        all.extend([self.case.clone(), self.pallet.clone()]);
+        vec![
+            commission(1, &all, "L1"),
+            aggregation(2, "ADD", &self.case, &self.items),
+            aggregation(3, "ADD", &self.pallet, std::slice::from_ref(&self.case)),
+            shipped_to(4, std::slice::from_ref(&self.pallet), OWNER),
+            aggregation(5, "DELETE", &self.case, &self.items[2..]),
+        ]
+    }
+
+    /// Every stored row of the shipment's serials, own and effective (`serial_state`), with
+    /// identifiers named by role so that runs compare.
+    fn state(&self, db: &TestDb) -> Vec<String> {
+        #[derive(QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            line: String,
+        }
+        let mut named: Vec<(String, String)> = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.clone(), format!("item{}", i + 1)))
+            .collect();
+        named.push((self.case.clone(), "case".into()));
+        named.push((self.pallet.clone(), "pallet".into()));
+        let labels: Vec<(String, String)> = named
+            .iter()
+            .map(|(e, l)| (capture::key_of(e).unwrap().key, l.clone()))
+            .collect();
+        labels
+            .iter()
+            .map(|(key, label)| {
+                let line = diesel::sql_query(
+                    "SELECT concat_ws('|', s.status, s.disposition, s.owner, s.location, s.lot, \
+                            s.expiry, s.commission_count, s.duplicate, s.commissioned_at, \
+                            p.epc_key, e.event_time, e.biz_step, e.action, v.status, \
+                            v.disposition, v.owner, v.location, t.epc_key, v.last_event_time) \
+                            AS line \
+                       FROM serials s JOIN serial_state v ON v.id = s.id \
+                       LEFT JOIN serials p ON p.id = s.parent_id \
+                       LEFT JOIN serials t ON t.id = v.top_id \
+                       LEFT JOIN events e ON e.id = s.last_event_id WHERE s.epc_key = $1",
+                )
+                .bind::<diesel::sql_types::Text, _>(key)
+                .get_result::<Line>(&mut db.conn())
+                .optional()
+                .unwrap_or_else(|e| panic!("state of {label}: {e}"))
+                .map_or_else(|| "absent".into(), |l| l.line);
+                let line = labels
+                    .iter()
+                    .fold(line, |l, (k, name)| l.replace(k.as_str(), name));
+                format!("{label}: {line}")
+            })
+            .collect()
+    }
+}
+
+/// Every order of 0..n (Heap's algorithm).
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    fn heap(k: usize, a: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if k <= 1 {
+            out.push(a.clone());
+            return;
+        }
+        for i in 0..k {
+            heap(k - 1, a, out);
+            let j = if k % 2 == 0 { i } else { 0 };
+            a.swap(j, k - 1);
+        }
+    }
+    let mut out = Vec::new();
+    heap(n, &mut (0..n).collect(), &mut out);
+    out
+}
+
+fn accepted(r: &CaptureReport) {
+    assert_ne!(r.outcome, Outcome::Rejected, "{:?}", r.errors);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+}
+
+#[test]
+fn every_order_of_a_documents_events_leaves_the_state_their_times_give() {
+    let db = TestDb::create();
+    let first = Shipment::new(0);
+    accepted(&capture(&db, &doc("", &first.events().concat())));
+    let expected = first.state(&db);
+    // What the times say: items in the case on the shipped pallet are shipped to the owner;
+    // the item taken out after the shipping keeps what it had inside (shipped, the owner).
+    let owner_key = capture::key_of(OWNER).unwrap().key;
+    for line in &expected {
+        if line.starts_with("item") || line.starts_with("case") {
+            assert!(
+                line.contains(&format!("|3|in_transit|{owner_key}|")),
+                "{line}"
+            );
+        }
+    }
+    let orders = permutations(5);
+    assert_eq!(orders.len(), 120);
+    for (n, order) in orders.iter().enumerate().skip(1) {
+        let s = Shipment::new(n);
+        let events = s.events();
+        let listed: String = order.iter().map(|i| events[*i].as_str()).collect();
+        accepted(&capture(&db, &doc("", &listed)));
+        assert_eq!(s.state(&db), expected, "events in the order {order:?}");
+    }
+}
+
+#[test]
+fn events_split_over_documents_captured_in_any_order_leave_the_same_state() {
+    let db = TestDb::create();
+    let first = Shipment::new(0);
+    for e in first.events() {
+        accepted(&capture(&db, &doc("", &e)));
+    }
+    let expected = first.state(&db);
+    for (n, order) in permutations(5).iter().enumerate().skip(1) {
+        // One document per event, and the same order in two documents (2 + 3 events).
+        for (run, split) in [(2 * n, false), (2 * n + 1, true)] {
+            let s = Shipment::new(run);
+            let events = s.events();
+            let listed: Vec<&str> = order.iter().map(|i| events[*i].as_str()).collect();
+            let documents: Vec<String> = if split {
+                vec![listed[..2].concat(), listed[2..].concat()]
+            } else {
+                listed.iter().map(|e| e.to_string()).collect()
+            };
+            for d in &documents {
+                accepted(&capture(&db, &doc("", d)));
+            }
+            assert_eq!(
+                s.state(&db),
+                expected,
+                "events in the order {order:?}, {} documents",
+                documents.len()
+            );
         }
     }
 }

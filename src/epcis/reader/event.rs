@@ -153,6 +153,16 @@ impl<R: BufRead> EpcisReader<R> {
         }
         let missing: Vec<Field> = tracker.missing().collect();
         for f in missing {
+            if f == Field::ChildEpcs
+                && level == Level::Event
+                && ev.event_type == EventType::Aggregation
+                && ev.action == Some(Action::Delete)
+            {
+                // A producer's "unpack all" (issue 10 §4): accepted, as EPCIS 2.0 reads it.
+                let msg = "AggregationEvent with action DELETE has no childEPCs (required in EPCIS 1.2): read as unpacking every child of its parent".to_string();
+                self.diag(&rules::UNPACK_ALL, ev.position, msg);
+                continue;
+            }
             let where_ = match level {
                 Level::Event => ev.event_type.as_str(),
                 _ => wrapper,

@@ -2,4 +2,5 @@
 //! One file per area.
 
 mod documents;
+mod event_time;
 mod serve;
