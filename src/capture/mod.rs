@@ -238,6 +238,8 @@ struct Run<'a> {
     locations: HashSet<String>,
     /// The state of the serials this capture touches (written back by `write_back`).
     fold: Fold,
+    /// Rows of the batch's events applied so far, not written yet (`write_pending`).
+    pending: BatchRows,
 }
 
 /// EPC references per batch of events written together.
@@ -359,7 +361,6 @@ impl Run<'_> {
             .collect();
         self.load_with_room(conn, wanted)?;
 
-        let mut rows = BatchRows::default();
         let mut declared = None;
         for (p, id) in batch.into_iter().zip(ids) {
             let t = std::time::Instant::now();
@@ -390,10 +391,28 @@ impl Run<'_> {
                 });
             }
             let epcs = p.epcs.len() as u64;
+            let mut rows = std::mem::take(&mut self.pending);
             self.accept(p, id, epcs, &mut rows);
+            self.pending = rows;
+        }
+        self.write_pending(conn)?;
+        if let Some(d) = declared {
+            self.retract(conn, &d)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the rows of the batch's events applied so far by binary COPY. Also before the
+    /// contents of containers are looked up in the database (unpacking all, passing a terminal
+    /// status down): they are found through the packing events (`store::capture::children_join`),
+    /// which may be earlier events of this batch.
+    fn write_pending(&mut self, conn: &mut PgConnection) -> Result<(), CaptureError> {
+        let mut rows = std::mem::take(&mut self.pending);
+        if rows.events.is_empty() {
+            return Ok(());
         }
         let t = std::time::Instant::now();
-        // In index order: both indexes of event_epcs are then filled mostly left to right.
+        // In index order: the BRIN on event_id is then filled left to right.
         rows.epcs.sort_unstable_by(|a, b| {
             (a.event_id, a.role, &a.epc_key).cmp(&(b.event_id, b.role, &b.epc_key))
         });
@@ -405,9 +424,6 @@ impl Run<'_> {
             t.elapsed(),
             self.fold.len(),
         );
-        if let Some(d) = declared {
-            self.retract(conn, &d)?;
-        }
         Ok(())
     }
 
@@ -563,8 +579,10 @@ impl Run<'_> {
             if handed == 0 {
                 break;
             }
-            // In key order, the unique index on the key is filled left to right.
-            new.sort_unstable_by(|a, b| a.epc_key.cmp(&b.epc_key));
+            // In id order: the primary key is then filled at its right edge, and so mostly is
+            // the index on parent_id (contents are created and packed in order). The keys of a
+            // capture fall between stored ones anyway, whatever the order.
+            new.sort_unstable_by_key(|r| r.id);
             let lost = q::write_serials(conn, &new, &changed)?;
             if lost > 0 {
                 return Err(CaptureError::Concurrent(lost));
@@ -606,6 +624,7 @@ impl Run<'_> {
             let Some(parent) = parent else {
                 return Ok(Vec::new());
             };
+            self.write_pending(conn)?;
             self.write_back(conn)?;
             let stored_parent = self.fold.get(parent).filter(|s| s.stored).map(|s| s.id);
             let mut children = Vec::new();
@@ -686,6 +705,7 @@ impl Run<'_> {
                     .filter_map(|k| self.fold.get(k))
                     .map(|s| s.id)
                     .collect();
+                self.write_pending(conn)?;
                 self.write_back(conn)?;
                 let disposition = p.effect.disposition.as_deref();
                 let n = q::cascade_terminal(conn, &containers, st, disposition, v.event_id)?;
@@ -944,6 +964,7 @@ pub fn capture(
         gtins: HashSet::new(),
         locations: HashSet::new(),
         fold: Fold::default(),
+        pending: BatchRows::default(),
     };
 
     let mut duplicate_of = None;
