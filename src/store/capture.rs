@@ -379,7 +379,7 @@ pub fn cascade_terminal(
     disposition: Option<&str>,
     event_id: i64,
 ) -> QueryResult<usize> {
-    diesel::sql_query(&format!(
+    diesel::sql_query(format!(
         "WITH RECURSIVE tree(id, epc_key, depth) AS (
                 SELECT c.id, c.epc_key, 1 FROM serials top {}
                  WHERE top.id = ANY($1)
