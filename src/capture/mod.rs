@@ -443,15 +443,17 @@ impl Run<'_> {
                 }))
     }
 
-    /// Writes the rows of the accepted events of the batch (before a replay, which reads the
-    /// stored history, and at the end of the batch).
+    /// Writes the rows of the accepted events of the batch by binary COPY: at the end of the
+    /// batch, and before anything reads the stored history (a replay; the contents of a
+    /// container, found through its packing events, `store::capture::children_join`, which may
+    /// be earlier events of this batch).
     fn copy_pending(&mut self, conn: &mut PgConnection) -> Result<(), CaptureError> {
         let mut rows = std::mem::take(&mut self.pending);
         if rows.events.is_empty() {
             return Ok(());
         }
         let t = std::time::Instant::now();
-        // In index order: both indexes of event_epcs are then filled mostly left to right.
+        // In index order: the BRIN on event_id is then filled left to right.
         rows.epcs.sort_unstable_by(|a, b| {
             (a.event_id, a.role, &a.epc_key).cmp(&(b.event_id, b.role, &b.epc_key))
         });
@@ -619,8 +621,10 @@ impl Run<'_> {
             if handed == 0 {
                 break;
             }
-            // In key order, the unique index on the key is filled left to right.
-            new.sort_unstable_by(|a, b| a.epc_key.cmp(&b.epc_key));
+            // In id order: the primary key is then filled at its right edge, and so mostly is
+            // the index on parent_id (contents are created and packed in order). The keys of a
+            // capture fall between stored ones anyway, whatever the order.
+            new.sort_unstable_by_key(|r| r.id);
             let lost = q::write_serials(conn, &new, &changed)?;
             if lost > 0 {
                 return Err(CaptureError::Concurrent(lost));
@@ -662,6 +666,7 @@ impl Run<'_> {
             let Some(parent) = parent else {
                 return Ok(Vec::new());
             };
+            self.copy_pending(conn)?;
             self.write_back(conn)?;
             let stored_parent = self.fold.get(parent).filter(|s| s.stored).map(|s| s.id);
             let mut children = Vec::new();

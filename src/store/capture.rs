@@ -153,10 +153,26 @@ pub fn load_serials(conn: &mut PgConnection, keys: &[&str]) -> QueryResult<Vec<S
     .load(conn)
 }
 
+/// How the serials directly inside a container are found, with no index on `parent_id`
+/// (migration 10): every child got its `parent_id` from an AggregationEvent that names it
+/// (role 3) with the container as parent (role 2), so the container's events lead to the
+/// candidates (hash index on `event_epcs.epc_key`, then the BRIN on `event_id`), and
+/// `parent_id` says which of them are inside it now. `{c}` is the child, `{p}` the container
+/// (both `serials` aliases); the joins go after `FROM serials {p}`.
+fn children_join(p: &str, c: &str) -> String {
+    format!(
+        "JOIN event_epcs {p}_pe ON {p}_pe.epc_key = {p}.epc_key AND {p}_pe.role = 2
+         JOIN event_epcs {p}_ch ON {p}_ch.event_id = {p}_pe.event_id AND {p}_ch.role = 3
+         JOIN serials {c} ON {c}.epc_key = {p}_ch.epc_key AND {c}.parent_id = {p}.id"
+    )
+}
+
 /// The serials directly inside a container.
 pub fn load_children(conn: &mut PgConnection, parent_id: i64) -> QueryResult<Vec<StoredSerial>> {
     diesel::sql_query(format!(
-        "SELECT {STORED_COLUMNS} FROM {STORED_FROM} WHERE s.parent_id = $1"
+        "SELECT {STORED_COLUMNS} FROM {STORED_FROM}
+          WHERE s.id IN (SELECT c.id FROM serials top {} WHERE top.id = $1)",
+        children_join("top", "c")
     ))
     .bind::<BigInt, _>(parent_id)
     .load(conn)
@@ -207,14 +223,11 @@ pub fn rebuild_scope(conn: &mut PgConnection, seed: Seed<'_>) -> QueryResult<Vec
               UNION SELECT unnest($2::text[])
           ), down(epc_key) AS (
               SELECT epc_key FROM named
-              UNION SELECT x.epc_key FROM down, LATERAL (
-                      SELECT c.epc_key FROM serials d JOIN serials c ON c.parent_id = d.id
-                       WHERE d.epc_key = down.epc_key
-                      UNION ALL
-                      SELECT ch.epc_key FROM event_epcs pa
-                        JOIN event_epcs ch ON ch.event_id = pa.event_id AND ch.role = 3
-                       WHERE pa.epc_key = down.epc_key AND pa.role = 2
-                   ) x
+              -- Everything ever packed into them: a child gets its parent only from a
+              -- packing event, so this covers what is inside now too (no index on parent_id).
+              UNION SELECT ch.epc_key FROM down
+                      JOIN event_epcs pa ON pa.epc_key = down.epc_key AND pa.role = 2
+                      JOIN event_epcs ch ON ch.event_id = pa.event_id AND ch.role = 3
           ), up(epc_key) AS (
               SELECT epc_key FROM down
               UNION SELECT p.epc_key FROM up
@@ -423,17 +436,21 @@ pub fn cascade_terminal(
     disposition: Option<&str>,
     event_id: i64,
 ) -> QueryResult<usize> {
-    diesel::sql_query(
-        "WITH RECURSIVE tree AS (
-            SELECT c.id, 1 AS depth FROM serials c WHERE c.parent_id = ANY($1)
-            UNION ALL
-            SELECT c.id, tree.depth + 1 FROM serials c JOIN tree ON c.parent_id = tree.id
-             WHERE tree.depth < 32
-         )
-         UPDATE serials s SET status = $2, disposition = coalesce($3, s.disposition),
-                last_event_id = $4, updated_at = now()
-           FROM tree WHERE s.id = tree.id AND s.status NOT IN (5, 6, 7, 8)",
-    )
+    diesel::sql_query(format!(
+        "WITH RECURSIVE tree(id, epc_key, depth) AS (
+                SELECT c.id, c.epc_key, 1 FROM serials top {}
+                 WHERE top.id = ANY($1)
+                UNION
+                SELECT c.id, c.epc_key, tree.depth + 1 FROM tree {}
+                 WHERE tree.depth < 32
+             )
+             UPDATE serials s SET status = $2, disposition = coalesce($3, s.disposition),
+                    last_event_id = $4, updated_at = now()
+               FROM (SELECT DISTINCT id FROM tree) t
+              WHERE s.id = t.id AND s.status NOT IN (5, 6, 7, 8)",
+        children_join("top", "c"),
+        children_join("tree", "c")
+    ))
     .bind::<Array<BigInt>, _>(container_ids)
     .bind::<SmallInt, _>(status)
     .bind::<Nullable<Text>, _>(disposition)

@@ -238,6 +238,10 @@ diesel::table! {
     }
 }
 
+// `serial_gtins` (migration 10: the GTINs that have stored serials, kept by a trigger on
+// `serials`) has no primary key, so `diesel print-schema` skips it; it is only read with SQL
+// (`store::verification::gtin_served`) and needs no block here.
+
 diesel::table! {
     trade_items (gtin) {
         #[max_length = 14]

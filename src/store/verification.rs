@@ -266,11 +266,12 @@ struct Served {
     served: bool,
 }
 
-/// Whether this server is the responder for a GTIN: it has its master data or any of its serials.
+/// Whether this server is the responder for a GTIN: it has its master data or any of its serials
+/// (`serial_gtins`, kept by a trigger on `serials`: migration 10).
 pub fn gtin_served(conn: &mut PgConnection, gtin: &str) -> QueryResult<bool> {
     diesel::sql_query(
         "SELECT EXISTS (SELECT 1 FROM trade_items WHERE gtin = $1) \
-             OR EXISTS (SELECT 1 FROM serials WHERE gtin = $1) AS served",
+             OR EXISTS (SELECT 1 FROM serial_gtins WHERE gtin = $1) AS served",
     )
     .bind::<Text, _>(gtin)
     .get_result::<Served>(conn)

@@ -395,6 +395,26 @@ fn shipping_a_case_ships_what_is_inside_and_unpacking_empties_it() {
     }
 }
 
+#[test]
+fn unpacking_all_of_a_case_packed_earlier_in_the_same_document_empties_it() {
+    // The contents of a container are found through its packing events (migration 10 dropped
+    // the index on parent_id): the packing, in the same batch, must be found too.
+    let db = TestDb::create();
+    let events = format!(
+        "{}{}{}{}",
+        commission(1, &[item(1), item(2), CASE.into()], "L1"),
+        aggregation(2, "ADD", CASE, &[item(1), item(2)]),
+        aggregation(3, "DELETE", CASE, &[]),
+        object(4, "OBSERVE", &[CASE.into()], "shipping")
+    );
+    assert_eq!(capture(&db, &doc("", &events)).outcome, Outcome::Accepted);
+    for n in [1, 2] {
+        let s = state(&db, &item_key(n));
+        assert_eq!((s.status, s.parent, s.top), (1, None, None), "item {n}");
+    }
+    assert_eq!(state(&db, CASE_KEY).status, 3);
+}
+
 /// The same event with a 1.2 error declaration (not part of the event hash, so it names the
 /// stored event it retracts).
 pub(crate) fn declared(event: &str) -> String {

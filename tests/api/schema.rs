@@ -56,6 +56,69 @@ fn serials_are_unique_per_identifier_key() {
 }
 
 #[test]
+fn serial_gtins_lists_each_gtin_of_stored_serials_once_however_they_were_written() {
+    // Migration 10: whether a GTIN has serials here is answered from `serial_gtins`, kept by a
+    // statement trigger on `serials` (the per-row index on (gtin, lot) is gone).
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        gtin: String,
+    }
+    let db = TestDb::create();
+    let mut conn = db.conn();
+    conn.batch_execute(
+        "INSERT INTO serials (epc_key, kind, gtin, serial_number, status) VALUES \
+         ('010036141412345821A', 1, '00361414123458', 'A', 1), \
+         ('010036141412345821B', 1, '00361414123458', 'B', 1), \
+         ('00003614141234567897', 2, NULL, NULL, 1); \
+         INSERT INTO serials (epc_key, kind, gtin, serial_number, status) VALUES \
+         ('010036141412345821C', 1, '00361414123458', 'C', 1);",
+    )
+    .unwrap();
+    // COPY goes through the same trigger; diesel's COPY is what the capture uses.
+    diesel::table! {
+        serials (id) {
+            id -> BigInt,
+            epc_key -> Text,
+            kind -> SmallInt,
+            gtin -> Nullable<Text>,
+            status -> SmallInt,
+        }
+    }
+    #[derive(Insertable)]
+    #[diesel(table_name = serials, treat_none_as_default_value = false)]
+    struct New {
+        epc_key: String,
+        kind: i16,
+        gtin: Option<String>,
+        status: i16,
+    }
+    let rows: Vec<New> = ["00361414123458", "10361414123455", "10361414123455"]
+        .iter()
+        .enumerate()
+        .map(|(i, g)| New {
+            epc_key: format!("01{g}21COPY{i}"),
+            kind: 1,
+            gtin: Some(g.to_string()),
+            status: 1,
+        })
+        .collect();
+    diesel::copy_from(serials::table)
+        .from_insertable(&rows)
+        .execute(&mut conn)
+        .unwrap();
+    let listed: Vec<String> =
+        diesel::sql_query("SELECT gtin::text AS gtin FROM serial_gtins ORDER BY gtin")
+            .load::<Row>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.gtin)
+            .collect();
+    assert_eq!(listed, ["00361414123458", "10361414123455"]);
+}
+
+#[test]
 fn an_accepted_document_is_stored_once_per_content_hash() {
     let db = TestDb::create();
     let mut conn = db.conn();
