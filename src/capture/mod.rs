@@ -70,6 +70,9 @@ pub struct CaptureOptions {
     /// EPC references an event keeps in memory; the rest of a bigger event's lists go to
     /// `spool_dir` and the event is stored a chunk at a time (capture/spilled.rs).
     pub spill_after: usize,
+    /// The key of our serial pools: with it, a commissioned serial of one of our pools that
+    /// was never allocated is flagged (DSCSA-B-015). `None` skips that check.
+    pub serial_key: Option<std::sync::Arc<crate::serials::SerialKey>>,
 }
 
 impl CaptureOptions {
@@ -83,6 +86,7 @@ impl CaptureOptions {
             document_id: None,
             dry_run: false,
             spill_after: SPILL_AFTER,
+            serial_key: None,
         }
     }
 }
@@ -171,6 +175,7 @@ pub mod rules {
     pub const DUPLICATE_EVENT: &str = "DSCSA-B-012";
     pub const REPEATED_IDENTIFIER: &str = "DSCSA-B-013";
     pub const DECLARED_EVENT_UNKNOWN: &str = "DSCSA-B-014";
+    pub const NEVER_ISSUED: &str = "DSCSA-B-015";
 }
 
 /// Reads through to the parser while spooling the bytes and hashing them.
@@ -1087,7 +1092,11 @@ pub fn capture(
         run.write_back(conn)?;
         let t = std::time::Instant::now();
         master_data_rules(conn, &mut run)?;
-        log::debug!("capture: master data rules in {:?}", t.elapsed());
+        issuance_rules(conn, &mut run)?;
+        log::debug!(
+            "capture: master data and issuance rules in {:?}",
+            t.elapsed()
+        );
         let outcome = if run.errors.is_empty() {
             Outcome::Accepted
         } else {
@@ -1538,6 +1547,79 @@ fn master_data_rules(conn: &mut PgConnection, run: &mut Run<'_>) -> Result<(), C
             None,
             format!("location {l} has no Location master data (name and address)"),
             "add a Location vocabulary element with the address to the EPCISHeader master data",
+        ));
+    }
+    Ok(())
+}
+
+/// Serials of our own pools that this document commissions but that were never allocated: no
+/// packaging line of ours was given them, so the pack is likely counterfeit (or the line prints
+/// serials it was not given). They are stored as sent, flagged suspect, and reported once per
+/// event.
+fn issuance_rules(conn: &mut PgConnection, run: &mut Run<'_>) -> Result<(), CaptureError> {
+    let Some(key) = run.opts.serial_key.clone() else {
+        return Ok(());
+    };
+    if run.gtins.is_empty() {
+        return Ok(());
+    }
+    let gtins: Vec<&str> = run.gtins.iter().map(String::as_str).collect();
+    let check = match crate::serials::IssuanceCheck::load(conn, &key, &gtins) {
+        Ok(c) => c,
+        Err(crate::serials::SerialError::Store(crate::store::StoreError::Query(e))) => {
+            return Err(CaptureError::Store(e))
+        }
+        Err(e) => {
+            log::warn!("issuance check skipped: {e}");
+            return Ok(());
+        }
+    };
+    if check.is_empty() {
+        return Ok(());
+    }
+    let pooled: Vec<String> = gtins
+        .iter()
+        .filter(|g| check.has_pool(g))
+        .map(|g| g.to_string())
+        .collect();
+    let commissioned =
+        crate::store::serials::commissioned_in_document(conn, run.document_id, &pooled)?;
+    let mut suspect: Vec<String> = Vec::new();
+    // (event seq, first serial, how many) per event, in document order
+    let mut per_event: Vec<(i32, String, usize)> = Vec::new();
+    for c in commissioned {
+        let Some((gtin, serial)) = fold::sgtin_parts(&c.epc_key) else {
+            continue;
+        };
+        if !check.never_issued(gtin, serial) {
+            continue;
+        }
+        match per_event.last_mut() {
+            Some((seq, _, n)) if *seq == c.seq => *n += 1,
+            _ => per_event.push((c.seq, format!("{gtin} serial {serial}"), 1)),
+        }
+        suspect.push(c.epc_key);
+    }
+    if suspect.is_empty() {
+        return Ok(());
+    }
+    crate::store::serials::mark_suspect(conn, &suspect)?;
+    for (seq, first, n) in per_event {
+        let more = if n > 1 {
+            format!(" (and {} more in this event)", n - 1)
+        } else {
+            String::new()
+        };
+        run.push(finding(
+            rules::NEVER_ISSUED,
+            Severity::Warn,
+            0,
+            0,
+            Some(seq as u64),
+            format!(
+                "GTIN {first}{more} is in the range of our serial pool but was never allocated: a potential counterfeit; flagged suspect"
+            ),
+            "check the packaging line's serial source: only serials from an allocation (`serials allocate`) may be commissioned; investigate the packs as suspect product",
         ));
     }
     Ok(())

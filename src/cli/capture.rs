@@ -150,12 +150,21 @@ fn run_captures(
     // On a terminal, documents above a megabyte show their progress.
     let show = |size: u64| progress || (std::io::stderr().is_terminal() && size > 1 << 20);
     let mut rejected = 0;
+    // Without the key the never-issued check (DSCSA-B-015) cannot run; the capture still can.
+    let serial_key = match crate::serials::SerialKey::load(&settings.serials.key) {
+        Ok(k) => Some(std::sync::Arc::new(k)),
+        Err(e) => {
+            eprintln!("warning: {e}; serials of our pools are not checked against allocations");
+            None
+        }
+    };
     with_db(settings, |conn| {
         for file in files {
             let mut opts = CaptureOptions::new(&settings.data_dir.join("spool"));
             opts.limits = settings.capture_limits.clone();
             opts.future_tolerance = capture::tolerance(settings.capture_future_tolerance);
             opts.dry_run = dry_run;
+            opts.serial_key = serial_key.clone();
             let f = open(file)?;
             let size = f.metadata().map(|m| m.len()).unwrap_or(0);
             let report = if show(size) && !dry_run {

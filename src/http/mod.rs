@@ -120,6 +120,7 @@ impl Application {
                 let mut o = crate::capture::CaptureOptions::new(&settings.data_dir.join("spool"));
                 o.limits = settings.capture_limits.clone();
                 o.future_tolerance = crate::capture::tolerance(settings.capture_future_tolerance);
+                o.serial_key = Some(serial_key.clone());
                 o
             },
             jobs: jobs::Jobs::default(),

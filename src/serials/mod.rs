@@ -538,6 +538,84 @@ pub fn was_issued(
     })
 }
 
+/// "Was this serial issued?" for many serials at once, as capture asks it of every serial a
+/// document commissions: the pools of their GTINs and those pools' allocations are loaded once,
+/// then each serial costs one decryption and a binary search, no query.
+pub struct IssuanceCheck {
+    pools: std::collections::HashMap<String, IssuedRanges>,
+}
+
+struct IssuedRanges {
+    cipher: PoolCipher,
+    /// `(first_counter, count)` of each allocation, in counter order.
+    ranges: Vec<(i64, i64)>,
+}
+
+impl IssuanceCheck {
+    /// Loads the pools of these GTINs that this key can read. A pool made with another key is
+    /// left out (logged once): its serials cannot be decrypted here, and calling every one of
+    /// them never issued would flag genuine packs.
+    pub fn load(
+        conn: &mut PgConnection,
+        key: &SerialKey,
+        gtins: &[&str],
+    ) -> Result<IssuanceCheck, SerialError> {
+        let mut pools = std::collections::HashMap::new();
+        let rows = q::pools_of_gtins(conn, gtins)?;
+        if rows.is_empty() {
+            return Ok(IssuanceCheck { pools });
+        }
+        let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
+        let allocations = q::allocations_of_pools(conn, &ids)?;
+        for pool in rows {
+            let cipher = match cipher_for(key, &pool) {
+                Ok(c) => c,
+                Err(e) => {
+                    log::warn!("issuance check skipped for GTIN {}: {e}", pool.gtin);
+                    continue;
+                }
+            };
+            let ranges = allocations
+                .iter()
+                .filter(|a| a.pool_id == pool.id)
+                .map(|a| (a.first_counter, i64::from(a.count)))
+                .collect();
+            pools.insert(pool.gtin.clone(), IssuedRanges { cipher, ranges });
+        }
+        Ok(IssuanceCheck { pools })
+    }
+
+    /// Whether the GTIN has a pool of ours that this check can read.
+    pub fn has_pool(&self, gtin: &str) -> bool {
+        self.pools.contains_key(gtin)
+    }
+
+    /// True when no pool of ours is concerned (nothing to check).
+    pub fn is_empty(&self) -> bool {
+        self.pools.is_empty()
+    }
+
+    /// Whether a serial of the GTIN is in the shape of one of our pools yet was never
+    /// allocated: a counterfeit signal. Serials of GTINs without a pool here, or of another
+    /// shape than the pool's (issued by another system), are not judged.
+    pub fn never_issued(&self, gtin: &str, serial: &str) -> bool {
+        let Some(pool) = self.pools.get(gtin) else {
+            return false;
+        };
+        let Some(counter) = pool.cipher.counter(serial) else {
+            return false;
+        };
+        let Ok(counter) = i64::try_from(counter) else {
+            return true;
+        };
+        let at = pool.ranges.partition_point(|(first, _)| *first <= counter);
+        !(at > 0 && {
+            let (first, count) = pool.ranges[at - 1];
+            counter < first + count
+        })
+    }
+}
+
 /// One allocation in a reconciliation report.
 #[derive(Debug, Clone, Serialize)]
 pub struct AllocationUse {

@@ -197,3 +197,67 @@ pub fn commissioned_serials(conn: &mut PgConnection, gtin: &str) -> QueryResult<
         .select(serials::serial_number.assume_not_null())
         .load(conn)
 }
+
+/// The pools of these GTINs (one query for a capture's GTINs).
+pub fn pools_of_gtins(conn: &mut PgConnection, gtins: &[&str]) -> QueryResult<Vec<PoolRow>> {
+    serial_pools::table
+        .filter(serial_pools::gtin.eq_any(gtins))
+        .select(PoolRow::as_select())
+        .load(conn)
+}
+
+/// Every allocation of these pools, in counter order within each pool.
+pub fn allocations_of_pools(
+    conn: &mut PgConnection,
+    pool_ids: &[i64],
+) -> QueryResult<Vec<AllocationRow>> {
+    serial_allocations::table
+        .filter(serial_allocations::pool_id.eq_any(pool_ids))
+        .order((
+            serial_allocations::pool_id,
+            serial_allocations::first_counter,
+        ))
+        .select(AllocationRow::as_select())
+        .load(conn)
+}
+
+/// A serial a document commissioned: the event's position in the document and its key.
+#[derive(Debug, QueryableByName)]
+pub struct CommissionedKey {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub seq: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub epc_key: String,
+}
+
+/// The SGTINs of these GTINs that a document's stored events commission (ObjectEvent ADD
+/// `epcList`, TransformationEvent outputs), in document order.
+pub fn commissioned_in_document(
+    conn: &mut PgConnection,
+    document_id: uuid::Uuid,
+    gtins: &[String],
+) -> QueryResult<Vec<CommissionedKey>> {
+    use diesel::sql_types::{Array, Text, Uuid};
+    diesel::sql_query(
+        "SELECT e.seq, x.epc_key FROM events e JOIN event_epcs x ON x.event_id = e.id
+          WHERE e.document_id = $1 AND e.retracted_by IS NULL
+            AND ((e.event_type = 1 AND e.action = 'ADD' AND x.role = 1)
+                 OR (e.event_type = 4 AND x.role = 5))
+            AND left(x.epc_key, 2) = '01' AND substr(x.epc_key, 17, 2) = '21'
+            AND substr(x.epc_key, 3, 14) = ANY($2)
+          ORDER BY e.seq, x.epc_key",
+    )
+    .bind::<Uuid, _>(document_id)
+    .bind::<Array<Text>, _>(gtins)
+    .load(conn)
+}
+
+/// Flags serials as suspect (they stay in circulation; verification answers "suspect").
+pub fn mark_suspect(conn: &mut PgConnection, keys: &[String]) -> QueryResult<usize> {
+    diesel::update(serials::table.filter(serials::epc_key.eq_any(keys)))
+        .set((
+            serials::suspect.eq(true),
+            serials::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+}

@@ -778,3 +778,91 @@ fn the_cli_creates_a_pool_allocates_checks_and_prints_a_label_sheet() {
     assert!(err.starts_with("error: the pool for GTIN"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A commissioning of a serial that our pool never gave out is a counterfeit signal: the
+/// document is stored, the serial is flagged suspect (DSCSA-B-015) and verification says so;
+/// the issued serial beside it is not flagged.
+#[tokio::test]
+async fn commissioning_a_serial_of_our_pool_that_was_never_allocated_flags_it_suspect() {
+    use crate::capture::{commission, doc};
+    let app = spawn_partner_app().await;
+    let (_, admin, _) = app.partner("0361414000018", Role::Admin).await;
+    let (_, partner, _) = app.partner("0312345000004", Role::TradingPartner).await;
+    let res = create_pool(&app, &admin, json!({"gtin": GTIN, "format": "numeric:10"})).await;
+    assert_eq!(res.status(), 201);
+    let body: Value = allocate(&app, &admin, json!({"gtin": GTIN, "count": 3}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let issued: Vec<String> = body["serials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    // Right shape (10 digits, no leading zero), never allocated.
+    let never: Vec<String> = (1_000_000_000u64..)
+        .map(|n| n.to_string())
+        .filter(|s| !issued.contains(s))
+        .take(2)
+        .collect();
+    // GTIN 00312345678906 as an SGTIN with a 7-digit company prefix.
+    let epc = |s: &str| format!("urn:epc:id:sgtin:0312345.067890.{s}");
+    let events = [
+        commission(1, &[epc(&issued[0]), epc(&issued[1])], "L1"),
+        commission(2, &[epc(&never[0]), epc(&issued[2]), epc(&never[1])], "L1"),
+    ]
+    .concat();
+    let res = partner
+        .post(app.url("/epcis/capture"))
+        .header("content-type", "application/xml")
+        .body(doc("", &events))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(report["outcome"], "accepted", "{report}");
+    let b015: Vec<&Value> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["rule"] == "DSCSA-B-015")
+        .collect();
+    assert_eq!(b015.len(), 1, "one warning for the one event: {report}");
+    let message = b015[0]["message"].as_str().unwrap();
+    assert!(message.contains(&never[0]), "{message}");
+    assert!(message.contains("and 1 more"), "{message}");
+
+    let url = app.app.db.url.clone();
+    let suspects: Vec<i64> = tokio::task::spawn_blocking(move || {
+        ["suspect", "NOT suspect"]
+            .iter()
+            .map(|w| scalar(&url, &format!("SELECT count(*) FROM serials WHERE {w}")))
+            .collect()
+    })
+    .await
+    .unwrap();
+    assert_eq!(suspects, vec![2, 3]);
+
+    let verify = |serial: String| {
+        let c = partner.clone();
+        let url = app.url(&format!(
+            "/verify/gtin/{GTIN}/lot/L1/ser/{serial}?exp=281231&linkType=verificationService"
+        ));
+        async move {
+            c.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let genuine = verify(issued[2].clone()).await;
+    assert!(genuine["data"].get("additionalInfo").is_none(), "{genuine}");
+    let flagged = verify(never[1].clone()).await;
+    assert_eq!(flagged["data"]["additionalInfo"], "Suspect", "{flagged}");
+}
