@@ -242,6 +242,9 @@ struct Run<'a> {
     /// Containers with stored packing or unpacking later than the earliest event of the batch
     /// being flushed, and the latest such time (`q::containers_changed_after`).
     changed_containers: HashMap<Box<str>, chrono::DateTime<Utc>>,
+    /// Parents of the aggregation events this capture has stored: new containers that may
+    /// have stored contents (see `note_more_changed_containers`).
+    packed_parents: HashSet<Box<str>>,
     /// Event indexes refused by the reader or event-level rules (skipped under `proceed`).
     refused: HashSet<u64>,
     gtins: HashSet<String>,
@@ -361,8 +364,9 @@ impl Run<'_> {
         batch.sort_by_key(|p| (p.event_time, p.index));
         let mut ids = q::reserve_event_ids(conn, batch.len())?;
         ids.sort_unstable();
-        self.note_changed_containers(conn, batch[0].event_time)?;
-        self.load_with_room(conn, batch_keys(&batch))?;
+        let keys = batch_keys(&batch);
+        self.load_with_room(conn, keys.clone())?;
+        self.note_changed_containers(conn, batch[0].event_time, &keys)?;
 
         let mut declared = None;
         let mut batch: std::collections::VecDeque<(Prepared, i64)> =
@@ -373,10 +377,10 @@ impl Run<'_> {
                 // rest of the batch is loaded again at once, not event by event, and what a
                 // replayed packing changed is looked at again (stored first).
                 self.copy_pending(conn)?;
-                self.note_changed_containers(conn, p.event_time)?;
                 let rest = batch.iter().map(|(p, _)| p);
                 let keys = batch_keys(std::iter::once(&p).chain(rest));
-                self.load_with_room(conn, keys)?;
+                self.load_with_room(conn, keys.clone())?;
+                self.note_changed_containers(conn, p.event_time, &keys)?;
             }
             let t = std::time::Instant::now();
             let findings = self.apply_event(conn, &p, id)?;
@@ -418,15 +422,38 @@ impl Run<'_> {
     }
 
     /// Finds the containers whose contents changed (stored aggregation events) after `from`.
+    /// Only these keys are looked at: [`Run::is_late`] is asked about no others until the next
+    /// call (or [`Run::note_more_changed_containers`]).
     fn note_changed_containers(
         &mut self,
         conn: &mut PgConnection,
         from: chrono::DateTime<Utc>,
+        keys: &[&str],
     ) -> Result<(), CaptureError> {
-        self.changed_containers = q::containers_changed_after(conn, from)?
-            .into_iter()
-            .map(|(k, t)| (k.into_boxed_str(), t))
+        self.changed_containers.clear();
+        self.note_more_changed_containers(conn, from, keys)
+    }
+
+    /// Adds these keys to what [`Run::note_changed_containers`] found.
+    pub(crate) fn note_more_changed_containers(
+        &mut self,
+        conn: &mut PgConnection,
+        from: chrono::DateTime<Utc>,
+        keys: &[&str],
+    ) -> Result<(), CaptureError> {
+        // Only a key with stored events can have stored packing events: a serial the fold
+        // holds as new (not in the database) unless this capture packed into it. Commissioning
+        // chunks of new serials ask nothing.
+        let keys: Vec<&str> = keys
+            .iter()
+            .copied()
+            .filter(|k| {
+                self.fold.get(k).is_none_or(|s| s.stored) || self.packed_parents.contains(*k)
+            })
             .collect();
+        for (k, t) in q::containers_changed_after(conn, from, &keys)? {
+            self.changed_containers.insert(k.into_boxed_str(), t);
+        }
         Ok(())
     }
 
@@ -484,6 +511,12 @@ impl Run<'_> {
             .or_default() += 1;
         self.gtins.extend(p.gtins.drain(..));
         self.locations.extend(p.locations.drain(..));
+        if p.row.event_type == 2 {
+            // (A spilled event's rows are written already: it notes its parent itself.)
+            if let Some(r) = p.effect.parent.and_then(|i| p.epcs.get(i as usize)) {
+                self.packed_parents.insert(r.epc_key.as_str().into());
+            }
+        }
         p.row.id = id;
         rows.events.push(p.row);
         rows.epcs.extend(p.epcs.into_iter().map(|mut r| {
@@ -685,7 +718,9 @@ impl Run<'_> {
             }
             owned_children = children;
             keys = owned_children.iter().map(String::as_str).collect();
-            let named = keys.iter().copied().chain(Some(parent));
+            let named: Vec<&str> = keys.iter().copied().chain(Some(parent)).collect();
+            // The children were read from the database, not named by the batch.
+            self.note_more_changed_containers(conn, v.event_time, &named)?;
             if self.is_late(named, &v) {
                 let late = retract::Late {
                     p,
@@ -1058,6 +1093,7 @@ pub fn capture(
         batch_size: 0,
         pending: BatchRows::default(),
         changed_containers: HashMap::new(),
+        packed_parents: HashSet::new(),
         refused: HashSet::new(),
         gtins: HashSet::new(),
         locations: HashSet::new(),
@@ -1067,7 +1103,14 @@ pub fn capture(
     let mut duplicate_of = None;
     let mut dry_outcome = None;
     let mut sha256 = [0u8; 32];
+    let t = std::time::Instant::now();
+    if crate::store::statistics::refresh_if_stale(conn)? {
+        log::debug!("capture: statistics refreshed in {:?}", t.elapsed());
+    }
     let result: Result<Outcome, CaptureError> = conn.transaction(|conn| {
+        // Capture's statements are short look-ups and bulk writes: compiling them (JIT, on by
+        // default since PostgreSQL 12 wherever LLVM is installed) costs more than it saves.
+        diesel::sql_query("SET LOCAL jit = off").execute(conn)?;
         q::insert_document(conn, &received_row(document_id, opts))?;
         read_document(conn, &mut tee, &mut run)?;
         // Drain what the parser did not need (trailing whitespace), so the hash is of the whole

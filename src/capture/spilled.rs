@@ -84,7 +84,6 @@ impl Run<'_> {
             return Ok(());
         }
         let chunk = self.opts.spill_after.clamp(1, CHUNK);
-        self.note_changed_containers(conn, p.event_time)?;
         let event_id = q::reserve_event_ids(conn, 1)?[0];
         let v = self.values_of(&p, event_id);
         let parent = p.effect.parent.map(|i| p.key(i).to_string());
@@ -170,6 +169,9 @@ impl Run<'_> {
             p.index,
             spilled.len()
         );
+        if let (Some(parent), 2) = (parent, p.row.event_type) {
+            self.packed_parents.insert(parent.into());
+        }
         // Its identifier rows are written (the in-memory ones with the first chunk).
         p.epcs = Vec::new();
         let mut rows = BatchRows::default();
@@ -226,7 +228,10 @@ impl Run<'_> {
                 }
             }
             pass.parent = true;
-            pass.late = pass.late || self.is_late(super::change_keys(&change).chain(parent), v);
+            let keys: Vec<&str> = super::change_keys(&change).chain(parent).collect();
+            // Per chunk: the map holds what this chunk names.
+            self.note_changed_containers(conn, v.event_time, &keys)?;
+            pass.late = pass.late || self.is_late(keys, v);
         }
         Ok(())
     }

@@ -315,14 +315,24 @@ pub fn replay_events(
     Ok((events, epcs))
 }
 
-/// The containers that had children packed or unpacked (standing aggregation events) later
-/// than `after`, directly or in a container packed into them at any time, with the time of the
-/// latest such event: an event on one of them older than that is replayed in time order (what
-/// left it took its state as it was then).
+/// Of these keys, the containers whose contents changed (a stored ADD or DELETE aggregation
+/// event with the container, or a container packed in it at any depth, as parent) after
+/// `after`, with the time of the latest such change.
+///
+/// The walk goes down from the keys asked about (through packing events, the same relation
+/// `children_join` uses), so its cost follows what a batch names, not the size of the
+/// database; and a first look at the partial index `events_aggregation_time` answers the
+/// common case, no aggregation event stored after `after`, without touching `event_epcs`.
 pub fn containers_changed_after(
     conn: &mut PgConnection,
     after: DateTime<Utc>,
+    keys: &[&str],
 ) -> QueryResult<Vec<(String, DateTime<Utc>)>> {
+    #[derive(QueryableByName)]
+    struct Any {
+        #[diesel(sql_type = Bool)]
+        any: bool,
+    }
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = Text)]
@@ -330,19 +340,39 @@ pub fn containers_changed_after(
         #[diesel(sql_type = Timestamptz)]
         at: DateTime<Utc>,
     }
-    let rows: Vec<Row> = diesel::sql_query(
-        "WITH RECURSIVE up(epc_key, at) AS (
-              SELECT p.epc_key, e.event_time FROM events e
-                JOIN event_epcs p ON p.event_id = e.id AND p.role = 2
-               WHERE e.event_type = 2 AND e.action IN ('ADD', 'DELETE') AND e.event_time > $1
-                 AND e.retracted_by IS NULL
-              UNION SELECT p.epc_key, up.at FROM up
-                      JOIN event_epcs ch ON ch.epc_key = up.epc_key AND ch.role = 3
-                      JOIN event_epcs p ON p.event_id = ch.event_id AND p.role = 2
-          )
-          SELECT epc_key, max(at) AS at FROM up GROUP BY epc_key",
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let later: Any = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM events e
+                         WHERE e.event_type = 2 AND e.action IN ('ADD', 'DELETE')
+                           AND e.event_time > $1 AND e.retracted_by IS NULL) AS any",
     )
     .bind::<Timestamptz, _>(after)
+    .get_result(conn)?;
+    if !later.any {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "WITH RECURSIVE down(root, key, depth) AS (
+              SELECT DISTINCT p.epc_key, p.epc_key, 0 FROM event_epcs p
+               WHERE p.role = 2 AND p.epc_key = ANY($2)
+              UNION
+              SELECT down.root, ch.epc_key, down.depth + 1 FROM down
+                JOIN event_epcs p ON p.epc_key = down.key AND p.role = 2
+                JOIN event_epcs ch ON ch.event_id = p.event_id AND ch.role = 3
+               WHERE down.depth < 32
+          )
+          SELECT d.root AS epc_key, max(e.event_time) AS at
+            FROM (SELECT DISTINCT root, key FROM down) d
+            JOIN event_epcs p ON p.epc_key = d.key AND p.role = 2
+            JOIN events e ON e.id = p.event_id
+           WHERE e.event_type = 2 AND e.action IN ('ADD', 'DELETE') AND e.event_time > $1
+             AND e.retracted_by IS NULL
+           GROUP BY d.root",
+    )
+    .bind::<Timestamptz, _>(after)
+    .bind::<Array<Text>, _>(keys)
     .load(conn)?;
     Ok(rows.into_iter().map(|r| (r.epc_key, r.at)).collect())
 }

@@ -10,6 +10,7 @@ pub mod partners;
 pub mod private_pg;
 pub mod schema;
 pub mod serials;
+pub mod statistics;
 pub mod verification;
 
 use std::time::Duration;
