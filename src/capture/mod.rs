@@ -159,23 +159,98 @@ pub enum CaptureError {
     Concurrent(usize),
 }
 
-/// Rule ids of the business rules (catalogued in docs/RULES.md).
+/// Rule ids of the business rules, with the severity docs/RULES.md gives each (a test holds
+/// the two together).
 pub mod rules {
-    pub const DUPLICATE_COMMISSIONING: &str = "DSCSA-B-001";
-    pub const UNKNOWN_SERIAL: &str = "DSCSA-B-002";
-    pub const OUT_OF_CIRCULATION: &str = "DSCSA-B-003";
-    pub const IN_ANOTHER_PARENT: &str = "DSCSA-B-004";
-    pub const SHIPPING_WITHOUT_SBDH_PARTIES: &str = "DSCSA-B-005";
-    pub const SHIPPING_WITHOUT_TRANSACTION_STATEMENT: &str = "DSCSA-B-006";
-    pub const GTIN_WITHOUT_MASTER_DATA: &str = "DSCSA-B-007";
-    pub const LOCATION_WITHOUT_MASTER_DATA: &str = "DSCSA-B-008";
-    pub const LOT_DISAGREES: &str = "DSCSA-B-009";
-    pub const EXPIRY_DISAGREES: &str = "DSCSA-B-010";
-    pub const EVENT_IN_THE_FUTURE: &str = "DSCSA-B-011";
-    pub const DUPLICATE_EVENT: &str = "DSCSA-B-012";
-    pub const REPEATED_IDENTIFIER: &str = "DSCSA-B-013";
-    pub const DECLARED_EVENT_UNKNOWN: &str = "DSCSA-B-014";
-    pub const NEVER_ISSUED: &str = "DSCSA-B-015";
+    macro_rules! catalogue {
+        ($($name:ident = $id:literal, $severity:ident;)*) => {
+            $(pub const $name: &str = $id;)*
+            /// Every DSCSA business rule: id and severity as docs/RULES.md lists them.
+            pub const CATALOGUE: &[(&str, &str)] = &[$(($id, stringify!($severity))),*];
+        };
+    }
+    catalogue! {
+        DUPLICATE_COMMISSIONING = "DSCSA-B-001", warn;
+        UNKNOWN_SERIAL = "DSCSA-B-002", warn;
+        OUT_OF_CIRCULATION = "DSCSA-B-003", reject;
+        IN_ANOTHER_PARENT = "DSCSA-B-004", reject;
+        SHIPPING_WITHOUT_SBDH_PARTIES = "DSCSA-B-005", reject;
+        SHIPPING_WITHOUT_TRANSACTION_STATEMENT = "DSCSA-B-006", reject;
+        GTIN_WITHOUT_MASTER_DATA = "DSCSA-B-007", warn;
+        LOCATION_WITHOUT_MASTER_DATA = "DSCSA-B-008", warn;
+        LOT_DISAGREES = "DSCSA-B-009", reject;
+        EXPIRY_DISAGREES = "DSCSA-B-010", reject;
+        EVENT_IN_THE_FUTURE = "DSCSA-B-011", reject;
+        DUPLICATE_EVENT = "DSCSA-B-012", warn;
+        REPEATED_IDENTIFIER = "DSCSA-B-013", warn;
+        DECLARED_EVENT_UNKNOWN = "DSCSA-B-014", warn;
+        NEVER_ISSUED = "DSCSA-B-015", warn;
+    }
+
+    #[cfg(test)]
+    mod tests {
+        /// The rows of docs/RULES.md's business-rule table: `| `id` | severity | …`.
+        fn documented() -> Vec<(String, String)> {
+            let doc =
+                std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/RULES.md"))
+                    .unwrap();
+            doc.lines()
+                .filter_map(|l| l.strip_prefix("| `DSCSA-B-"))
+                .map(|rest| {
+                    let mut cells = rest.split('|').map(str::trim);
+                    let id = format!("DSCSA-B-{}", cells.next().unwrap().trim_end_matches('`'));
+                    (id, cells.next().unwrap().to_string())
+                })
+                .collect()
+        }
+
+        #[test]
+        fn every_business_rule_is_documented_once_with_its_severity_and_no_other_is() {
+            let documented = documented();
+            let catalogue: Vec<(String, String)> = super::CATALOGUE
+                .iter()
+                .map(|(id, s)| (id.to_string(), s.to_string()))
+                .collect();
+            assert_eq!(documented, catalogue);
+        }
+
+        /// The severity a rule is raised with, where the source names both side by side
+        /// (`rules::X,` then `Severity::Y`), agrees with the catalogue.
+        #[test]
+        fn rules_are_raised_with_their_catalogued_severity() {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/capture");
+            let consts =
+                std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/capture/mod.rs"))
+                    .unwrap();
+            let mut checked = 0;
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+                let lines: Vec<&str> = text.lines().map(str::trim).collect();
+                for w in lines.windows(2) {
+                    let Some(name) = w[0]
+                        .strip_prefix("rules::")
+                        .and_then(|n| n.strip_suffix(','))
+                    else {
+                        continue;
+                    };
+                    let Some(severity) = w[1].strip_prefix("Severity::") else {
+                        continue;
+                    };
+                    let severity = severity.trim_end_matches(',').to_lowercase();
+                    let declared = consts
+                        .lines()
+                        .map(str::trim)
+                        .find_map(|l| l.strip_prefix(&format!("{name} = \"")))
+                        .unwrap_or_else(|| panic!("{name} is not in the catalogue"));
+                    let id = &declared[..declared.find('"').unwrap()];
+                    let catalogued = super::CATALOGUE.iter().find(|(i, _)| *i == id).unwrap().1;
+                    assert_eq!(severity, catalogued, "{name} ({id})");
+                    checked += 1;
+                }
+            }
+            assert!(checked >= 5, "only {checked} raising sites found");
+        }
+    }
 }
 
 /// Reads through to the parser while spooling the bytes and hashing them.
