@@ -76,6 +76,15 @@ pub struct CaptureOptions {
 }
 
 impl CaptureOptions {
+    /// The options of a server's or the CLI's captures: spool below `data_dir`, the configured
+    /// limits and clock-skew tolerance; the serial key is the caller's to set.
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        let mut o = CaptureOptions::new(&settings.data_dir.join("spool"));
+        o.limits = settings.capture_limits.clone();
+        o.future_tolerance = tolerance(settings.capture_future_tolerance);
+        o
+    }
+
     pub fn new(spool_dir: &Path) -> Self {
         CaptureOptions {
             behaviour: ErrorBehaviour::Rollback,

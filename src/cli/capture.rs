@@ -160,9 +160,7 @@ fn run_captures(
     };
     with_db(settings, |conn| {
         for file in files {
-            let mut opts = CaptureOptions::new(&settings.data_dir.join("spool"));
-            opts.limits = settings.capture_limits.clone();
-            opts.future_tolerance = capture::tolerance(settings.capture_future_tolerance);
+            let mut opts = CaptureOptions::from_settings(settings);
             opts.dry_run = dry_run;
             opts.serial_key = serial_key.clone();
             let f = open(file)?;

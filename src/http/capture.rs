@@ -9,7 +9,7 @@ use serde_json::json;
 use super::caller::{authenticate, peer, require};
 use super::problem::{with_conn, Problem};
 use super::AppState;
-use crate::capture::{self, ErrorBehaviour, Outcome};
+use crate::capture::{self, Outcome};
 use crate::partners::Role;
 
 /// Reads the request body that the async side feeds through a bounded channel: the capture
@@ -98,20 +98,7 @@ pub async fn capture(
 ) -> Result<HttpResponse, Problem> {
     let peer = peer(&req)?;
     require_xml(&req)?;
-    let behaviour = match req
-        .headers()
-        .get("GS1-Capture-Error-Behaviour")
-        .and_then(|v| v.to_str().ok())
-    {
-        None | Some("rollback") => ErrorBehaviour::Rollback,
-        Some("proceed") => ErrorBehaviour::Proceed,
-        Some(other) => {
-            return Err(Problem::bad_request(
-                "invalid-capture-request",
-                format!("GS1-Capture-Error-Behaviour `{other}` is not rollback or proceed"),
-            ))
-        }
-    };
+    let behaviour = super::jobs::behaviour(&req)?;
     // The first chunk tells a JSON body (415) before a capture starts.
     let first = match payload.next().await {
         Some(Ok(b)) => Some(b),

@@ -62,7 +62,8 @@ impl Jobs {
     }
 }
 
-fn behaviour(req: &HttpRequest) -> Result<ErrorBehaviour, Problem> {
+/// The `GS1-Capture-Error-Behaviour` header of both capture endpoints (absent: rollback).
+pub(super) fn behaviour(req: &HttpRequest) -> Result<ErrorBehaviour, Problem> {
     match req
         .headers()
         .get("GS1-Capture-Error-Behaviour")

@@ -117,9 +117,7 @@ impl Application {
             require_link_type: settings.verification.require_link_type,
             forwarder: forwarder(settings)?,
             capture: {
-                let mut o = crate::capture::CaptureOptions::new(&settings.data_dir.join("spool"));
-                o.limits = settings.capture_limits.clone();
-                o.future_tolerance = crate::capture::tolerance(settings.capture_future_tolerance);
+                let mut o = crate::capture::CaptureOptions::from_settings(settings);
                 o.serial_key = Some(serial_key.clone());
                 o
             },
