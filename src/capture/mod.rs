@@ -171,11 +171,22 @@ pub enum CaptureError {
 /// Rule ids of the business rules, with the severity docs/RULES.md gives each (a test holds
 /// the two together).
 pub mod rules {
+    /// A catalogued rule: the constant's name in this module, its id, its severity.
+    pub struct Rule {
+        pub name: &'static str,
+        pub id: &'static str,
+        pub severity: &'static str,
+    }
+
     macro_rules! catalogue {
         ($($name:ident = $id:literal, $severity:ident;)*) => {
             $(pub const $name: &str = $id;)*
             /// Every DSCSA business rule: id and severity as docs/RULES.md lists them.
-            pub const CATALOGUE: &[(&str, &str)] = &[$(($id, stringify!($severity))),*];
+            pub const CATALOGUE: &[Rule] = &[$(Rule {
+                name: stringify!($name),
+                id: $id,
+                severity: stringify!($severity),
+            }),*];
         };
     }
     catalogue! {
@@ -218,7 +229,7 @@ pub mod rules {
             let documented = documented();
             let catalogue: Vec<(String, String)> = super::CATALOGUE
                 .iter()
-                .map(|(id, s)| (id.to_string(), s.to_string()))
+                .map(|r| (r.id.to_string(), r.severity.to_string()))
                 .collect();
             assert_eq!(documented, catalogue);
         }
@@ -228,9 +239,6 @@ pub mod rules {
         #[test]
         fn rules_are_raised_with_their_catalogued_severity() {
             let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/capture");
-            let consts =
-                std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/capture/mod.rs"))
-                    .unwrap();
             let mut checked = 0;
             for entry in std::fs::read_dir(dir).unwrap() {
                 let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
@@ -246,14 +254,11 @@ pub mod rules {
                         continue;
                     };
                     let severity = severity.trim_end_matches(',').to_lowercase();
-                    let declared = consts
-                        .lines()
-                        .map(str::trim)
-                        .find_map(|l| l.strip_prefix(&format!("{name} = \"")))
+                    let rule = super::CATALOGUE
+                        .iter()
+                        .find(|r| r.name == name)
                         .unwrap_or_else(|| panic!("{name} is not in the catalogue"));
-                    let id = &declared[..declared.find('"').unwrap()];
-                    let catalogued = super::CATALOGUE.iter().find(|(i, _)| *i == id).unwrap().1;
-                    assert_eq!(severity, catalogued, "{name} ({id})");
+                    assert_eq!(severity, rule.severity, "{name} ({})", rule.id);
                     checked += 1;
                 }
             }
@@ -449,7 +454,7 @@ impl Run<'_> {
         let mut ids = q::reserve_event_ids(conn, batch.len())?;
         ids.sort_unstable();
         let keys = batch_keys(&batch);
-        self.load_with_room(conn, keys.clone())?;
+        self.load_with_room(conn, &keys)?;
         self.note_changed_containers(conn, batch[0].event_time, &keys)?;
 
         let mut declared = None;
@@ -463,7 +468,7 @@ impl Run<'_> {
                 self.copy_pending(conn)?;
                 let rest = batch.iter().map(|(p, _)| p);
                 let keys = batch_keys(std::iter::once(&p).chain(rest));
-                self.load_with_room(conn, keys.clone())?;
+                self.load_with_room(conn, &keys)?;
                 self.note_changed_containers(conn, p.event_time, &keys)?;
             }
             let t = std::time::Instant::now();
@@ -628,7 +633,7 @@ impl Run<'_> {
     fn load_with_room(
         &mut self,
         conn: &mut PgConnection,
-        wanted: Vec<&str>,
+        wanted: &[&str],
     ) -> Result<(), CaptureError> {
         let missing = wanted.iter().filter(|k| !self.fold.contains(k)).count();
         if !self.fold.is_empty() && self.fold.len() + missing > FOLD_CAPACITY {
@@ -640,10 +645,11 @@ impl Run<'_> {
 
     /// Loads the stored state of these keys (and of their containers, up the tree) into the
     /// fold, a chunk at a time (memory); keys with no row are recorded as absent.
-    fn load(&mut self, conn: &mut PgConnection, keys: Vec<&str>) -> Result<(), CaptureError> {
+    fn load(&mut self, conn: &mut PgConnection, keys: &[&str]) -> Result<(), CaptureError> {
         let mut wanted: Vec<String> = {
             let mut seen = HashSet::new();
-            keys.into_iter()
+            keys.iter()
+                .copied()
                 .filter(|k| !self.fold.contains(k) && seen.insert(*k))
                 .map(str::to_string)
                 .collect()
@@ -780,7 +786,7 @@ impl Run<'_> {
         let mut all: Vec<&str> = keys.iter().chain(&outputs).copied().collect();
         all.extend(parent);
         // Loaded with the batch, unless a write-back emptied the fold since.
-        self.load(conn, all)?;
+        self.load(conn, &all)?;
         let owned_children: Vec<String>;
         if p.op == Op::Unpack && keys.is_empty() {
             // No children named: the parent is emptied. Its children may be in the database
@@ -1691,24 +1697,11 @@ fn issuance_rules(conn: &mut PgConnection, run: &mut Run<'_>) -> Result<(), Capt
         return Ok(());
     }
     let gtins: Vec<&str> = run.gtins.iter().map(String::as_str).collect();
-    let check = match crate::serials::IssuanceCheck::load(conn, &key, &gtins) {
-        Ok(c) => c,
-        Err(crate::serials::SerialError::Store(crate::store::StoreError::Query(e))) => {
-            return Err(CaptureError::Store(e))
-        }
-        Err(e) => {
-            log::warn!("issuance check skipped: {e}");
-            return Ok(());
-        }
-    };
-    if check.is_empty() {
+    let check = crate::serials::IssuanceCheck::load(conn, &key, &gtins)?;
+    let pooled: Vec<String> = check.gtins().map(str::to_string).collect();
+    if pooled.is_empty() {
         return Ok(());
     }
-    let pooled: Vec<String> = gtins
-        .iter()
-        .filter(|g| check.has_pool(g))
-        .map(|g| g.to_string())
-        .collect();
     let commissioned =
         crate::store::serials::commissioned_in_document(conn, run.document_id, &pooled)?;
     let mut suspect: Vec<String> = Vec::new();

@@ -157,7 +157,7 @@ impl Run<'_> {
         if let Some(l) = &late {
             // What it names beyond the scope has no row: absent.
             let named = l.keys.iter().chain(&l.outputs).copied().chain(l.parent);
-            self.load(conn, named.collect())?;
+            self.load(conn, &named.collect::<Vec<_>>())?;
         }
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let (events, epcs) = q::replay_events(conn, &key_refs)?;

@@ -284,7 +284,7 @@ impl Run<'_> {
             .copied()
             .chain(parent)
             .collect();
-        self.load_with_room(conn, wanted)?;
+        self.load_with_room(conn, &wanted)?;
         Ok((named, outputs))
     }
 }

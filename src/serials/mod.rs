@@ -542,13 +542,19 @@ pub fn was_issued(
 /// document commissions: the pools of their GTINs and those pools' allocations are loaded once,
 /// then each serial costs one decryption and a binary search, no query.
 pub struct IssuanceCheck {
-    pools: std::collections::HashMap<String, IssuedRanges>,
+    /// Per GTIN: the pool's cipher and its allocations in counter order.
+    pools: std::collections::HashMap<String, (PoolCipher, Vec<q::AllocationRow>)>,
 }
 
-struct IssuedRanges {
-    cipher: PoolCipher,
-    /// `(first_counter, count)` of each allocation, in counter order.
-    ranges: Vec<(i64, i64)>,
+/// The allocation (index into `allocations`, sorted by first counter, never overlapping) that
+/// gave out `counter`, if any.
+fn holding(allocations: &[q::AllocationRow], counter: u64) -> Option<usize> {
+    let counter = i64::try_from(counter).ok()?;
+    let i = allocations
+        .partition_point(|a| a.first_counter <= counter)
+        .checked_sub(1)?;
+    let a = &allocations[i];
+    (counter < a.first_counter + i64::from(a.count)).then_some(i)
 }
 
 impl IssuanceCheck {
@@ -559,60 +565,35 @@ impl IssuanceCheck {
         conn: &mut PgConnection,
         key: &SerialKey,
         gtins: &[&str],
-    ) -> Result<IssuanceCheck, SerialError> {
+    ) -> diesel::QueryResult<IssuanceCheck> {
         let mut pools = std::collections::HashMap::new();
-        let rows = q::pools_of_gtins(conn, gtins)?;
-        if rows.is_empty() {
-            return Ok(IssuanceCheck { pools });
-        }
-        let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
-        let allocations = q::allocations_of_pools(conn, &ids)?;
-        for pool in rows {
-            let cipher = match cipher_for(key, &pool) {
-                Ok(c) => c,
-                Err(e) => {
-                    log::warn!("issuance check skipped for GTIN {}: {e}", pool.gtin);
-                    continue;
+        for pool in q::pools_of_gtins(conn, gtins)? {
+            match cipher_for(key, &pool) {
+                Ok(cipher) => {
+                    let allocations = q::allocations(conn, pool.id)?;
+                    pools.insert(pool.gtin.clone(), (cipher, allocations));
                 }
-            };
-            let ranges = allocations
-                .iter()
-                .filter(|a| a.pool_id == pool.id)
-                .map(|a| (a.first_counter, i64::from(a.count)))
-                .collect();
-            pools.insert(pool.gtin.clone(), IssuedRanges { cipher, ranges });
+                Err(e) => log::warn!("issuance check skipped for GTIN {}: {e}", pool.gtin),
+            }
         }
         Ok(IssuanceCheck { pools })
     }
 
-    /// Whether the GTIN has a pool of ours that this check can read.
-    pub fn has_pool(&self, gtin: &str) -> bool {
-        self.pools.contains_key(gtin)
-    }
-
-    /// True when no pool of ours is concerned (nothing to check).
-    pub fn is_empty(&self) -> bool {
-        self.pools.is_empty()
+    /// The GTINs with a pool of ours that this check can read.
+    pub fn gtins(&self) -> impl Iterator<Item = &str> {
+        self.pools.keys().map(String::as_str)
     }
 
     /// Whether a serial of the GTIN is in the shape of one of our pools yet was never
     /// allocated: a counterfeit signal. Serials of GTINs without a pool here, or of another
     /// shape than the pool's (issued by another system), are not judged.
     pub fn never_issued(&self, gtin: &str, serial: &str) -> bool {
-        let Some(pool) = self.pools.get(gtin) else {
+        let Some((cipher, allocations)) = self.pools.get(gtin) else {
             return false;
         };
-        let Some(counter) = pool.cipher.counter(serial) else {
-            return false;
-        };
-        let Ok(counter) = i64::try_from(counter) else {
-            return true;
-        };
-        let at = pool.ranges.partition_point(|(first, _)| *first <= counter);
-        !(at > 0 && {
-            let (first, count) = pool.ranges[at - 1];
-            counter < first + count
-        })
+        cipher
+            .counter(serial)
+            .is_some_and(|c| holding(allocations, c).is_none())
     }
 }
 
@@ -662,14 +643,9 @@ pub fn reconcile(
             other_format += 1;
             continue;
         };
-        let counter = i64::try_from(counter).unwrap_or(i64::MAX);
-        // Allocations are sorted by first counter and do not overlap.
-        let idx = allocations.partition_point(|a| a.first_counter <= counter);
-        match idx.checked_sub(1) {
-            Some(i) if counter < allocations[i].first_counter + i64::from(allocations[i].count) => {
-                used[i] += 1
-            }
-            _ => never_issued += 1,
+        match holding(&allocations, counter) {
+            Some(i) => used[i] += 1,
+            None => never_issued += 1,
         }
     }
     let commissioned: i64 = used.iter().sum();

@@ -206,21 +206,6 @@ pub fn pools_of_gtins(conn: &mut PgConnection, gtins: &[&str]) -> QueryResult<Ve
         .load(conn)
 }
 
-/// Every allocation of these pools, in counter order within each pool.
-pub fn allocations_of_pools(
-    conn: &mut PgConnection,
-    pool_ids: &[i64],
-) -> QueryResult<Vec<AllocationRow>> {
-    serial_allocations::table
-        .filter(serial_allocations::pool_id.eq_any(pool_ids))
-        .order((
-            serial_allocations::pool_id,
-            serial_allocations::first_counter,
-        ))
-        .select(AllocationRow::as_select())
-        .load(conn)
-}
-
 /// A serial a document commissioned: the event's position in the document and its key.
 #[derive(Debug, QueryableByName)]
 pub struct CommissionedKey {

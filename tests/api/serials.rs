@@ -35,6 +35,16 @@ async fn create_pool(app: &PartnerApp, admin: &reqwest::Client, body: Value) -> 
         .unwrap()
 }
 
+/// The serials of a JSON allocation answer.
+fn serials_of(body: &Value) -> Vec<String> {
+    body["serials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
 async fn allocate(app: &PartnerApp, c: &reqwest::Client, body: Value) -> reqwest::Response {
     c.post(app.url("/serials/allocate"))
         .json(&body)
@@ -72,12 +82,7 @@ async fn a_partner_named_on_a_pool_gets_unique_serials_as_json_csv_and_lines() {
     assert_eq!(body["allocation"]["count"], 1000);
     assert_eq!(body["allocation"]["purpose"], "PO 4711");
     assert_eq!(body["allocation"]["partner_id"], packager_id);
-    let json_serials: Vec<String> = body["serials"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect();
+    let json_serials = serials_of(&body);
 
     let res = allocate(
         &app,
@@ -795,12 +800,7 @@ async fn commissioning_a_serial_of_our_pool_that_was_never_allocated_flags_it_su
         .json()
         .await
         .unwrap();
-    let issued: Vec<String> = body["serials"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect();
+    let issued = serials_of(&body);
     // Right shape (10 digits, no leading zero), never allocated.
     let never: Vec<String> = (1_000_000_000u64..)
         .map(|n| n.to_string())
