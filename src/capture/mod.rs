@@ -540,7 +540,17 @@ impl Run<'_> {
                 self.fold.get(k).is_none_or(|s| s.stored) || self.packed_parents.contains(*k)
             })
             .collect();
-        for (k, t) in q::containers_changed_after(conn, from, &keys)? {
+        let t = std::time::Instant::now();
+        let changed = q::containers_changed_after(conn, from, &keys)?;
+        if keys.len() >= 1000 || t.elapsed() > std::time::Duration::from_millis(20) {
+            log::debug!(
+                "capture: {} of {} keys changed after {from} ({:?})",
+                changed.len(),
+                keys.len(),
+                t.elapsed()
+            );
+        }
+        for (k, t) in changed {
             self.changed_containers.insert(k.into_boxed_str(), t);
         }
         Ok(())
@@ -646,6 +656,8 @@ impl Run<'_> {
     /// Loads the stored state of these keys (and of their containers, up the tree) into the
     /// fold, a chunk at a time (memory); keys with no row are recorded as absent.
     fn load(&mut self, conn: &mut PgConnection, keys: &[&str]) -> Result<(), CaptureError> {
+        let t = std::time::Instant::now();
+        let mut asked = 0;
         let mut wanted: Vec<String> = {
             let mut seen = HashSet::new();
             keys.iter()
@@ -671,10 +683,14 @@ impl Run<'_> {
                     }
                 }
             }
+            asked += wanted.len();
             parents.retain(|k| !self.fold.contains(k));
             parents.sort_unstable();
             parents.dedup();
             wanted = parents;
+        }
+        if asked >= 1000 {
+            log::debug!("capture: looked up {asked} serials in {:?}", t.elapsed());
         }
         Ok(())
     }

@@ -89,6 +89,7 @@ impl Run<'_> {
         let parent = p.effect.parent.map(|i| p.key(i).to_string());
 
         // Pass 1: check. The identifiers kept in memory (`p.epcs`) come first.
+        let started = std::time::Instant::now();
         let mut grouped = Grouped::new();
         let mut repeats = Repeats::new(&spilled);
         let mut repeated: Vec<String> = Vec::new();
@@ -139,6 +140,7 @@ impl Run<'_> {
         }
         drop(repeats);
 
+        let checked = started.elapsed();
         // Pass 2: apply and write, with the repeated identifiers left out again.
         let mut repeats = Repeats::new(&spilled);
         let in_memory = self.chunk_in_memory(&p, &mut repeats);
@@ -165,9 +167,11 @@ impl Run<'_> {
             column: p.column,
         });
         log::debug!(
-            "capture: event {} with {} spilled identifiers stored in chunks",
+            "capture: event {} with {} spilled identifiers stored in chunks (checked in {:?}, applied in {:?})",
             p.index,
-            spilled.len()
+            spilled.len(),
+            checked,
+            started.elapsed() - checked
         );
         if let (Some(parent), 2) = (parent, p.row.event_type) {
             self.packed_parents.insert(parent.into());

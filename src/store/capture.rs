@@ -319,20 +319,72 @@ pub fn replay_events(
 /// event with the container, or a container packed in it at any depth, as parent) after
 /// `after`, with the time of the latest such change.
 ///
-/// The walk goes down from the keys asked about (through packing events, the same relation
-/// `children_join` uses), so its cost follows what a batch names, not the size of the
-/// database; and a first look at the partial index `events_aggregation_time` answers the
-/// common case, no aggregation event stored after `after`, without touching `event_epcs`.
+/// A first look at the partial index `events_aggregation_time` counts the aggregation events
+/// stored after `after` (up to one more than there are keys): none is the common case
+/// (documents in time order) and asks nothing more. Then the walk goes the cheaper way through
+/// packing events (the relation `children_join` uses): **up** from the containers of those
+/// events when there are no more of them than keys, so its cost follows the few recent
+/// changes; otherwise **down** from the keys, so its cost follows what the batch names, not
+/// the size of the history. Both give the same answer (`Walk`, tested both ways).
 pub fn containers_changed_after(
     conn: &mut PgConnection,
     after: DateTime<Utc>,
     keys: &[&str],
 ) -> QueryResult<Vec<(String, DateTime<Utc>)>> {
-    #[derive(QueryableByName)]
-    struct Any {
-        #[diesel(sql_type = Bool)]
-        any: bool,
+    if keys.is_empty() {
+        return Ok(Vec::new());
     }
+    let later = aggregations_after(conn, after, keys.len() as i64 + 1)?;
+    if later == 0 {
+        return Ok(Vec::new());
+    }
+    let walk = if later <= keys.len() as i64 {
+        Walk::Up
+    } else {
+        Walk::Down
+    };
+    containers_changed_after_by(conn, after, keys, walk)
+}
+
+/// The direction [`containers_changed_after`] walks the packing relation in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Walk {
+    /// From the containers packed or unpacked after the time, up to what they were packed in.
+    Up,
+    /// From the keys asked about, down to what was packed in them.
+    Down,
+}
+
+/// Standing ADD or DELETE aggregation events stored after `after`, counted up to `limit`.
+fn aggregations_after(
+    conn: &mut PgConnection,
+    after: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let c: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM events e
+                 WHERE e.event_type = 2 AND e.action IN ('ADD', 'DELETE')
+                   AND e.event_time > $1 AND e.retracted_by IS NULL LIMIT $2) later",
+    )
+    .bind::<Timestamptz, _>(after)
+    .bind::<BigInt, _>(limit)
+    .get_result(conn)?;
+    Ok(c.n)
+}
+
+/// [`containers_changed_after`] walking the given way (public so that a test holds the two
+/// ways to the same answer).
+pub fn containers_changed_after_by(
+    conn: &mut PgConnection,
+    after: DateTime<Utc>,
+    keys: &[&str],
+    walk: Walk,
+) -> QueryResult<Vec<(String, DateTime<Utc>)>> {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = Text)]
@@ -340,40 +392,46 @@ pub fn containers_changed_after(
         #[diesel(sql_type = Timestamptz)]
         at: DateTime<Utc>,
     }
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let later: Any = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM events e
-                         WHERE e.event_type = 2 AND e.action IN ('ADD', 'DELETE')
-                           AND e.event_time > $1 AND e.retracted_by IS NULL) AS any",
-    )
-    .bind::<Timestamptz, _>(after)
-    .get_result(conn)?;
-    if !later.any {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<Row> = diesel::sql_query(
-        "WITH RECURSIVE down(root, key, depth) AS (
-              SELECT DISTINCT p.epc_key, p.epc_key, 0 FROM event_epcs p
-               WHERE p.role = 2 AND p.epc_key = ANY($2)
-              UNION
-              SELECT down.root, ch.epc_key, down.depth + 1 FROM down
-                JOIN event_epcs p ON p.epc_key = down.key AND p.role = 2
-                JOIN event_epcs ch ON ch.event_id = p.event_id AND ch.role = 3
-               WHERE down.depth < 32
-          )
-          SELECT d.root AS epc_key, max(e.event_time) AS at
-            FROM (SELECT DISTINCT root, key FROM down) d
-            JOIN event_epcs p ON p.epc_key = d.key AND p.role = 2
-            JOIN events e ON e.id = p.event_id
-           WHERE e.event_type = 2 AND e.action IN ('ADD', 'DELETE') AND e.event_time > $1
-             AND e.retracted_by IS NULL
-           GROUP BY d.root",
-    )
-    .bind::<Timestamptz, _>(after)
-    .bind::<Array<Text>, _>(keys)
-    .load(conn)?;
+    let query = match walk {
+        // `up` holds each container reached with the latest change below it found so far; a
+        // cycle of packing (a container packed in its own contents, which the rules refuse but
+        // history may hold) ends because UNION keeps no row twice.
+        Walk::Up => {
+            "WITH RECURSIVE up(epc_key, at) AS (
+                  SELECT p.epc_key, e.event_time FROM events e
+                    JOIN event_epcs p ON p.event_id = e.id AND p.role = 2
+                   WHERE e.event_type = 2 AND e.action IN ('ADD', 'DELETE')
+                     AND e.event_time > $1 AND e.retracted_by IS NULL
+                  UNION
+                  SELECT p.epc_key, up.at FROM up
+                    JOIN event_epcs ch ON ch.epc_key = up.epc_key AND ch.role = 3
+                    JOIN event_epcs p ON p.event_id = ch.event_id AND p.role = 2
+              )
+              SELECT epc_key, max(at) AS at FROM up WHERE epc_key = ANY($2) GROUP BY epc_key"
+        }
+        Walk::Down => {
+            "WITH RECURSIVE down(root, key, depth) AS (
+                  SELECT DISTINCT p.epc_key, p.epc_key, 0 FROM event_epcs p
+                   WHERE p.role = 2 AND p.epc_key = ANY($2)
+                  UNION
+                  SELECT down.root, ch.epc_key, down.depth + 1 FROM down
+                    JOIN event_epcs p ON p.epc_key = down.key AND p.role = 2
+                    JOIN event_epcs ch ON ch.event_id = p.event_id AND ch.role = 3
+                   WHERE down.depth < 32
+              )
+              SELECT d.root AS epc_key, max(e.event_time) AS at
+                FROM (SELECT DISTINCT root, key FROM down) d
+                JOIN event_epcs p ON p.epc_key = d.key AND p.role = 2
+                JOIN events e ON e.id = p.event_id
+               WHERE e.event_type = 2 AND e.action IN ('ADD', 'DELETE') AND e.event_time > $1
+                 AND e.retracted_by IS NULL
+               GROUP BY d.root"
+        }
+    };
+    let rows: Vec<Row> = diesel::sql_query(query)
+        .bind::<Timestamptz, _>(after)
+        .bind::<Array<Text>, _>(keys)
+        .load(conn)?;
     Ok(rows.into_iter().map(|r| (r.epc_key, r.at)).collect())
 }
 

@@ -269,3 +269,18 @@ pub fn large_document(items: usize) -> Vec<u8> {
     out.push_str("</EventList></EPCISBody></epcis:EPCISDocument>\n");
     out.into_bytes()
 }
+
+/// Column `v` (text) of every row of a query.
+pub fn strings(url: &str, sql: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        v: String,
+    }
+    diesel::sql_query(sql)
+        .load::<Row>(&mut store::connect(url).unwrap())
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .map(|r| r.v)
+        .collect()
+}
