@@ -7,7 +7,8 @@
 //!
 //! - `private`: the private PostgreSQL exactly as `serve` starts it
 //!   (`PrivatePostgres::ensure_running`: initdb, then the server settings of
-//!   `src/store/private_pg.rs`), fsync and full-page writes on: what a user of `serve` gets;
+//!   `src/store/private_pg/settings.rs`), fsync and full-page writes on: what a user of `serve`
+//!   gets;
 //! - `stock`: a cluster initdb'd and started with PostgreSQL's defaults (fsync on, stock
 //!   `postgresql.conf`): what a user with a `DATABASE_URL` to a default PostgreSQL 15 gets;
 //! - `test`: the test suite's instance (`start_ephemeral`: fsync, synchronous_commit and

@@ -43,6 +43,7 @@ pub mod ident;
 mod limits;
 pub mod model;
 pub mod reader;
+mod role;
 pub mod spill;
 pub mod values;
 pub mod write;

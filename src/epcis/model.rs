@@ -9,6 +9,10 @@ use std::borrow::Cow;
 use super::cbv::CbvTerm;
 use crate::gs1::Identifier;
 
+// Its own leaf module, so that `spill` can name it without depending on the model (the model
+// depends on `spill`: an event holds its spilled lists).
+pub use super::role::EpcRole;
+
 /// EPCIS major version of a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EpcisVersion {
@@ -227,17 +231,6 @@ impl Action {
             _ => None,
         }
     }
-}
-
-/// Role of an EPC in an event (for indexing by the store).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EpcRole {
-    /// `epcList` (ObjectEvent, TransactionEvent).
-    Epc,
-    Parent,
-    Child,
-    Input,
-    Output,
 }
 
 /// `quantityElement`.

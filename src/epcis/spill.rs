@@ -15,7 +15,7 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::model::EpcRole;
+use super::role::EpcRole;
 
 /// Where and from what size the reader spills an event's identifier lists.
 #[derive(Debug, Clone)]
