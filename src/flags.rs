@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use crate::gs1::{Gtin, Lot, SerialNumber};
+use crate::gs1::{self, Gtin, Lot, SerialNumber};
 use crate::store::{audit, verification as q};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +72,7 @@ pub fn set(
     conn.transaction(|conn| {
         let subject = match target {
             Target::Serial(gtin, serial) => {
-                let key = format!("01{}21{}", gtin.as_str(), serial.as_str());
+                let key = gs1::sgtin_key(gtin, serial);
                 if !q::flag_serial(conn, &key, flag.as_str())? {
                     return Err(FlagError::UnknownSerial(format!(
                         "(01){}(21){}",

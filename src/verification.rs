@@ -32,7 +32,7 @@ pub struct Request {
 
 impl Request {
     pub fn epc_key(&self) -> String {
-        format!("01{}21{}", self.gtin.as_str(), self.serial.as_str())
+        gs1::sgtin_key(&self.gtin, &self.serial)
     }
 }
 

@@ -19,6 +19,8 @@ use std::num::{NonZeroI64, NonZeroU32};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::gs1::KeyKind;
+
 /// `serials.status` codes (docs/ARCHITECTURE.md); `ABSENT` only exists in the fold.
 pub mod status {
     pub const ABSENT: i16 = 0;
@@ -206,21 +208,13 @@ pub enum Change<'a> {
     },
 }
 
-/// The kind code of an identifier key (1 SGTIN, 2 SSCC, 9 other).
+/// The `serials.kind` code of an identifier key (1 SGTIN, 2 SSCC, 9 other).
 pub fn kind_of_key(key: &str) -> i16 {
-    let b = key.as_bytes();
-    if b.len() == 20 && key.starts_with("00") && b.iter().all(u8::is_ascii_digit) {
-        2
-    } else if b.len() > 18 && key.starts_with("01") && &key[16..18] == "21" {
-        1
-    } else {
-        9
+    match KeyKind::of(key) {
+        KeyKind::Sgtin => 1,
+        KeyKind::Sscc => 2,
+        KeyKind::Other => 9,
     }
-}
-
-/// The GTIN and serial number of an SGTIN key.
-pub fn sgtin_parts(key: &str) -> Option<(&str, &str)> {
-    (kind_of_key(key) == 1).then(|| (&key[2..16], &key[18..]))
 }
 
 #[derive(Default)]
@@ -827,7 +821,6 @@ mod tests {
         assert_eq!(kind_of_key(CASE), 2);
         assert_eq!(kind_of_key("urn:example:1"), 9);
         assert_eq!(kind_of_key("010036141412345810LOT"), 9);
-        assert_eq!(sgtin_parts(ITEM), Some(("00361414123458", "S1")));
     }
 
     #[test]

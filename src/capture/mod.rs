@@ -730,7 +730,9 @@ impl Run<'_> {
             let handed = self.fold.drain_dirty(WRITE_CHUNK, |key, s, names| {
                 let text = |s: fold::Sym| names.name(s).map(str::to_string);
                 // Stored rows keep their key and GTIN parts; only new rows need them.
-                let parts = (!s.stored).then(|| fold::sgtin_parts(key)).flatten();
+                let parts = (!s.stored)
+                    .then(|| crate::gs1::sgtin_key_parts(key))
+                    .flatten();
                 let row = q::NewSerial {
                     id: s.id,
                     epc_key: if s.stored {
@@ -1138,9 +1140,7 @@ fn store_master_data(conn: &mut PgConnection, vocab: &Vocabulary) -> Result<(), 
                 let id = key_of(&el.id)
                     .map(|k| k.key)
                     .unwrap_or_else(|| el.id.clone());
-                let gln = id
-                    .strip_prefix("414")
-                    .map(|r| r[..13.min(r.len())].to_string());
+                let gln = crate::gs1::gln_of_key(&id).map(str::to_string);
                 q::upsert_location(
                     conn,
                     &q::Location {
@@ -1724,7 +1724,7 @@ fn issuance_rules(conn: &mut PgConnection, run: &mut Run<'_>) -> Result<(), Capt
     // (event seq, first serial, how many) per event, in document order
     let mut per_event: Vec<(i32, String, usize)> = Vec::new();
     for c in commissioned {
-        let Some((gtin, serial)) = fold::sgtin_parts(&c.epc_key) else {
+        let Some((gtin, serial)) = crate::gs1::sgtin_key_parts(&c.epc_key) else {
             continue;
         };
         if !check.never_issued(gtin, serial) {

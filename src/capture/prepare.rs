@@ -511,7 +511,7 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
     let locations: Vec<String> = [&read_point, &biz_location]
         .into_iter()
         .flatten()
-        .filter(|k| k.starts_with("414"))
+        .filter(|k| gs1::gln_of_key(k).is_some())
         .cloned()
         .collect();
     let declaration = event.error_declaration.as_ref();

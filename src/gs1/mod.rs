@@ -41,7 +41,10 @@ pub use element_string::{
     parse_element_string, parse_element_string_with, parse_element_string_with_year,
     parse_scan_sgtin, Element, ElementString, PackScan, GS,
 };
-pub use epc::{parse_epc_uri, Epc, Gid, KeyedId, Lgtin, Sgln, Sgtin, CANONICAL_DL_BASE};
+pub use epc::{
+    gln_of_key, parse_epc_uri, sgtin_key, sgtin_key_parts, Epc, Gid, KeyKind, KeyedId, Lgtin, Sgln,
+    Sgtin, CANONICAL_DL_BASE,
+};
 pub use error::Gs1Error;
 pub use gcp::{GcpResolver, GcpSource};
 pub use keys::{Gln, Gtin, Lot, SerialNumber, Sscc};
