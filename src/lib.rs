@@ -12,6 +12,7 @@ pub mod flags;
 pub mod gs1;
 pub mod http;
 pub mod partners;
+pub mod query;
 pub mod serials;
 pub mod store;
 pub mod tls;

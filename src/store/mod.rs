@@ -8,6 +8,7 @@ pub mod audit;
 pub mod capture;
 pub mod partners;
 pub mod private_pg;
+pub mod query;
 pub mod schema;
 pub mod serials;
 pub mod statistics;
