@@ -105,31 +105,31 @@ pub async fn add_partner(
     let peer = peer(&req)?;
     let body = body.into_inner();
     body.validate().map_err(invalid)?;
-    let new = NewPartner {
-        gln: match &body.gln {
-            Some(g) => Some(g.parse().map_err(|e: crate::gs1::Gs1Error| {
-                Problem::bad_request("invalid-partner", e.to_string())
-            })?),
-            None => None,
-        },
-        name: body.name,
-        role: body.role.parse()?,
-        atp_status: match &body.atp_status {
-            Some(s) => s.parse()?,
-            None => AtpStatus::Unknown,
-        },
-        licence_number: body.licence_number,
-        licence_expires: body.licence_expires,
-        certificate: match &body.certificate_pem {
-            Some(pem) => Some(openssl::x509::X509::from_pem(pem.as_bytes()).map_err(|_| {
-                Problem::bad_request(
-                    "invalid-partner",
-                    "certificate_pem is not a PEM certificate",
-                )
-            })?),
-            None => None,
-        },
+    let gln = match &body.gln {
+        Some(g) => Some(g.parse().map_err(|e: crate::gs1::Gs1Error| {
+            Problem::bad_request("invalid-partner", e.to_string())
+        })?),
+        None => None,
     };
+    let role: Role = body.role.parse()?;
+    let atp_status = match &body.atp_status {
+        Some(s) => s.parse()?,
+        None => AtpStatus::Unknown,
+    };
+    let certificate = match &body.certificate_pem {
+        Some(pem) => Some(openssl::x509::X509::from_pem(pem.as_bytes()).map_err(|_| {
+            Problem::bad_request(
+                "invalid-partner",
+                "certificate_pem is not a PEM certificate",
+            )
+        })?),
+        None => None,
+    };
+    let new = NewPartner::new(body.name, role)
+        .gln(gln)
+        .atp_status(atp_status)
+        .licence(body.licence_number, body.licence_expires)
+        .certificate(certificate);
     let (pool, auth) = (state.pool.clone(), state.auth.clone());
     let partner = with_conn(pool, move |conn| {
         let caller = authenticate(&auth, conn, &peer)?;
@@ -188,13 +188,8 @@ pub async fn set_flag(
     let peer = peer(&req)?;
     let body = body.into_inner();
     body.validate().map_err(invalid)?;
-    let bad = |e: crate::gs1::Gs1Error| Problem::bad_request("invalid-flag", e.to_string());
-    let gtin = body.gtin.parse().map_err(bad)?;
-    let target = match (&body.serial, &body.lot) {
-        (Some(s), _) => Target::Serial(gtin, s.parse().map_err(bad)?),
-        (None, Some(l)) => Target::Lot(gtin, l.parse().map_err(bad)?),
-        (None, None) => Target::Product(gtin),
-    };
+    let target = Target::parse(&body.gtin, body.lot.as_deref(), body.serial.as_deref())
+        .map_err(|e| Problem::bad_request("invalid-flag", e.error().to_string()))?;
     let flag: Flag = body.flag.parse()?;
     let (pool, auth) = (state.pool.clone(), state.auth.clone());
     with_conn(pool, move |conn| {
