@@ -18,8 +18,7 @@ use crate::flags::{FlagError, TargetError};
 use crate::partners::{AuthError, Forbidden, PartnerError};
 use crate::serials::label::LabelError;
 use crate::serials::SerialError;
-use crate::store::verification::LookupError;
-use crate::verification::{RequestError, VerifyError};
+use crate::verification::{LookupError, RequestError, VerifyError};
 
 /// Every `code` a client can be answered with, in the order of docs/ERRORS.md.
 pub const CODES: [&str; 38] = [

@@ -28,10 +28,12 @@ use diesel::prelude::*;
 pub use decide::{decide, now_timestamp, respond, Response, Verdict};
 pub use record::requests;
 pub use request::{parse_request, parse_scan, Request, RequestError};
+// Why serial facts could not be looked up: part of `VerifyError`.
+pub use crate::store::verification::LookupError;
 
 use crate::gs1::{Gln, Gtin};
 use crate::partners::Caller;
-use crate::store::verification::{self as q, FactsLookup, LookupError, VerificationLog};
+use crate::store::verification::{self as q, FactsLookup, VerificationLog};
 use crate::store::PgPool;
 
 /// The verification service: serial facts looked up in batches, the lookup directory, the
