@@ -7,6 +7,7 @@
 pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod directory;
 pub mod epcis;
 pub mod flags;
 pub mod gs1;

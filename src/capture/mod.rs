@@ -14,6 +14,7 @@
 //!
 //! Rule ids, severities and fixes: `docs/RULES.md` (business rules: `DSCSA-B-…`).
 
+pub mod documents;
 pub mod fold;
 mod prepare;
 mod retract;

@@ -138,6 +138,14 @@ impl CliError {
     }
 }
 
+/// The actor recorded in the audit log for command-line changes.
+fn actor() -> String {
+    let user = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
 impl From<store::StoreError> for CliError {
     fn from(e: store::StoreError) -> Self {
         CliError::failure(e)
