@@ -10,6 +10,7 @@ mod health;
 mod jobs;
 mod labels;
 pub mod problem;
+mod query;
 mod resolver;
 mod serials;
 mod verify;
@@ -336,5 +337,6 @@ pub fn partner_routes(cfg: &mut web::ServiceConfig) {
             "/serials/issued/{gtin}/{serial}",
             web::get().to(serials::issued),
         )
-        .route("/labels/{gtin}/{serial}", web::get().to(labels::label));
+        .route("/labels/{gtin}/{serial}", web::get().to(labels::label))
+        .configure(query::routes);
 }

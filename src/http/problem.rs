@@ -21,7 +21,7 @@ use crate::serials::SerialError;
 use crate::verification::{LookupError, RequestError, VerifyError};
 
 /// Every `code` a client can be answered with, in the order of docs/ERRORS.md.
-pub const CODES: [&str; 38] = [
+pub const CODES: [&str; 42] = [
     "not-found",
     "database-unavailable",
     "internal-error",
@@ -60,6 +60,10 @@ pub const CODES: [&str; 38] = [
     "invalid-digital-link",
     "link-type-not-available",
     "rate-limited",
+    "query-parameter-invalid",
+    "query-too-large",
+    "no-such-event",
+    "not-acceptable",
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,6 +95,48 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
         }
+    }
+
+    /// An error of the EPCIS query interface: `type` is the binding's `epcisException:<name>`.
+    fn epcis(
+        status: StatusCode,
+        exception: &'static str,
+        code: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        let mut p = Self::new(status, code, exception, detail);
+        p.type_uri = format!("epcisException:{exception}");
+        p
+    }
+
+    /// 404 for an event that does not exist or that the caller may not see (the same answer).
+    pub fn no_such_event(id: &str) -> Self {
+        Self::epcis(
+            StatusCode::NOT_FOUND,
+            "NoSuchResourceException",
+            "no-such-event",
+            format!("no event `{id}` that you may see"),
+        )
+    }
+
+    /// 406: the `Accept` or `GS1-EPCIS-Version` header asks for what this server cannot write.
+    pub fn not_acceptable(detail: impl Into<String>) -> Self {
+        Self::epcis(
+            StatusCode::NOT_ACCEPTABLE,
+            "NotAcceptableException",
+            "not-acceptable",
+            detail,
+        )
+    }
+
+    /// 400 for a malformed query parameter header value (`GS1-EPC-Format`, …).
+    pub fn query_parameter(detail: impl Into<String>) -> Self {
+        Self::epcis(
+            StatusCode::BAD_REQUEST,
+            "QueryParameterException",
+            "query-parameter-invalid",
+            detail,
+        )
     }
 
     pub fn with_errors(mut self, errors: Vec<serde_json::Value>) -> Self {
@@ -247,6 +293,31 @@ impl ResponseError for Problem {
         HttpResponse::build(self.status_code())
             .content_type("application/problem+json")
             .json(self)
+    }
+}
+
+impl From<crate::query::QueryError> for Problem {
+    fn from(e: crate::query::QueryError) -> Self {
+        use crate::query::QueryError;
+        match e {
+            QueryError::Parameter { .. } | QueryError::Token(_) => {
+                Problem::query_parameter(e.to_string())
+            }
+            QueryError::TooLarge { .. } => Problem::epcis(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "QueryTooLargeException",
+                "query-too-large",
+                e.to_string(),
+            ),
+            QueryError::Database(d) => {
+                log::error!("query: {d}");
+                Problem::database_unavailable()
+            }
+            QueryError::Write(w) => {
+                log::error!("query: writing the answer: {w}");
+                Problem::internal()
+            }
+        }
     }
 }
 

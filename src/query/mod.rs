@@ -57,6 +57,15 @@ impl Viewer {
         }
     }
 
+    /// The viewer an authenticated partner is: everything for the roles that read everything.
+    pub fn of(caller: &crate::partners::Caller) -> Viewer {
+        if caller.role.reads_everything() {
+            return Viewer::everything(&caller.actor());
+        }
+        let gln = caller.gln.as_deref().and_then(|g| g.parse().ok());
+        Viewer::partner(caller.partner_id, gln.as_ref())
+    }
+
     /// A trading partner: the events of documents it sent, and those whose sources or
     /// destinations, or whose document's SBDH sender or receiver, name its GLN.
     pub fn partner(partner_id: i64, gln: Option<&crate::gs1::Gln>) -> Viewer {

@@ -158,14 +158,16 @@ fn event(e: StoredEvent, index: u64, epcs: Vec<StoredEpc>) -> Event {
     ev.event_time = Some(timestamp(e.event_time, Some(&e.event_time_zone_offset)));
     ev.record_time = Some(timestamp(e.record_time, None));
     ev.event_time_zone_offset = Some(e.event_time_zone_offset);
-    ev.event_id = e.event_id;
+    ev.hash_id = crate::epcis::hash::hash_id_of_digest(&e.event_hash);
+    // Every event served has an eventID: the sender's, else its hash id (the CBV 2.0 event
+    // hash leaves eventID out, so this changes no hash), which `GET /events/{eventID}` finds.
+    ev.event_id = e.event_id.or_else(|| ev.hash_id.clone());
     ev.action = e.action.as_deref().and_then(Action::parse);
     ev.transformation_id = e.transformation_id;
     ev.biz_step = term(Vocab::BizStep, &e.biz_step);
     ev.disposition = term(Vocab::Disposition, &e.disposition);
     ev.read_point = e.read_point.as_deref().map(uri_of_key);
     ev.biz_location = e.biz_location.as_deref().map(uri_of_key);
-    ev.hash_id = crate::epcis::hash::hash_id_of_digest(&e.event_hash);
     if let Some(p) = &e.persistent_disposition {
         let terms = |k: &str| {
             p.get(k)
