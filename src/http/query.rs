@@ -50,7 +50,12 @@ impl Answer {
                 "cannot answer as `{accept}`: ask for application/ld+json, application/json or application/xml"
             ))
         })?;
-        let format = match (header(req, "gs1-epcis-version").map(str::trim), xml) {
+        // standards.md writes the version `2.0.0`, the binding's examples `2.0`: both accepted.
+        let version = header(req, "gs1-epcis-version").map(|v| {
+            let v = v.trim();
+            v.strip_suffix(".0").filter(|s| s.len() == 3).unwrap_or(v)
+        });
+        let format = match (version, xml) {
             (None | Some("2.0"), false) => Format::JsonLd,
             (None | Some("2.0"), true) => Format::Xml2,
             (Some("1.2"), true) => Format::Xml12,
@@ -271,26 +276,41 @@ events_of!(read_point_events, "/readPoints/", "EQ_readPoint");
 events_of!(disposition_events, "/dispositions/", "EQ_disposition");
 events_of!(event_type_events, "/eventTypes/", "eventType");
 
-/// The routes of the query interface (partner listener).
+/// `OPTIONS` on a query resource: `204`, what may be asked of it and the versions served.
+pub async fn options(caller: Caller) -> Result<HttpResponse, Problem> {
+    caller.partner()?;
+    Ok(HttpResponse::NoContent()
+        .insert_header(("Allow", "GET, OPTIONS"))
+        .insert_header(("GS1-EPCIS-Version", "2.0"))
+        .insert_header(("GS1-EPCIS-Min", "1.2"))
+        .insert_header(("GS1-EPCIS-Max", "2.0"))
+        .insert_header(("GS1-CBV-Version", "2.0"))
+        .insert_header(("GS1-CBV-Min", "1.2"))
+        .insert_header(("GS1-CBV-Max", "2.0"))
+        .insert_header((
+            "GS1-Vendor-Version",
+            concat!("dscsa-exchange/", env!("CARGO_PKG_VERSION")),
+        ))
+        .finish())
+}
+
+/// The routes of the query interface (partner listener): `GET` and `OPTIONS` on each.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/events", web::get().to(events))
-        .route("/events/{id:.+}", web::get().to(event))
-        .route("/epcs/{v:.+}/events", web::get().to(epc_events))
-        .route("/bizSteps/{v:.+}/events", web::get().to(biz_step_events))
-        .route(
-            "/bizLocations/{v:.+}/events",
-            web::get().to(biz_location_events),
-        )
-        .route(
-            "/readPoints/{v:.+}/events",
-            web::get().to(read_point_events),
-        )
-        .route(
-            "/dispositions/{v:.+}/events",
-            web::get().to(disposition_events),
-        )
-        .route(
-            "/eventTypes/{v:.+}/events",
-            web::get().to(event_type_events),
-        );
+    macro_rules! resource {
+        ($path:literal, $handler:expr) => {
+            cfg.service(
+                web::resource($path)
+                    .route(web::get().to($handler))
+                    .route(web::method(actix_web::http::Method::OPTIONS).to(options)),
+            )
+        };
+    }
+    resource!("/events", events);
+    resource!("/events/{id:.+}", event);
+    resource!("/epcs/{v:.+}/events", epc_events);
+    resource!("/bizSteps/{v:.+}/events", biz_step_events);
+    resource!("/bizLocations/{v:.+}/events", biz_location_events);
+    resource!("/readPoints/{v:.+}/events", read_point_events);
+    resource!("/dispositions/{v:.+}/events", disposition_events);
+    resource!("/eventTypes/{v:.+}/events", event_type_events);
 }

@@ -450,11 +450,20 @@ async fn partners_see_their_events_and_nothing_of_the_others_over_mutual_tls() {
         .await
         .unwrap();
     assert_eq!(res.status(), 406);
+    // OPTIONS: 204 with what may be asked and the versions served.
+    let res = sender
+        .request(reqwest::Method::OPTIONS, app.url("/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(res.headers()["allow"], "GET, OPTIONS");
+    assert_eq!(res.headers()["gs1-epcis-max"], "2.0");
     // 1.2 XML when asked.
     let res = sender
         .get(app.url("/events?perPage=2"))
         .header("accept", "application/xml")
-        .header("GS1-EPCIS-Version", "1.2")
+        .header("GS1-EPCIS-Version", "1.2.0")
         .send()
         .await
         .unwrap();
