@@ -3,9 +3,13 @@
 
 use chrono::{DateTime, Utc};
 
+use super::fold::Change;
 use crate::epcis::{Action, EpcRole, Event, EventType, ExtensionElement};
 use crate::gs1::{self, Epc, Identifier};
-use crate::store::capture::{BizTransactionRow, EpcRow, EventRow, IlmdRow, SourceDestRow};
+use crate::store::capture::{
+    BatchRows, BizTransactionRow, EpcRow, EventRow, IlmdRow, SourceDestRow,
+};
+use crate::store::codes::{Code, PartyKind, SerialKind, SerialStatus};
 
 /// How an event changes the state of the serials it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +27,37 @@ pub enum Op {
     None,
 }
 
+impl Op {
+    /// The change an event of this kind makes to these identifiers (`None`: no state change;
+    /// a packing without a parent changes nothing either).
+    pub fn change<'a>(
+        self,
+        keys: &'a [&'a str],
+        outputs: &'a [&'a str],
+        parent: Option<&'a str>,
+    ) -> Option<Change<'a>> {
+        Some(match self {
+            Op::Commission => Change::Commission(keys),
+            Op::Pack => Change::Pack {
+                parent: parent?,
+                children: keys,
+            },
+            Op::Unpack => Change::Unpack { children: keys },
+            Op::Transition { .. } => Change::Transition(keys),
+            Op::Transform => Change::Transform {
+                inputs: keys,
+                outputs,
+            },
+            Op::None => return None,
+        })
+    }
+}
+
 /// The GCP-independent key of an identifier (see docs/ARCHITECTURE.md), with what the serial
 /// table wants to know about it. `None` for identifiers the reader already refused.
 pub struct Key {
     pub key: String,
-    pub kind: i16,
+    pub kind: SerialKind,
     pub gtin: Option<String>,
     pub serial: Option<String>,
     /// Class-level (LGTIN, GTIN pattern): has no serial state.
@@ -43,7 +73,7 @@ pub fn key_of_identifier(uri: &str, id: &Identifier) -> Key {
     match id {
         Identifier::Opaque => Key {
             key: uri.to_string(),
-            kind: 9,
+            kind: SerialKind::Other,
             gtin: None,
             serial: None,
             class: false,
@@ -53,28 +83,28 @@ pub fn key_of_identifier(uri: &str, id: &Identifier) -> Key {
             match epc {
                 Epc::Sgtin(s) => Key {
                     key,
-                    kind: 1,
+                    kind: SerialKind::Sgtin,
                     gtin: Some(s.gtin().as_str().to_string()),
                     serial: Some(s.serial().as_str().to_string()),
                     class: false,
                 },
                 Epc::Sscc(_) => Key {
                     key,
-                    kind: 2,
+                    kind: SerialKind::Sscc,
                     gtin: None,
                     serial: None,
                     class: false,
                 },
                 Epc::Lgtin(_) | Epc::GtinClass(_) => Key {
                     key,
-                    kind: 9,
+                    kind: SerialKind::Other,
                     gtin: None,
                     serial: None,
                     class: true,
                 },
                 _ => Key {
                     key,
-                    kind: 9,
+                    kind: SerialKind::Other,
                     gtin: None,
                     serial: None,
                     class: false,
@@ -84,8 +114,8 @@ pub fn key_of_identifier(uri: &str, id: &Identifier) -> Key {
     }
 }
 
-/// Serial status codes (docs/ARCHITECTURE.md).
-fn status_for(event: &Event) -> Option<i16> {
+/// The status an event gives the serials it names (`None`: it leaves theirs as they are).
+fn status_for(event: &Event) -> Option<SerialStatus> {
     status_of(
         event.action,
         event.biz_step.as_ref().map_or("", |s| s.as_str()),
@@ -94,15 +124,15 @@ fn status_for(event: &Event) -> Option<i16> {
 
 /// The status an event with this action and bizStep (its CBV short name) gives; also used
 /// when events are replayed from the database.
-pub fn status_of(action: Option<Action>, step: &str) -> Option<i16> {
-    match (action, step) {
-        (Some(Action::Delete), "destroying") => Some(7),
-        (Some(Action::Delete), _) => Some(6),
-        (_, "shipping" | "departing" | "consigning") => Some(3),
-        (_, "receiving" | "arriving" | "accepting") => Some(4),
-        (_, "dispensing" | "retail_selling") => Some(5),
-        _ => None,
-    }
+pub fn status_of(action: Option<Action>, step: &str) -> Option<SerialStatus> {
+    Some(match (action, step) {
+        (Some(Action::Delete), "destroying") => SerialStatus::Destroyed,
+        (Some(Action::Delete), _) => SerialStatus::Decommissioned,
+        (_, "shipping" | "departing" | "consigning") => SerialStatus::Shipped,
+        (_, "receiving" | "arriving" | "accepting") => SerialStatus::Received,
+        (_, "dispensing" | "retail_selling") => SerialStatus::Dispensed,
+        _ => return None,
+    })
 }
 
 pub fn op_for(event: &Event) -> Op {
@@ -141,53 +171,6 @@ pub fn is_shipping(event: &Event) -> bool {
         .is_some_and(|s| s.as_str() == "shipping")
 }
 
-/// `events.event_type` back to the type (codes in docs/ARCHITECTURE.md).
-pub fn event_type_of_code(code: i16) -> Option<EventType> {
-    [
-        EventType::Object,
-        EventType::Aggregation,
-        EventType::Transaction,
-        EventType::Transformation,
-        EventType::Association,
-        EventType::Quantity,
-    ]
-    .into_iter()
-    .find(|t| event_type_code(*t) == code)
-}
-
-fn event_type_code(t: EventType) -> i16 {
-    match t {
-        EventType::Object => 1,
-        EventType::Aggregation => 2,
-        EventType::Transaction => 3,
-        EventType::Transformation => 4,
-        EventType::Association => 5,
-        EventType::Quantity => 6,
-    }
-}
-
-pub(super) fn role_code(r: EpcRole) -> i16 {
-    match r {
-        EpcRole::Epc => 1,
-        EpcRole::Parent => 2,
-        EpcRole::Child => 3,
-        EpcRole::Input => 4,
-        EpcRole::Output => 5,
-    }
-}
-
-/// The role of an `event_epcs.role` code (inverse of [`role_code`]).
-pub(super) fn role_of_code(code: i16) -> Option<EpcRole> {
-    Some(match code {
-        1 => EpcRole::Epc,
-        2 => EpcRole::Parent,
-        3 => EpcRole::Child,
-        4 => EpcRole::Input,
-        5 => EpcRole::Output,
-        _ => return None,
-    })
-}
-
 pub fn extension_json(e: &ExtensionElement) -> serde_json::Value {
     serde_json::json!({
         "ns": e.namespace,
@@ -220,7 +203,7 @@ pub struct Effect {
     pub parent: Option<u32>,
     /// Transform: the outputs.
     pub outputs: Vec<u32>,
-    pub status: Option<i16>,
+    pub status: Option<SerialStatus>,
     pub lot: Option<String>,
     pub expiry: Option<chrono::NaiveDate>,
     pub disposition: Option<String>,
@@ -292,6 +275,31 @@ impl Prepared {
         self.epcs.len() + self.spilled.as_ref().map_or(0, |s| s.len() as usize)
     }
 
+    /// Moves the event's rows, with its id, to `rows`.
+    pub fn into_rows(self, id: i64, rows: &mut BatchRows) {
+        let mut row = self.row;
+        row.id = id;
+        rows.events.push(row);
+        rows.epcs.extend(self.epcs.into_iter().map(|mut r| {
+            r.event_id = id;
+            r
+        }));
+        rows.biz_transactions
+            .extend(self.biz_transactions.into_iter().map(|mut r| {
+                r.event_id = id;
+                r
+            }));
+        rows.sources_destinations
+            .extend(self.sources_destinations.into_iter().map(|mut r| {
+                r.event_id = id;
+                r
+            }));
+        if let Some(mut i) = self.ilmd {
+            i.event_id = id;
+            rows.ilmd.push(i);
+        }
+    }
+
     /// How many identifiers the event's state change names.
     pub fn effect_len(&self) -> usize {
         self.effect.keys.len()
@@ -347,7 +355,7 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
     for (role, uri, id) in event.epc_identifiers() {
         // Parsed once by the reader; `None` where it refused the identifier.
         let k = key_of_identifier(uri, &*id?);
-        if seen.repeated(role_code(role), &k.key, &epcs) {
+        if seen.repeated(role.code(), &k.key, &epcs) {
             repeated.push(uri.to_string());
             continue;
         }
@@ -355,7 +363,7 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         keys.push((role, epcs.len() as u32, k.class));
         epcs.push(EpcRow {
             event_id: 0,
-            role: role_code(role),
+            role: role.code(),
             epc_key: k.key,
             quantity: None,
             uom: None,
@@ -369,13 +377,13 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
     ] {
         for q in list {
             let k = key_of(&q.epc_class)?;
-            if seen.repeated(role_code(role), &k.key, &epcs) {
+            if seen.repeated(role.code(), &k.key, &epcs) {
                 repeated.push(q.epc_class.clone());
                 continue;
             }
             epcs.push(EpcRow {
                 event_id: 0,
-                role: role_code(role),
+                role: role.code(),
                 epc_key: k.key,
                 quantity: q.quantity,
                 uom: q.uom.clone(),
@@ -405,13 +413,18 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
     let sources_destinations: Vec<SourceDestRow> = event
         .sources
         .iter()
-        .map(|s| (1i16, s))
-        .chain(event.destinations.iter().map(|d| (2i16, d)))
+        .map(|s| (PartyKind::Source, s))
+        .chain(
+            event
+                .destinations
+                .iter()
+                .map(|d| (PartyKind::Destination, d)),
+        )
         .enumerate()
         .map(|(i, (kind, sd))| SourceDestRow {
             event_id: 0,
             seq: i as i16,
-            kind,
+            kind: kind.code(),
             sd_type: sd.sd_type.as_str().to_string(),
             party: party_key(&sd.id),
         })
@@ -519,7 +532,7 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         id: 0,
         document_id,
         seq: event.index as i32,
-        event_type: event_type_code(event.event_type),
+        event_type: event.event_type.code(),
         action: event.action.map(|a| a.as_str().to_string()),
         event_time,
         event_time_zone_offset: event
@@ -583,11 +596,14 @@ mod tests {
         let dl = key_of("https://id.gs1.org/01/00361414123458/21/SN1").unwrap();
         assert_eq!(urn.key, "010036141412345821SN1");
         assert_eq!(urn.key, dl.key);
-        assert_eq!((urn.kind, urn.gtin.as_deref()), (1, Some("00361414123458")));
+        assert_eq!(
+            (urn.kind, urn.gtin.as_deref()),
+            (SerialKind::Sgtin, Some("00361414123458"))
+        );
         let opaque = key_of("urn:example:thing:1").unwrap();
         assert_eq!(
             (opaque.key.as_str(), opaque.kind),
-            ("urn:example:thing:1", 9)
+            ("urn:example:thing:1", SerialKind::Other)
         );
         assert!(key_of("urn:epc:id:sgtin:0361414.012345").is_none());
     }
