@@ -6,6 +6,10 @@
 //! The enums of the EPCIS model (`EventType`, `EpcRole`) stay pure: their codes are a
 //! [`Code`] conversion, used where rows are built and read. The store's own enums
 //! ([`SerialStatus`], [`SerialKind`], [`DocumentStatus`]) are diesel SQL values themselves.
+//!
+//! SQL text names codes as literals (`role = 2`, `event_type = 2`), as the migrations do: a
+//! partial index (`events_aggregation_time`: `event_type = 2`) is only used by a statement
+//! whose text states its predicate. The test below holds the numbers to the schema.
 
 use std::io::Write;
 
