@@ -98,15 +98,10 @@ fn main() {
     std::fs::write(tls.join("server.key"), server.key_pem()).unwrap();
     partners::register(
         &mut conn,
-        NewPartner {
-            gln: Some("0312345000004".parse().unwrap()),
-            name: "Bench".into(),
-            role: Role::TradingPartner,
-            atp_status: AtpStatus::Authorized,
-            licence_number: None,
-            licence_expires: None,
-            certificate: Some(client.cert.clone()),
-        },
+        NewPartner::new("Bench", Role::TradingPartner)
+            .gln(Some("0312345000004".parse().unwrap()))
+            .atp_status(AtpStatus::Authorized)
+            .certificate(Some(client.cert.clone())),
         "bench",
     )
     .unwrap();

@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use crate::gs1::{self, Gtin, Lot, SerialNumber};
+use crate::gs1::{self, Gs1Error, Gtin, Lot, SerialNumber};
 use crate::store::{audit, verification as q};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,49 @@ pub enum Target {
     Serial(Gtin, SerialNumber),
     Lot(Gtin, Lot),
     Product(Gtin),
+}
+
+impl Target {
+    /// The target as the API and the CLI name it: a serial when one is given (the lot is then
+    /// not looked at), else a lot when one is given, else the whole product.
+    pub fn parse(
+        gtin: &str,
+        lot: Option<&str>,
+        serial: Option<&str>,
+    ) -> Result<Target, TargetError> {
+        let at = |field| {
+            move |error| TargetError {
+                field,
+                error: Box::new(error),
+            }
+        };
+        let gtin = gtin.parse().map_err(at("gtin"))?;
+        Ok(match (serial, lot) {
+            (Some(s), _) => Target::Serial(gtin, s.parse().map_err(at("serial"))?),
+            (None, Some(l)) => Target::Lot(gtin, l.parse().map_err(at("lot"))?),
+            (None, None) => Target::Product(gtin),
+        })
+    }
+}
+
+/// A flag target's identifier that does not parse, and which one it is.
+#[derive(Debug, thiserror::Error)]
+#[error("{field}: {error}")]
+pub struct TargetError {
+    field: &'static str,
+    error: Box<Gs1Error>,
+}
+
+impl TargetError {
+    /// `gtin`, `lot` or `serial`.
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+
+    /// Why it does not parse.
+    pub fn error(&self) -> &Gs1Error {
+        &self.error
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -7,11 +7,13 @@
 pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod directory;
 pub mod epcis;
 pub mod flags;
 pub mod gs1;
 pub mod http;
 pub mod partners;
+pub mod query;
 pub mod serials;
 pub mod store;
 pub mod tls;

@@ -169,16 +169,54 @@ impl Partner {
     }
 }
 
-/// What `partners add` and `POST /admin/partners` take.
+/// What `partners add`, `certs issue --register`, the development PKI of `serve` and
+/// `POST /admin/partners` register: built here only, the optional parts set as given.
 #[derive(Debug)]
 pub struct NewPartner {
-    pub gln: Option<Gln>,
-    pub name: String,
-    pub role: Role,
-    pub atp_status: AtpStatus,
-    pub licence_number: Option<String>,
-    pub licence_expires: Option<NaiveDate>,
-    pub certificate: Option<X509>,
+    gln: Option<Gln>,
+    name: String,
+    role: Role,
+    atp_status: AtpStatus,
+    licence_number: Option<String>,
+    licence_expires: Option<NaiveDate>,
+    certificate: Option<X509>,
+}
+
+impl NewPartner {
+    /// A partner without GLN, licence or certificate, ATP status unknown.
+    pub fn new(name: impl Into<String>, role: Role) -> NewPartner {
+        NewPartner {
+            gln: None,
+            name: name.into(),
+            role,
+            atp_status: AtpStatus::Unknown,
+            licence_number: None,
+            licence_expires: None,
+            certificate: None,
+        }
+    }
+
+    pub fn gln(mut self, gln: Option<Gln>) -> NewPartner {
+        self.gln = gln;
+        self
+    }
+
+    pub fn atp_status(mut self, atp_status: AtpStatus) -> NewPartner {
+        self.atp_status = atp_status;
+        self
+    }
+
+    pub fn licence(mut self, number: Option<String>, expires: Option<NaiveDate>) -> NewPartner {
+        self.licence_number = number;
+        self.licence_expires = expires;
+        self
+    }
+
+    /// The client certificate the partner authenticates with.
+    pub fn certificate(mut self, certificate: Option<X509>) -> NewPartner {
+        self.certificate = certificate;
+        self
+    }
 }
 
 fn certificate_row(partner_id: i64, cert: &X509) -> Result<CertificateRow, PartnerError> {
@@ -290,6 +328,11 @@ pub fn list(conn: &mut PgConnection) -> Result<Vec<Partner>, PartnerError> {
         .collect())
 }
 
+/// The id of the partner a GLN or id names, if one is registered.
+pub fn find_id(conn: &mut PgConnection, selector: &str) -> QueryResult<Option<i64>> {
+    Ok(q::find(conn, selector)?.map(|p| p.id))
+}
+
 /// Enables or disables a partner (by GLN or id). Takes effect on its next request.
 pub fn set_enabled(
     conn: &mut PgConnection,
@@ -330,6 +373,40 @@ impl Caller {
     pub fn actor(&self) -> String {
         format!("partner:{}", self.partner_id)
     }
+
+    /// Refuses a caller whose role is not among `allowed`.
+    pub fn require(&self, allowed: &[Role]) -> Result<(), Forbidden> {
+        if allowed.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(Forbidden {
+                role: self.role,
+                allowed: allowed.to_vec(),
+            })
+        }
+    }
+
+    /// Whether the caller may read data that belongs to `owner` (the partner that sent it):
+    /// its own, or everyone's for the roles that read everything.
+    pub fn may_read(&self, owner: Option<i64>) -> bool {
+        self.role.reads_everything() || owner == Some(self.partner_id)
+    }
+}
+
+/// A caller's role may not do what it asked.
+#[derive(Debug, thiserror::Error)]
+#[error("the role {role} may not do this; it needs one of: {}", names(allowed))]
+pub struct Forbidden {
+    role: Role,
+    allowed: Vec<Role>,
+}
+
+fn names(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -394,6 +471,14 @@ impl AuthCache {
         use std::sync::atomic::Ordering;
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.entries.write().expect("auth cache lock").clear();
+    }
+
+    /// Follows partner and certificate changes made anywhere (PostgreSQL NOTIFY) until `stop`
+    /// is set, forgetting what it cached on each; while disconnected the cache is bypassed. Run
+    /// on a thread of its own.
+    pub fn follow_changes(&self, url: &str, stop: &std::sync::atomic::AtomicBool) {
+        q::listen_for_changes(url, stop, &|connected| self.set_listening(connected));
+        self.set_listening(false);
     }
 
     /// Called by the listener: whether change notifications are being received.

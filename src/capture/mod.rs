@@ -7,7 +7,7 @@
 //! rows by binary COPY ([`run`]), the state of the serials they name is kept in a fold of
 //! bounded size that is written back when full ([`state`], [`fold`]); huge events are read
 //! back from the spool in chunks ([`spilled`]); the raw bytes go to a spool file, archived at
-//! the end ([`document`]).
+//! the end ([`archive`]).
 //!
 //! Out-of-order arrival: an event that names a serial not known yet (packed or shipped before
 //! its commissioning arrived, in this document or a later one) records it with status
@@ -19,7 +19,8 @@
 //! Rule ids, severities and fixes: `docs/RULES.md` (business rules: `DSCSA-B-…`, catalogued in
 //! [`rules`]).
 
-mod document;
+mod archive;
+pub mod documents;
 pub mod fold;
 mod issuance;
 mod master_data;
@@ -180,7 +181,7 @@ pub fn capture(
 ) -> Result<CaptureReport, CaptureError> {
     std::fs::create_dir_all(&opts.spool_dir).map_err(CaptureError::Spool)?;
     let document_id = opts.document_id.unwrap_or_else(Uuid::new_v4);
-    let (spool, file) = document::Spool::create(&opts.spool_dir, document_id)?;
+    let (spool, file) = archive::Spool::create(&opts.spool_dir, document_id)?;
     let mut tee = Tee::new(input, file);
     let mut run = Run::new(opts, document_id);
 
@@ -200,9 +201,9 @@ pub fn capture(
         // Nothing of it was applied; the document itself is kept, with its errors.
         tee.flush_spool().map_err(CaptureError::Spool)?;
         conn.transaction(|conn| {
-            q::insert_document(conn, &document::received_row(document_id, opts))?;
-            document::finish(conn, &run, Outcome::Rejected, sha256, tee.byte_count())?;
-            document::archive(conn, document_id, spool.path())
+            q::insert_document(conn, &archive::received_row(document_id, opts))?;
+            archive::finish(conn, &run, Outcome::Rejected, sha256, tee.byte_count())?;
+            archive::archive(conn, document_id, spool.path())
         })?;
     }
     Ok(run.into_report(&ending, tee.byte_count()))
@@ -214,13 +215,13 @@ fn receive<R: Read + Send>(
     conn: &mut PgConnection,
     tee: &mut Tee<R>,
     run: &mut Run<'_>,
-    spool: &document::Spool,
+    spool: &archive::Spool,
 ) -> Result<Ending, CaptureError> {
     let opts = run.opts();
     // Capture's statements are short look-ups and bulk writes: compiling them (JIT, on by
     // default since PostgreSQL 12 wherever LLVM is installed) costs more than it saves.
     diesel::sql_query("SET LOCAL jit = off").execute(conn)?;
-    q::insert_document(conn, &document::received_row(run.document_id(), opts))?;
+    q::insert_document(conn, &archive::received_row(run.document_id(), opts))?;
     reading::read_document(conn, &mut *tee, run)?;
     // Drain what the parser did not need (trailing whitespace), so the hash is of the whole
     // body, but never past the size limit: an oversized body is not spooled to the end.
@@ -254,8 +255,8 @@ fn receive<R: Read + Send>(
         return Err(CaptureError::Spool(e));
     }
     let t = std::time::Instant::now();
-    document::finish(conn, run, outcome, &sha256, tee.byte_count())?;
-    document::archive(conn, run.document_id(), spool.path())?;
+    archive::finish(conn, run, outcome, &sha256, tee.byte_count())?;
+    archive::archive(conn, run.document_id(), spool.path())?;
     log::debug!("capture: document archived in {:?}", t.elapsed());
     Ok(Ending::Stored(outcome))
 }

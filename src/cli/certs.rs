@@ -8,7 +8,7 @@ use clap::Subcommand;
 use super::db::with_db;
 use super::CliError;
 use crate::config::Settings;
-use crate::partners::{self, AtpStatus, NewPartner, Role};
+use crate::partners::{self, NewPartner, Role};
 use crate::tls::pki::{self, PkiPaths};
 
 #[derive(Debug, Subcommand)]
@@ -128,15 +128,9 @@ pub fn run(settings: &Settings, cmd: CertsCommand) -> Result<(), CliError> {
                 let partner = with_db(settings, |conn| {
                     partners::register(
                         conn,
-                        NewPartner {
-                            gln: Some(gln_parsed),
-                            name,
-                            role,
-                            atp_status: AtpStatus::Unknown,
-                            licence_number: None,
-                            licence_expires: None,
-                            certificate: Some(cert),
-                        },
+                        NewPartner::new(name, role)
+                            .gln(Some(gln_parsed))
+                            .certificate(Some(cert)),
                         "cli:certs-issue",
                     )
                     .map_err(CliError::failure)

@@ -4,8 +4,9 @@
 use clap::Subcommand;
 
 use super::db::with_db;
-use super::CliError;
+use super::{actor, CliError};
 use crate::config::Settings;
+use crate::directory::{self, Entry};
 use crate::flags::{self, Flag, Target};
 
 #[derive(Debug, Subcommand)]
@@ -38,13 +39,8 @@ pub fn run(settings: &Settings, cmd: FlagsCommand) -> Result<(), CliError> {
         flag,
         reason,
     } = cmd;
-    let bad = |what: &str, e: crate::gs1::Gs1Error| CliError::usage(format!("--{what}: {e}"));
-    let gtin = gtin.parse().map_err(|e| bad("gtin", e))?;
-    let target = match (serial, lot) {
-        (Some(s), _) => Target::Serial(gtin, s.parse().map_err(|e| bad("serial", e))?),
-        (None, Some(l)) => Target::Lot(gtin, l.parse().map_err(|e| bad("lot", e))?),
-        (None, None) => Target::Product(gtin),
-    };
+    let target = Target::parse(&gtin, lot.as_deref(), serial.as_deref())
+        .map_err(|e| CliError::usage(format!("--{e}")))?;
     let flag: Flag = flag.parse().map_err(CliError::usage)?;
     with_db(settings, |conn| {
         flags::set(conn, &target, flag, &reason, "cli", None).map_err(CliError::failure)
@@ -71,16 +67,9 @@ pub enum DirectoryCommand {
 
 pub fn run_directory(settings: &Settings, cmd: DirectoryCommand) -> Result<(), CliError> {
     let DirectoryCommand::Set { prefix, url } = cmd;
-    if !(4..=14).contains(&prefix.len()) || !prefix.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(CliError::usage("PREFIX must be 4 to 14 digits"));
-    }
-    if !url.starts_with("https://") {
-        return Err(CliError::usage(
-            "URL must start with https:// (responders use mutual TLS)",
-        ));
-    }
+    let entry = Entry::new(&prefix, &url).map_err(CliError::usage)?;
     with_db(settings, |conn| {
-        crate::store::verification::set_responder(conn, &prefix, &url).map_err(CliError::failure)
+        directory::set_responder(conn, &entry, &actor()).map_err(CliError::failure)
     })?;
     println!("verification requests for {prefix}… are forwarded to {url}");
     Ok(())

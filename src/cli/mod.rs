@@ -7,6 +7,7 @@ mod capture;
 mod certs;
 mod convert;
 mod db;
+mod export;
 mod flags;
 pub mod gs1_cmd;
 mod hash;
@@ -91,6 +92,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Convert an EPCIS document to EPCIS 2.0 JSON-LD, 2.0 XML or 1.2 XML (offline).
     Convert(convert::ConvertArgs),
+    /// Stream stored events a query selects as one EPCIS document (docs/QUERY.md).
+    Export(export::ExportArgs),
     /// Print each event's CBV 2.0 event hash id with its file:line:column (offline).
     Hash {
         #[arg(required = true)]
@@ -136,6 +139,14 @@ impl CliError {
             message: message.to_string(),
         }
     }
+}
+
+/// The actor recorded in the audit log for command-line changes.
+fn actor() -> String {
+    let user = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
 }
 
 impl From<store::StoreError> for CliError {
@@ -200,6 +211,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Directory { cmd } => flags::run_directory(&settings, cmd),
         Command::Serials { cmd } => serials::run(&settings, cmd),
         Command::Labels(args) => labels::run(&settings, args),
+        Command::Export(args) => export::run(&settings, args),
         Command::Gs1 { .. }
         | Command::Verify(_)
         | Command::Validate { db: false, .. }

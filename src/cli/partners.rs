@@ -6,17 +6,9 @@ use chrono::NaiveDate;
 use clap::Subcommand;
 
 use super::db::with_db;
-use super::CliError;
+use super::{actor, CliError};
 use crate::config::Settings;
 use crate::partners::{self, AtpStatus, NewPartner, Role};
-
-/// The actor recorded in the audit log for command-line changes.
-fn actor() -> String {
-    let user = std::env::var("SUDO_USER")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "unknown".into());
-    format!("cli:{user}")
-}
 
 #[derive(Debug, Subcommand)]
 pub enum PartnersCommand {
@@ -84,15 +76,11 @@ pub fn run(settings: &Settings, cmd: PartnersCommand) -> Result<(), CliError> {
                 }
                 None => None,
             };
-            let new = NewPartner {
-                gln,
-                name,
-                role,
-                atp_status,
-                licence_number,
-                licence_expires,
-                certificate,
-            };
+            let new = NewPartner::new(name, role)
+                .gln(gln)
+                .atp_status(atp_status)
+                .licence(licence_number, licence_expires)
+                .certificate(certificate);
             let p = with_db(settings, |conn| {
                 partners::register(conn, new, &actor()).map_err(CliError::failure)
             })?;

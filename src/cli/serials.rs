@@ -114,12 +114,12 @@ pub fn run(settings: &Settings, cmd: SerialsCommand) -> Result<(), CliError> {
             let pool = with_db(settings, |conn| {
                 let mut ids = Vec::new();
                 for p in &partners {
-                    let row = crate::store::partners::find(conn, p)
+                    let id = crate::partners::find_id(conn, p)
                         .map_err(CliError::failure)?
                         .ok_or_else(|| {
                             CliError::failure(format!("--partner: no partner with GLN or id `{p}`"))
                         })?;
-                    ids.push(row.id);
+                    ids.push(id);
                 }
                 serials::create_pool(
                     conn,

@@ -7,7 +7,7 @@ use diesel::PgConnection;
 use super::CliError;
 use crate::config::{Organisation, Settings, DEV_ORGANISATION_FILE};
 use crate::http::Application;
-use crate::partners::{self, AtpStatus, NewPartner, Role};
+use crate::partners::{self, NewPartner, Role};
 use crate::store::{self, Database};
 use crate::tls::pki::PkiPaths;
 use crate::tls::TlsFiles;
@@ -82,15 +82,7 @@ fn dev_pki(settings: &mut Settings, conn: &mut PgConnection) -> Result<Option<St
             .map_err(CliError::failure)?;
         partners::register(
             conn,
-            NewPartner {
-                gln: None,
-                name: "Development admin".into(),
-                role: Role::Admin,
-                atp_status: AtpStatus::Unknown,
-                licence_number: None,
-                licence_expires: None,
-                certificate: Some(cert),
-            },
+            NewPartner::new("Development admin", Role::Admin).certificate(Some(cert)),
             "serve:dev-pki",
         )
         .map_err(CliError::failure)?;

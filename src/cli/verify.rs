@@ -1,4 +1,5 @@
-//! `dscsa-exchange verify`: a verification client (the requestor side of GS1 LMS).
+//! `dscsa-exchange verify`: a verification client (the requestor side of GS1 LMS), on the
+//! requestor client the server forwards with (`verification::requestor`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -6,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::CliError;
+use crate::verification::requestor;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -51,15 +53,21 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     };
     let identity = reqwest::Identity::from_pkcs8_pem(&read(&args.cert)?, &read(&args.key)?)
         .map_err(|e| CliError::failure(format!("client certificate/key: {e}")))?;
-    let mut builder = reqwest::Client::builder()
-        .identity(identity)
-        .timeout(Duration::from_secs(30));
-    if let Some(ca) = &args.ca {
-        let certs = reqwest::Certificate::from_pem_bundle(&read(ca)?)
-            .map_err(|e| CliError::failure(format!("{}: {e}", ca.display())))?;
-        builder = builder.tls_certs_only(certs);
-    }
-    let client = builder.build().map_err(CliError::failure)?;
+    let ca = match &args.ca {
+        Some(ca) => Some(
+            reqwest::Certificate::from_pem_bundle(&read(ca)?)
+                .map_err(|e| CliError::failure(format!("{}: {e}", ca.display())))?,
+        ),
+        None => None,
+    };
+    let client = requestor::client(requestor::ClientOptions {
+        identity: Some(identity),
+        ca,
+        timeout: Duration::from_secs(30),
+        connect_timeout: None,
+        follow_redirects: true,
+    })
+    .map_err(CliError::failure)?;
     let mut url = format!(
         "{}/gtin/{}/lot/{}/ser/{}?exp={}&linkType=verificationService&context={}&corrUUID={}",
         args.url.trim_end_matches('/'),

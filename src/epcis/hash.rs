@@ -314,6 +314,23 @@ pub fn hash_id_of_prehash(prehash: &str) -> String {
     ni_uri(hasher.finish())
 }
 
+/// The hash id of a stored digest (`ni:///sha-256;<hex>?ver=CBV2.0`).
+pub fn hash_id_of_digest(digest: &[u8]) -> Option<String> {
+    Some(ni_uri(digest.try_into().ok()?))
+}
+
+/// The digest of a hash id written as [`hash_id`] writes it (the `ver` query is optional).
+pub fn digest_of(hash_id: &str) -> Option<Vec<u8>> {
+    let hex = hash_id.strip_prefix("ni:///sha-256;")?;
+    let hex = hex.split('?').next()?;
+    if hex.len() != 64 {
+        return None;
+    }
+    (0..32)
+        .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
 fn ni_uri(digest: [u8; 32]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(14 + 64 + 11);

@@ -27,6 +27,9 @@ pub enum EpcisVersion {
 pub enum DocumentKind {
     EpcisDocument,
     EpcisMasterDataDocument,
+    /// The answer to a query (`EPCISQueryDocument`, written by the query interface; the
+    /// events go in `queryResults/resultsBody/eventList`).
+    EpcisQueryDocument,
 }
 
 /// A position in the document (1-based; column counted in bytes).

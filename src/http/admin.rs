@@ -1,65 +1,20 @@
 //! Partner management (admin), flags (compliance), and reads of the verification log.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 use validator::Validate;
 
-use super::caller::{authenticate, peer, require};
-use super::problem::{with_conn, Problem};
+use super::caller::Caller;
+use super::problem::Problem;
 use super::AppState;
-use crate::flags::{self, Flag, FlagError, Target};
-use crate::partners::{self, AtpStatus, NewPartner, PartnerError, Role};
-use crate::store::schema::verification_requests as vr;
+use crate::flags::{self, Flag, Target};
+use crate::partners::{self, AtpStatus, NewPartner, Role};
+use crate::verification;
 
-impl From<PartnerError> for Problem {
-    fn from(e: PartnerError) -> Self {
-        match e {
-            PartnerError::Invalid(m) => Problem::bad_request("invalid-partner", m),
-            PartnerError::DuplicateGln(_) | PartnerError::DuplicateCertificate(_) => Problem::new(
-                StatusCode::CONFLICT,
-                "partner-exists",
-                "Already registered",
-                e.to_string(),
-            ),
-            PartnerError::NotFound(_) => Problem::not_found(e.to_string()),
-            PartnerError::Store(inner) => {
-                log::error!("partner store: {inner}");
-                Problem::internal()
-            }
-        }
-    }
-}
-
-impl From<FlagError> for Problem {
-    fn from(e: FlagError) -> Self {
-        match e {
-            FlagError::Invalid(m) => Problem::bad_request("invalid-flag", m),
-            FlagError::UnknownSerial(_) => Problem::not_found(e.to_string()),
-            FlagError::Store(inner) => inner.into(),
-        }
-    }
-}
-
-fn invalid(errors: validator::ValidationErrors) -> Problem {
-    let list: Vec<serde_json::Value> = errors
-        .field_errors()
-        .iter()
-        .flat_map(|(field, errs)| {
-            errs.iter()
-                .map(move |e| json!({ "field": field, "rule": e.code }))
-        })
-        .collect();
-    Problem::bad_request("invalid-request", format!("invalid fields: {errors}")).with_errors(list)
-}
-
-pub async fn whoami(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
-    let (pool, auth) = (state.pool.clone(), state.auth.clone());
-    let caller = with_conn(pool, move |conn| authenticate(&auth, conn, &peer)).await?;
+pub async fn whoami(caller: Caller) -> Result<HttpResponse, Problem> {
+    let caller = caller.partner()?;
     Ok(HttpResponse::Ok().json(json!({
         "partnerId": caller.partner_id, "gln": caller.gln, "name": caller.name, "role": caller.role,
     })))
@@ -67,16 +22,10 @@ pub async fn whoami(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
 
 pub async fn list_partners(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
-    let (pool, auth) = (state.pool.clone(), state.auth.clone());
-    let list = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        require(&caller, &[Role::Admin])?;
-        Ok(partners::list(conn)?)
-    })
-    .await?;
+    caller.require(&[Role::Admin])?;
+    let list = state.db(|conn| Ok(partners::list(conn)?)).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -97,30 +46,21 @@ pub struct NewPartnerBody {
     certificate_pem: Option<String>,
 }
 
-pub async fn add_partner(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Json<NewPartnerBody>,
-) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
-    let body = body.into_inner();
-    body.validate().map_err(invalid)?;
-    let new = NewPartner {
-        gln: match &body.gln {
+impl NewPartnerBody {
+    fn parse(self) -> Result<NewPartner, Problem> {
+        self.validate()?;
+        let gln = match &self.gln {
             Some(g) => Some(g.parse().map_err(|e: crate::gs1::Gs1Error| {
                 Problem::bad_request("invalid-partner", e.to_string())
             })?),
             None => None,
-        },
-        name: body.name,
-        role: body.role.parse()?,
-        atp_status: match &body.atp_status {
+        };
+        let role: Role = self.role.parse()?;
+        let atp_status = match &self.atp_status {
             Some(s) => s.parse()?,
             None => AtpStatus::Unknown,
-        },
-        licence_number: body.licence_number,
-        licence_expires: body.licence_expires,
-        certificate: match &body.certificate_pem {
+        };
+        let certificate = match &self.certificate_pem {
             Some(pem) => Some(openssl::x509::X509::from_pem(pem.as_bytes()).map_err(|_| {
                 Problem::bad_request(
                     "invalid-partner",
@@ -128,24 +68,33 @@ pub async fn add_partner(
                 )
             })?),
             None => None,
-        },
-    };
-    let (pool, auth) = (state.pool.clone(), state.auth.clone());
-    let partner = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        require(&caller, &[Role::Admin])?;
-        Ok(partners::register(conn, new, &caller.actor())?)
-    })
-    .await?;
+        };
+        Ok(NewPartner::new(self.name, role)
+            .gln(gln)
+            .atp_status(atp_status)
+            .licence(self.licence_number, self.licence_expires)
+            .certificate(certificate))
+    }
+}
+
+pub async fn add_partner(
+    state: web::Data<AppState>,
+    body: web::Json<NewPartnerBody>,
+    caller: Caller,
+) -> Result<HttpResponse, Problem> {
+    let new = body.into_inner().parse()?;
+    let admin = caller.require(&[Role::Admin])?;
+    let partner = state
+        .db(move |conn| Ok(partners::register(conn, new, &admin.actor())?))
+        .await?;
     Ok(HttpResponse::Created().json(partner))
 }
 
 pub async fn set_enabled(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
+    caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
     let (selector, action) = path.into_inner();
     let enabled = match action.as_str() {
         "enable" => true,
@@ -156,16 +105,16 @@ pub async fn set_enabled(
             )))
         }
     };
-    let (pool, auth) = (state.pool.clone(), state.auth.clone());
-    let partner = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        require(&caller, &[Role::Admin])?;
-        let partner = partners::set_enabled(conn, &selector, enabled, &caller.actor())?;
-        // Effective for the next request on this server now, not when the NOTIFY arrives.
-        auth.invalidate();
-        Ok(partner)
-    })
-    .await?;
+    let admin = caller.require(&[Role::Admin])?;
+    let auth = state.auth.clone();
+    let partner = state
+        .db(move |conn| {
+            let partner = partners::set_enabled(conn, &selector, enabled, &admin.actor())?;
+            // Effective for the next request on this server now, not when the NOTIFY arrives.
+            auth.invalidate();
+            Ok(partner)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(partner))
 }
 
@@ -182,34 +131,20 @@ pub struct FlagBody {
 
 pub async fn set_flag(
     state: web::Data<AppState>,
-    req: HttpRequest,
     body: web::Json<FlagBody>,
+    caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
     let body = body.into_inner();
-    body.validate().map_err(invalid)?;
-    let bad = |e: crate::gs1::Gs1Error| Problem::bad_request("invalid-flag", e.to_string());
-    let gtin = body.gtin.parse().map_err(bad)?;
-    let target = match (&body.serial, &body.lot) {
-        (Some(s), _) => Target::Serial(gtin, s.parse().map_err(bad)?),
-        (None, Some(l)) => Target::Lot(gtin, l.parse().map_err(bad)?),
-        (None, None) => Target::Product(gtin),
-    };
+    body.validate()?;
+    let target = Target::parse(&body.gtin, body.lot.as_deref(), body.serial.as_deref())?;
     let flag: Flag = body.flag.parse()?;
-    let (pool, auth) = (state.pool.clone(), state.auth.clone());
-    with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        require(&caller, &[Role::Compliance, Role::Admin])?;
-        Ok(flags::set(
-            conn,
-            &target,
-            flag,
-            &body.reason,
-            &caller.actor(),
-            Some(caller.partner_id),
-        )?)
-    })
-    .await?;
+    let officer = caller.require(&[Role::Compliance, Role::Admin])?;
+    state
+        .db(move |conn| {
+            let (actor, id) = (officer.actor(), Some(officer.partner_id));
+            Ok(flags::set(conn, &target, flag, &body.reason, &actor, id)?)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(json!({ "flag": flag.as_str(), "status": "set" })))
 }
 
@@ -219,63 +154,24 @@ pub struct LogQuery {
     limit: Option<i64>,
 }
 
-#[derive(Debug, Queryable, serde::Serialize)]
-struct LogRow {
-    id: i64,
-    received_at: chrono::DateTime<chrono::Utc>,
-    partner_id: Option<i64>,
-    requester_gln: Option<String>,
-    corr_uuid: Option<String>,
-    gtin: Option<String>,
-    serial_number: Option<String>,
-    lot: Option<String>,
-    verified: Option<bool>,
-    failure_reason: Option<String>,
-    additional_info: Option<Vec<Option<String>>>,
-    http_status: i16,
-    forwarded_to: Option<String>,
-}
-
 /// `GET /verification-requests`: a trading partner sees its own requests; regulators,
 /// compliance officers and admins see every partner's.
 pub async fn verification_requests(
     state: web::Data<AppState>,
-    req: HttpRequest,
     query: web::Query<LogQuery>,
+    caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
-    let query = query.into_inner();
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    let (pool, auth) = (state.pool.clone(), state.auth.clone());
-    let rows = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        let mut q = vr::table
-            .select((
-                vr::id,
-                vr::received_at,
-                vr::partner_id,
-                vr::requester_gln,
-                vr::corr_uuid,
-                vr::gtin,
-                vr::serial_number,
-                vr::lot,
-                vr::verified,
-                vr::failure_reason,
-                vr::additional_info,
-                vr::http_status,
-                vr::forwarded_to,
-            ))
-            .order(vr::id.desc())
-            .limit(limit)
-            .into_boxed();
-        if !caller.role.reads_everything() {
-            q = q.filter(vr::partner_id.eq(caller.partner_id));
-        }
-        if let Some(g) = query.gtin {
-            q = q.filter(vr::gtin.eq(g));
-        }
-        Ok(q.load::<LogRow>(conn)?)
-    })
-    .await?;
+    let LogQuery { gtin, limit } = query.into_inner();
+    let caller = caller.partner()?;
+    let rows = state
+        .db(move |conn| {
+            Ok(verification::requests(
+                conn,
+                &caller,
+                gtin.as_deref(),
+                limit,
+            )?)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(rows))
 }

@@ -1,14 +1,20 @@
 //! Who is calling: the certificate proved in the TLS handshake (read once per connection), then
-//! the registered, enabled partner it belongs to (looked up per request, so that disabling a
-//! partner takes effect on its next request).
+//! the registered, enabled partner it belongs to (looked up per request, from the cache when it
+//! can answer, so that disabling a partner takes effect on its next request).
+//!
+//! Handlers take a [`Caller`] argument and get the partner from it with a role check
+//! (`caller.require(&[Role::Admin])?`) or without one (`caller.partner()?`, for reads filtered
+//! with `partners::Caller::may_read`). The partner is looked up before the handler runs, but a
+//! refusal is answered only when the handler asks for the partner: a request that is malformed
+//! as well is told so first, as it was when each handler authenticated on its own.
 
-use actix_web::http::StatusCode;
-use actix_web::HttpRequest;
-use diesel::PgConnection;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::{ready, Either, LocalBoxFuture, Ready};
 
 use super::problem::{with_conn, Problem};
 use super::AppState;
-use crate::partners::{AuthCache, AuthError, Caller, Role};
+use crate::partners::{self, Role};
 use crate::tls::PeerCertificate;
 
 /// Called for every new connection on the partner listener.
@@ -21,92 +27,50 @@ pub fn on_connect(conn: &dyn std::any::Any, ext: &mut actix_web::dev::Extensions
     }
 }
 
-/// The verified client certificate of this request's connection.
-pub fn peer(req: &HttpRequest) -> Result<PeerCertificate, Problem> {
-    req.conn_data::<PeerCertificate>()
-        .cloned()
-        .ok_or_else(certificate_required)
+/// The caller of a partner-listener request: extracting it fails only without a client
+/// certificate (401); whether the certificate belongs to an enabled partner, and whether its
+/// role may do what it asks, is told by [`Caller::partner`] and [`Caller::require`].
+pub struct Caller {
+    authenticated: Result<partners::Caller, Problem>,
 }
 
-fn certificate_required() -> Problem {
-    Problem::new(
-        StatusCode::UNAUTHORIZED,
-        "client-certificate-required",
-        "Client certificate required",
-        "This endpoint is served only over mutual TLS with a registered client certificate.",
-    )
-}
+impl Caller {
+    /// The authenticated partner, whatever its role.
+    pub fn partner(self) -> Result<partners::Caller, Problem> {
+        self.authenticated
+    }
 
-impl From<AuthError> for Problem {
-    fn from(e: AuthError) -> Self {
-        let (code, title) = match &e {
-            AuthError::UnknownCertificate(_) => {
-                ("unknown-client-certificate", "Unknown client certificate")
-            }
-            AuthError::RevokedCertificate(_) => {
-                ("client-certificate-revoked", "Client certificate revoked")
-            }
-            AuthError::Disabled(_) => ("partner-disabled", "Trading partner disabled"),
-            AuthError::Store(inner) => {
-                log::error!("authentication failed: {inner}");
-                return Problem::database_unavailable();
-            }
-        };
-        let hint = match &e {
-            AuthError::UnknownCertificate(_) => {
-                " Ask the operator to register it (`dscsa-exchange partners add … --cert FILE`)."
-            }
-            AuthError::Disabled(_) => " Ask the operator to enable the partner.",
-            _ => "",
-        };
-        Problem::new(StatusCode::FORBIDDEN, code, title, format!("{e}.{hint}"))
+    /// The authenticated partner, if its role is among `allowed`.
+    pub fn require(self, allowed: &[Role]) -> Result<partners::Caller, Problem> {
+        let partner = self.authenticated?;
+        partner.require(allowed)?;
+        Ok(partner)
     }
 }
 
-/// Authenticates the caller of a request: from the cache when it can answer (no database, no
-/// thread hop), else on a pooled connection off the executor.
-pub async fn authenticated(state: &AppState, req: &HttpRequest) -> Result<Caller, Problem> {
-    let fingerprint = req
-        .conn_data::<PeerCertificate>()
-        .map(|p| p.fingerprint)
-        .ok_or_else(certificate_required)?;
-    if let Some(hit) = state.auth.cached(&fingerprint) {
-        return Ok(hit?);
-    }
-    let auth = state.auth.clone();
-    with_conn(state.pool.clone(), move |conn| {
-        Ok(auth.authenticate(conn, &fingerprint)?)
-    })
-    .await
-}
+impl FromRequest for Caller {
+    type Error = Problem;
+    type Future =
+        Either<Ready<Result<Caller, Problem>>, LocalBoxFuture<'static, Result<Caller, Problem>>>;
 
-/// Authenticates the caller on an open connection (inside a blocking closure).
-pub fn authenticate(
-    auth: &AuthCache,
-    conn: &mut PgConnection,
-    peer: &PeerCertificate,
-) -> Result<Caller, Problem> {
-    Ok(auth.authenticate(conn, &peer.fingerprint)?)
-}
-
-/// Refuses callers whose role is not among `allowed`.
-pub fn require(caller: &Caller, allowed: &[Role]) -> Result<(), Problem> {
-    if allowed.contains(&caller.role) {
-        Ok(())
-    } else {
-        Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Not permitted",
-            format!(
-                "the role {} may not do this; it needs one of: {}",
-                caller.role,
-                allowed
-                    .iter()
-                    .map(|r| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ))
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(fingerprint) = req.conn_data::<PeerCertificate>().map(|p| p.fingerprint) else {
+            return Either::Left(ready(Err(Problem::certificate_required())));
+        };
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            log::error!("no application state for {}", req.path());
+            return Either::Left(ready(Err(Problem::internal())));
+        };
+        // From the cache when it can answer: no database, no thread hop.
+        if let Some(hit) = state.auth.cached(&fingerprint) {
+            let authenticated = hit.map_err(Problem::from);
+            return Either::Left(ready(Ok(Caller { authenticated })));
+        }
+        let (pool, auth) = (state.pool.clone(), state.auth.clone());
+        Either::Right(Box::pin(async move {
+            let authenticated =
+                with_conn(pool, move |conn| Ok(auth.authenticate(conn, &fingerprint)?)).await;
+            Ok(Caller { authenticated })
+        }))
     }
 }

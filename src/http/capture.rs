@@ -1,15 +1,13 @@
 //! `POST /epcis/capture`: a trading partner sends an EPCIS document (streamed, never buffered
-//! whole) and gets the capture report.
+//! whole) and gets the capture report; `GET /documents/{id}` reads it back.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use serde_json::json;
 
-use super::caller::{authenticate, peer, require};
-use super::problem::{with_conn, Problem};
+use super::caller::Caller;
+use super::problem::Problem;
 use super::AppState;
-use crate::capture::{self, Outcome};
+use crate::capture::{self, documents};
 use crate::partners::Role;
 
 /// Reads the request body that the async side feeds through a bounded channel: the capture
@@ -44,25 +42,11 @@ impl std::io::Read for ChannelReader {
     }
 }
 
-/// 415 for a JSON body (EPCIS 2.0 JSON-LD, not supported yet): EPCIS-X-013.
-fn json_not_supported() -> Problem {
-    Problem::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported-media-type",
-        "Unsupported media type",
-        format!(
-            "{} [{}]",
-            crate::epcis::JSON_BODY_MESSAGE,
-            crate::epcis::diagnostics::rules::JSON_BODY.id
-        ),
-    )
-}
-
 /// The first chunk of a capture body: a body that is JSON (`epcis::detect_format`, the one
 /// place that decides it) is answered 415 before anything is read or stored.
 pub fn refuse_json_body(first_chunk: &[u8]) -> Result<(), Problem> {
     match crate::epcis::detect_format(first_chunk) {
-        crate::epcis::BodyFormat::Json => Err(json_not_supported()),
+        crate::epcis::BodyFormat::Json => Err(Problem::json_not_supported()),
         crate::epcis::BodyFormat::Xml => Ok(()),
     }
 }
@@ -81,25 +65,40 @@ pub fn require_xml(req: &HttpRequest) -> Result<(), Problem> {
     if content_type.starts_with("application/json")
         || content_type.starts_with("application/ld+json")
     {
-        return Err(json_not_supported());
+        return Err(Problem::json_not_supported());
     }
-    Err(Problem::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported-media-type",
-        "Unsupported media type",
-        format!("send the EPCIS document as application/xml (got `{content_type}`)"),
-    ))
+    Err(Problem::unsupported_media_type(format!(
+        "send the EPCIS document as application/xml (got `{content_type}`)"
+    )))
 }
 
 pub async fn capture(
     state: web::Data<AppState>,
     req: HttpRequest,
     mut payload: web::Payload,
+    caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
     require_xml(&req)?;
     let behaviour = super::jobs::behaviour(&req)?;
-    // The first chunk tells a JSON body (415) before a capture starts.
+    let first = first_chunk(&mut payload).await?;
+    let sender = caller.require(&[Role::TradingPartner, Role::Admin])?;
+    let mut opts = state.capture.clone();
+    opts.behaviour = behaviour;
+    opts.partner_id = Some(sender.partner_id);
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let work = state.db(move |conn| Ok(capture::capture(conn, ChannelReader::new(rx), &opts)?));
+    let (report, ()) = tokio::join!(work, feed(first, payload, tx));
+    let report = report?;
+    if let Some(refused) = Problem::capture_refused(&report) {
+        return Err(refused);
+    }
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/documents/{}", report.document_id)))
+        .json(report))
+}
+
+/// The first chunk tells a JSON body (415) before a capture starts.
+async fn first_chunk(payload: &mut web::Payload) -> Result<Option<web::Bytes>, Problem> {
     let first = match payload.next().await {
         Some(Ok(b)) => Some(b),
         Some(Err(e)) => {
@@ -113,62 +112,26 @@ pub async fn capture(
     if let Some(b) = &first {
         refuse_json_body(b)?;
     }
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
-    let mut opts = state.capture.clone();
-    opts.behaviour = behaviour;
-    let (pool, auth) = (state.pool.clone(), state.auth.clone());
-    let work = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        require(&caller, &[Role::TradingPartner, Role::Admin])?;
-        opts.partner_id = Some(caller.partner_id);
-        let reader = ChannelReader::new(rx);
-        capture::capture(conn, reader, &opts).map_err(capture_problem)
-    });
-    let feed = async move {
-        if let Some(b) = first {
-            if tx.send(Ok(b)).await.is_err() {
-                return;
-            }
+    Ok(first)
+}
+
+/// Feeds the body to the capture, chunk by chunk, as fast as it reads.
+async fn feed(
+    first: Option<web::Bytes>,
+    mut payload: web::Payload,
+    tx: tokio::sync::mpsc::Sender<Result<web::Bytes, std::io::Error>>,
+) {
+    if let Some(b) = first {
+        if tx.send(Ok(b)).await.is_err() {
+            return;
         }
-        while let Some(chunk) = payload.next().await {
-            let item = chunk.map_err(|e| std::io::Error::other(e.to_string()));
-            let stop = item.is_err();
-            // The capture has stopped reading (refused, or limit reached): stop feeding.
-            if tx.send(item).await.is_err() || stop {
-                break;
-            }
-        }
-    };
-    let (report, ()) = tokio::join!(work, feed);
-    let report = report?;
-    match report.outcome {
-        Outcome::Accepted | Outcome::PartiallyAccepted => Ok(HttpResponse::Created()
-            .insert_header(("Location", format!("/documents/{}", report.document_id)))
-            .json(report)),
-        Outcome::Duplicate => Err(Problem::new(
-            StatusCode::CONFLICT,
-            "duplicate-document",
-            "Document already captured",
-            format!(
-                "the same document was accepted before as {}; nothing was stored again",
-                report.document_id
-            ),
-        )),
-        Outcome::Rejected => {
-            let errors = report
-                .errors
-                .iter()
-                .map(|f| serde_json::to_value(f).unwrap_or(json!(null)))
-                .collect();
-            Err(Problem::bad_request(
-                "document-rejected",
-                format!(
-                    "document {} was rejected with {} error(s); nothing of it was stored (the document itself is archived)",
-                    report.document_id,
-                    report.errors.len()
-                ),
-            )
-            .with_errors(errors))
+    }
+    while let Some(chunk) = payload.next().await {
+        let item = chunk.map_err(|e| std::io::Error::other(e.to_string()));
+        let stop = item.is_err();
+        // The capture has stopped reading (refused, or limit reached): stop feeding.
+        if tx.send(item).await.is_err() || stop {
+            break;
         }
     }
 }
@@ -178,91 +141,23 @@ pub async fn capture(
 /// document exists is itself another partner's data.
 pub async fn document(
     state: web::Data<AppState>,
-    req: HttpRequest,
     id: web::Path<String>,
+    caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
     let not_found = || Problem::not_found(format!("no document {id} visible to you"));
     let Ok(uuid) = uuid::Uuid::parse_str(&id) else {
         return Err(not_found());
     };
-    let (pool, auth) = (state.pool.clone(), state.auth.clone());
-    let found = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        let doc = crate::store::capture::document(conn, uuid)?;
-        Ok(doc
-            .filter(|d| caller.role.reads_everything() || d.partner_id == Some(caller.partner_id)))
-    })
-    .await?;
-    match found {
-        Some(doc) => Ok(HttpResponse::Ok().json(with_data_quality(doc))),
-        None => Err(not_found()),
-    }
-}
-
-/// The document as JSON plus `dataQuality`: its warnings of the data-quality rules (values
-/// stored as given, `epcis::diagnostics::DATA_QUALITY_RULES`), the exceptions a compliance
-/// officer reviews.
-fn with_data_quality(doc: crate::store::capture::DocumentView) -> serde_json::Value {
-    let quality: Vec<serde_json::Value> = doc
-        .warnings
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|w| {
-            w["rule"]
-                .as_str()
-                .is_some_and(crate::epcis::diagnostics::is_data_quality)
-        })
-        .cloned()
-        .collect();
-    let mut v = serde_json::to_value(doc).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
+    let caller = caller.partner()?;
+    let found = state
+        .db(move |conn| Ok(documents::visible(conn, uuid, &caller)?))
+        .await?;
+    let doc = found.ok_or_else(not_found)?;
+    // The document as JSON plus `dataQuality`, the exceptions a compliance officer reviews.
+    let quality = documents::data_quality(&doc);
+    let mut body = serde_json::to_value(doc).unwrap_or_default();
+    if let Some(o) = body.as_object_mut() {
         o.insert("dataQuality".into(), serde_json::Value::Array(quality));
     }
-    v
-}
-
-/// What a client is told when a capture fails for a reason other than the document.
-pub(crate) fn capture_problem(e: capture::CaptureError) -> Problem {
-    match e {
-        capture::CaptureError::Concurrent(_) => Problem::new(
-            StatusCode::CONFLICT,
-            "capture-conflict",
-            "Serials changed by another capture",
-            e.to_string(),
-        ),
-        capture::CaptureError::Spool(_) => {
-            log::error!("capture spool: {e}");
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "spool-unavailable",
-                "Capture temporarily unavailable",
-                "the server could not write its temporary files (spool folder full or not \
-                 writable); nothing was stored, send the document again later",
-            )
-        }
-        capture::CaptureError::Store(_) => {
-            log::error!("capture failed: {e}");
-            Problem::internal()
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn capture_failures_that_are_not_the_documents_fault_get_their_own_codes() {
-        let p = capture_problem(capture::CaptureError::Concurrent(3));
-        assert_eq!((p.status, p.code), (409, "capture-conflict"));
-        assert!(p.detail.contains("send the document again"), "{}", p.detail);
-        let p = capture_problem(capture::CaptureError::Spool(std::io::Error::other("full")));
-        assert_eq!((p.status, p.code), (503, "spool-unavailable"));
-        let p = capture_problem(capture::CaptureError::Store(
-            diesel::result::Error::NotFound,
-        ));
-        assert_eq!((p.status, p.code), (500, "internal-error"));
-    }
+    Ok(HttpResponse::Ok().json(body))
 }

@@ -8,19 +8,19 @@
 //! behind (its transaction rolled back) and is unknown afterwards: the sender resends.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::caller::{authenticate, peer, require};
-use super::problem::{with_conn, Problem};
+use super::caller::Caller;
+use super::problem::Problem;
 use super::AppState;
-use crate::capture::{self, CaptureReport, ErrorBehaviour, Outcome};
+use crate::capture::{self, documents, CaptureOptions, CaptureReport, ErrorBehaviour, Outcome};
 use crate::partners::Role;
 
 const KEEP_FINISHED: usize = 10_000;
@@ -82,25 +82,29 @@ pub(super) fn behaviour(req: &HttpRequest) -> Result<ErrorBehaviour, Problem> {
 pub async fn start(
     state: web::Data<AppState>,
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
+    caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
     super::capture::require_xml(&req)?;
     let behaviour = behaviour(&req)?;
-    let (pool, auth) = (state.pool.clone(), state.auth.clone());
-    let caller = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        require(&caller, &[Role::TradingPartner, Role::Admin])?;
-        Ok(caller)
-    })
-    .await?;
-
-    // Receive the whole body into the spool folder first (bounded by the size limit).
+    let sender = caller.require(&[Role::TradingPartner, Role::Admin])?;
     let id = Uuid::new_v4();
-    let spool_dir = state.capture.spool_dir.clone();
+    let path = receive(&state.capture, id, payload).await?;
+    run(state.into_inner(), id, path, sender.partner_id, behaviour)?;
+    Ok(HttpResponse::Accepted()
+        .insert_header(("Location", format!("/capture/{id}")))
+        .json(json!({ "captureID": id })))
+}
+
+/// Receives the whole body into the spool folder (bounded by the size limit): a blocking
+/// thread writes what the request streams in, through a bounded channel.
+async fn receive(
+    options: &CaptureOptions,
+    id: Uuid,
+    payload: web::Payload,
+) -> Result<PathBuf, Problem> {
+    let spool_dir = options.spool_dir.clone();
     let path = spool_dir.join(format!("capture-upload-{id}.xml"));
-    let limit = state.capture.limits.max_bytes;
-    // A blocking thread writes what the request streams in, through a bounded channel.
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let write_path = path.clone();
     let writer = web::block(move || -> std::io::Result<u64> {
@@ -108,43 +112,7 @@ pub async fn start(
         let mut file = std::fs::File::create(&write_path)?;
         std::io::copy(&mut super::capture::ChannelReader::new(rx), &mut file)
     });
-    let feed = async move {
-        let mut received: u64 = 0;
-        let mut first = true;
-        while let Some(chunk) = payload.next().await {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
-                    return Err(Problem::bad_request(
-                        "invalid-capture-request",
-                        format!("request body: {e}"),
-                    ));
-                }
-            };
-            if std::mem::take(&mut first) {
-                if let Err(p) = super::capture::refuse_json_body(&chunk) {
-                    let _ = tx.send(Err(std::io::Error::other("json"))).await;
-                    return Err(p);
-                }
-            }
-            received += chunk.len() as u64;
-            if received > limit {
-                let _ = tx.send(Err(std::io::Error::other("limit"))).await;
-                return Err(Problem::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "capture-limit-exceeded",
-                    "Capture limit exceeded",
-                    format!("the document is larger than the limit of {limit} bytes; split it"),
-                ));
-            }
-            if tx.send(Ok(chunk)).await.is_err() {
-                break;
-            }
-        }
-        Ok(())
-    };
-    let (written, fed) = tokio::join!(writer, feed);
+    let (written, fed) = tokio::join!(writer, feed(payload, tx, options.limits.max_bytes));
     if let Err(p) = fed {
         let _ = std::fs::remove_file(&path);
         return Err(p);
@@ -157,11 +125,59 @@ pub async fn start(
         let _ = std::fs::remove_file(&path);
         return Err(Problem::internal());
     }
+    Ok(path)
+}
 
+/// Feeds the body to the spool writer; a JSON body (415), a broken one (400) or one over
+/// `limit` bytes (413) stops it, and the writer is told so.
+async fn feed(
+    mut payload: web::Payload,
+    tx: tokio::sync::mpsc::Sender<Result<web::Bytes, std::io::Error>>,
+    limit: u64,
+) -> Result<(), Problem> {
+    let mut received: u64 = 0;
+    let mut first = true;
+    while let Some(chunk) = payload.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                return Err(Problem::bad_request(
+                    "invalid-capture-request",
+                    format!("request body: {e}"),
+                ));
+            }
+        };
+        if std::mem::take(&mut first) {
+            if let Err(p) = super::capture::refuse_json_body(&chunk) {
+                let _ = tx.send(Err(std::io::Error::other("json"))).await;
+                return Err(p);
+            }
+        }
+        received += chunk.len() as u64;
+        if received > limit {
+            let _ = tx.send(Err(std::io::Error::other("limit"))).await;
+            return Err(Problem::capture_limit_exceeded(limit));
+        }
+        if tx.send(Ok(chunk)).await.is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Registers the job and runs the capture of the received file on a thread of its own.
+fn run(
+    state: Arc<AppState>,
+    id: Uuid,
+    path: PathBuf,
+    sender: i64,
+    behaviour: ErrorBehaviour,
+) -> Result<(), Problem> {
     state.jobs.start(
         id,
         Job {
-            partner_id: caller.partner_id,
+            partner_id: sender,
             created_at: Utc::now(),
             behaviour,
             finished: None,
@@ -169,9 +185,8 @@ pub async fn start(
     );
     let mut opts = state.capture.clone();
     opts.behaviour = behaviour;
-    opts.partner_id = Some(caller.partner_id);
+    opts.partner_id = Some(sender);
     opts.document_id = Some(id);
-    let state = state.into_inner();
     std::thread::Builder::new()
         .name(format!("capture-{id}"))
         .spawn(move || {
@@ -190,62 +205,28 @@ pub async fn start(
             state.jobs.finish(id, result);
         })
         .map_err(|_| Problem::internal())?;
-    Ok(HttpResponse::Accepted()
-        .insert_header(("Location", format!("/capture/{id}")))
-        .json(json!({ "captureID": id })))
+    Ok(())
 }
 
 /// `GET /capture/{id}`: the capture job, for its sender and read-everything roles.
 pub async fn status(
     state: web::Data<AppState>,
-    req: HttpRequest,
     id: web::Path<String>,
+    caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
     let not_found = || Problem::not_found(format!("no capture job {id} visible to you"));
     let Ok(uuid) = Uuid::parse_str(&id) else {
         return Err(not_found());
     };
     let job = state.jobs.get(&uuid);
-    let (pool, auth) = (state.pool.clone(), state.auth.clone());
-    let (caller, stored) = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        let stored = crate::store::capture::document(conn, uuid)?;
-        Ok((caller, stored))
-    })
-    .await?;
-    let visible =
-        |owner: Option<i64>| caller.role.reads_everything() || owner == Some(caller.partner_id);
+    let caller = caller.partner()?;
+    let reader = caller.clone();
+    let stored = state
+        .db(move |conn| Ok(documents::visible(conn, uuid, &reader)?))
+        .await?;
     let body = match (job, stored) {
-        (Some(job), _) if visible(Some(job.partner_id)) => {
-            let mut body = json!({
-                "captureID": uuid,
-                "createdAt": job.created_at,
-                "captureErrorBehaviour": job.behaviour.as_str(),
-                "running": job.finished.is_none(),
-                "success": true,
-                "errors": [],
-            });
-            if let Some((finished_at, result)) = job.finished {
-                body["finishedAt"] = json!(finished_at);
-                match result {
-                    Ok(report) => {
-                        body["success"] = json!(matches!(
-                            report.outcome,
-                            Outcome::Accepted | Outcome::Duplicate
-                        ));
-                        body["errors"] = json!(report.errors);
-                        body["report"] = json!(report);
-                    }
-                    Err(_) => {
-                        body["success"] = json!(false);
-                        body["errors"] = json!([{"code": "internal-error", "detail": "the capture failed; the cause is in the server log"}]);
-                    }
-                }
-            }
-            body
-        }
-        (None, Some(doc)) if visible(doc.partner_id) => json!({
+        (Some(job), _) if caller.may_read(Some(job.partner_id)) => job.status(uuid),
+        (None, Some(doc)) => json!({
             "captureID": uuid,
             "createdAt": doc.received_at,
             "finishedAt": doc.finished_at,
@@ -257,4 +238,36 @@ pub async fn status(
         _ => return Err(not_found()),
     };
     Ok(HttpResponse::Ok().json(body))
+}
+
+impl Job {
+    /// The EPCIS 2.0 capture job of a job still in memory.
+    fn status(self, id: Uuid) -> serde_json::Value {
+        let mut body = json!({
+            "captureID": id,
+            "createdAt": self.created_at,
+            "captureErrorBehaviour": self.behaviour.as_str(),
+            "running": self.finished.is_none(),
+            "success": true,
+            "errors": [],
+        });
+        if let Some((finished_at, result)) = self.finished {
+            body["finishedAt"] = json!(finished_at);
+            match result {
+                Ok(report) => {
+                    body["success"] = json!(matches!(
+                        report.outcome,
+                        Outcome::Accepted | Outcome::Duplicate
+                    ));
+                    body["errors"] = json!(report.errors);
+                    body["report"] = json!(report);
+                }
+                Err(_) => {
+                    body["success"] = json!(false);
+                    body["errors"] = json!([{"code": "internal-error", "detail": "the capture failed; the cause is in the server log"}]);
+                }
+            }
+        }
+        body
+    }
 }

@@ -10,6 +10,7 @@ mod health;
 mod jobs;
 mod labels;
 pub mod problem;
+mod query;
 mod resolver;
 mod serials;
 mod verify;
@@ -21,24 +22,18 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{middleware, web, App, HttpServer};
 
 use crate::config::Settings;
-use crate::gs1::Gln;
-use crate::store::verification::{FactsLookup, VerificationLog};
 use crate::store::PgPool;
 use crate::tls::TlsError;
+use crate::verification::{requestor, Verifier, VerifierSettings};
+use problem::{with_conn, Problem};
 
 /// Shared state handed to every handler.
 pub struct AppState {
     pub pool: PgPool,
     /// Client certificate -> partner, kept current by database notifications.
     pub auth: std::sync::Arc<crate::partners::AuthCache>,
-    pub verification_log: VerificationLog,
-    /// Serial facts for verification, looked up in batches off the executor.
-    pub facts: FactsLookup,
-    pub responder_gln: Option<Gln>,
-    /// `verification.require_link_type`: refuse LMS requests without `linkType`.
-    pub require_link_type: bool,
-    /// Client for forwarding verification requests, with our own client certificate.
-    pub forwarder: reqwest::Client,
+    /// Verification: serial facts in batches, the lookup directory, forwarding, the log.
+    pub verifier: Verifier,
     /// Defaults for captures (limits, spool folder).
     pub capture: crate::capture::CaptureOptions,
     /// EPCIS 2.0 capture jobs (`POST /capture`).
@@ -47,6 +42,17 @@ pub struct AppState {
     pub serial_key: std::sync::Arc<crate::serials::SerialKey>,
     /// Per-address rate limit of the public Digital Link page.
     pub page_limiter: resolver::PageLimiter,
+}
+
+impl AppState {
+    /// Runs blocking database work on a pooled connection, off the executor.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, Problem>
+    where
+        F: FnOnce(&mut diesel::PgConnection) -> Result<T, Problem> + Send + 'static,
+        T: Send + 'static,
+    {
+        with_conn(self.pool.clone(), f).await
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +83,6 @@ impl Application {
     pub fn build(settings: &Settings, pool: PgPool) -> Result<Application, StartError> {
         let serial_key =
             std::sync::Arc::new(crate::serials::SerialKey::load(&settings.serials.key)?);
-        let (verification_log, log_writer) = VerificationLog::start(pool.clone());
         let auth = std::sync::Arc::new(crate::partners::AuthCache::default());
         let listener_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         if let Some(url) = &settings.database.url {
@@ -88,34 +93,31 @@ impl Application {
             );
             std::thread::Builder::new()
                 .name("partner-changes".into())
-                .spawn(move || {
-                    crate::store::partners::listen_for_changes(&url, &stop, &|connected| {
-                        auth.set_listening(connected)
-                    });
-                    auth.set_listening(false);
-                })
+                .spawn(move || auth.follow_changes(&url, &stop))
                 .map_err(|e| StartError::Listen(settings.http.listen, e))?;
         }
         // One look-up thread per worker: PostgreSQL can use every core, batches stay large.
         let lookup_threads = settings.http.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
         });
-        let state = web::Data::new(AppState {
-            auth,
-            facts: FactsLookup::start(
-                pool.clone(),
-                settings
+        let (verifier, log_writer) = Verifier::start(
+            pool.clone(),
+            VerifierSettings {
+                database_url: settings
                     .database
                     .url
                     .as_ref()
                     .map(|u| u.expose().to_string()),
                 lookup_threads,
-            ),
+                responder_gln: settings.responder_gln(),
+                require_link_type: settings.verification.require_link_type,
+                forwarder: forwarder(settings)?,
+            },
+        );
+        let state = web::Data::new(AppState {
+            auth,
+            verifier,
             pool,
-            verification_log,
-            responder_gln: settings.responder_gln(),
-            require_link_type: settings.verification.require_link_type,
-            forwarder: forwarder(settings)?,
             capture: {
                 let mut o = crate::capture::CaptureOptions::from_settings(settings);
                 o.serial_key = Some(serial_key.clone());
@@ -262,25 +264,29 @@ macro_rules! configure {
 }
 use configure;
 
+/// The client that forwards verification requests, with our own client certificate.
 fn forwarder(settings: &Settings) -> Result<reqwest::Client, StartError> {
     let v = &settings.verification;
     let read =
         |p: &std::path::Path| std::fs::read(p).map_err(|e| StartError::Tls(TlsError::file(p, e)));
-    let mut b = reqwest::Client::builder()
-        .timeout(Duration::from_millis(v.forward_timeout_ms))
-        .connect_timeout(Duration::from_millis(v.forward_timeout_ms.min(3000)))
-        .redirect(reqwest::redirect::Policy::none());
+    let mut options = requestor::ClientOptions {
+        identity: None,
+        ca: None,
+        timeout: Duration::from_millis(v.forward_timeout_ms),
+        connect_timeout: Some(Duration::from_millis(v.forward_timeout_ms.min(3000))),
+        follow_redirects: false,
+    };
     if let (Some(cert), Some(key)) = (&v.forward_cert, &v.forward_key) {
         let identity = reqwest::Identity::from_pkcs8_pem(&read(cert)?, &read(key)?)
             .map_err(|e| StartError::Forwarder(format!("{}: {e}", cert.display())))?;
-        b = b.identity(identity);
+        options.identity = Some(identity);
     }
     if let Some(ca) = &v.forward_ca {
         let certs = reqwest::Certificate::from_pem_bundle(&read(ca)?)
             .map_err(|e| StartError::Forwarder(format!("{}: {e}", ca.display())))?;
-        b = b.tls_certs_only(certs);
+        options.ca = Some(certs);
     }
-    b.build().map_err(|e| StartError::Forwarder(e.to_string()))
+    requestor::client(options).map_err(|e| StartError::Forwarder(e.to_string()))
 }
 
 /// Plain HTTP: for load balancers and operators, never partner data.
@@ -331,5 +337,6 @@ pub fn partner_routes(cfg: &mut web::ServiceConfig) {
             "/serials/issued/{gtin}/{serial}",
             web::get().to(serials::issued),
         )
-        .route("/labels/{gtin}/{serial}", web::get().to(labels::label));
+        .route("/labels/{gtin}/{serial}", web::get().to(labels::label))
+        .configure(query::routes);
 }

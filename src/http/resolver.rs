@@ -1,29 +1,21 @@
 //! The public GS1 Digital Link page (plain-HTTP listener, no client certificate): what a
 //! pharmacist or patient reaches by scanning a pack, `/01/{gtin}/21/{serial}?17=…&10=…` or
-//! `/01/{gtin}/10/{lot}/21/{serial}?17=…`.
-//!
-//! Non-disclosure rules: a verdict needs GTIN, serial, lot and expiry together, and any
-//! mismatch answers "unknown" (never "wrong lot"), so the page cannot be used to find valid
-//! serials or lots piece by piece; it shows no owner, location or history; each client address
-//! is rate-limited (429). Every look-up goes to the verification log (context
-//! `digitalLinkPage`). The decision is `verification::decide`, as for partners.
+//! `/01/{gtin}/10/{lot}/21/{serial}?17=…`. The check and its non-disclosure rules are
+//! `verification::page`; here the link is parsed, each client address rate-limited (429), and
+//! the answer rendered (HTML, its JSON, or the linkset).
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
-use std::time::Instant;
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use chrono::Utc;
-use diesel::prelude::*;
+use actix_web::{web, HttpRequest, HttpResponse};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
 
-use super::problem::{with_conn, Problem};
+use super::problem::Problem;
 use super::AppState;
-use crate::gs1;
-use crate::store::verification::{SerialFacts, VerificationRecord};
+use crate::gs1::{self, Gtin, SerialNumber};
+use crate::verification::page::{PageCheck, PageVerdict, Product};
 use crate::verification::{self, Request};
 
 /// Per-client-address limit of the page.
@@ -58,29 +50,8 @@ impl PageLimiter {
     }
 }
 
-/// One verdict for the public.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PageVerdict {
-    Genuine,
-    Unknown,
-    Recalled,
-    Suspect,
-    Expired,
-    AlreadyDispensed,
-}
-
+/// The page's words for each verdict.
 impl PageVerdict {
-    fn as_str(self) -> &'static str {
-        match self {
-            PageVerdict::Genuine => "genuine",
-            PageVerdict::Unknown => "unknown",
-            PageVerdict::Recalled => "recalled",
-            PageVerdict::Suspect => "suspect",
-            PageVerdict::Expired => "expired",
-            PageVerdict::AlreadyDispensed => "already_dispensed",
-        }
-    }
     fn title(self) -> &'static str {
         match self {
             PageVerdict::Genuine => "Genuine",
@@ -101,44 +72,6 @@ impl PageVerdict {
             PageVerdict::AlreadyDispensed => "This pack's identifier was already dispensed. If you were just given it as new, ask your pharmacist.",
         }
     }
-}
-
-/// `serials.status` code of a dispensed serial (docs/ARCHITECTURE.md, "Codes").
-const DISPENSED: i16 = 5;
-
-/// The page's verdict from the verification decision. Lot and expiry must both be given and
-/// both match, else "unknown"; then the most serious flag, then the serial's state.
-pub fn page_verdict(
-    facts: Option<&SerialFacts>,
-    req: &Request,
-    today: chrono::NaiveDate,
-) -> PageVerdict {
-    let (Some(f), Some(lot), Some(exp)) = (facts, &req.lot, &req.expiry) else {
-        return PageVerdict::Unknown;
-    };
-    if f.lot.as_deref() != Some(lot.as_str()) || f.expiry != Some(exp.date()) {
-        return PageVerdict::Unknown;
-    }
-    let v = verification::decide(Some(f), req, today);
-    match (v.verification_failure_reason, v.additional_info) {
-        (Some(r), _) if r.starts_with("No_match") => PageVerdict::Unknown,
-        (_, Some("Illegitimate" | "Suspect")) => PageVerdict::Suspect,
-        (_, Some("Recalled")) => PageVerdict::Recalled,
-        (Some("Not_for_re-distribution"), _) if f.status == DISPENSED => {
-            PageVerdict::AlreadyDispensed
-        }
-        // Decommissioned or destroyed, yet a pack is in someone's hands.
-        (Some(_), _) => PageVerdict::Suspect,
-        (None, Some("Expired")) => PageVerdict::Expired,
-        (None, _) => PageVerdict::Genuine,
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Default)]
-struct Product {
-    name: Option<String>,
-    strength: Option<String>,
-    dosage_form: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -167,21 +100,6 @@ static TEMPLATES: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
     env
 });
 
-fn rate_limited(wait_secs: u64) -> HttpResponse {
-    let mut res = Problem::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate-limited",
-        "Too many requests",
-        format!("too many look-ups from this address; try again in {wait_secs} s"),
-    )
-    .error_response();
-    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&wait_secs.to_string()) {
-        res.headers_mut()
-            .insert(actix_web::http::header::RETRY_AFTER, v);
-    }
-    res
-}
-
 fn wants_json(req: &HttpRequest) -> bool {
     req.headers()
         .get("accept")
@@ -191,14 +109,43 @@ fn wants_json(req: &HttpRequest) -> bool {
 
 /// `GET /01/…`: the page, its JSON, or its linkset.
 pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, Problem> {
-    let started = Instant::now();
     let ip = req
         .peer_addr()
         .map(|a| a.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     if let Err(wait) = state.page_limiter.check(ip) {
-        return Ok(rate_limited(wait));
+        return Ok(Problem::rate_limited(wait));
     }
+    let request = match parse(&req)? {
+        Asked::Linkset(gtin, serial) => return Ok(linkset(&gtin, &serial)),
+        Asked::Check(request) => request,
+    };
+    let PageCheck { verdict, product } = state.verifier.check_page(&request).await?;
+    let answer = PageAnswer::new(&request, product, verdict);
+    let cache = ("Cache-Control", "no-store");
+    if wants_json(&req) {
+        return Ok(HttpResponse::Ok().insert_header(cache).json(answer));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(cache)
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ))
+        .content_type("text/html; charset=utf-8")
+        .body(render(answer)?))
+}
+
+/// What a scanned link asks for.
+enum Asked {
+    /// `linkType=all`: the links there are for this pack.
+    Linkset(Gtin, SerialNumber),
+    /// The page (`linkType` absent, `pip` or `verificationService`).
+    Check(Request),
+}
+
+fn parse(req: &HttpRequest) -> Result<Asked, Problem> {
     let uri = format!(
         "https://resolver.invalid{}{}{}",
         req.path(),
@@ -228,97 +175,48 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         ));
     };
     match link_type.as_deref() {
-        None | Some("pip") | Some("verificationService") => {}
-        Some("all") => {
-            let href = format!("/01/{}/21/{}", gtin.as_str(), dl_path(serial.as_str()));
-            return Ok(HttpResponse::Ok()
-                .content_type("application/linkset+json")
-                .json(serde_json::json!({ "linkset": [{
-                    "anchor": format!("https://id.gs1.org/01/{}/21/{}", gtin.as_str(), dl_path(serial.as_str())),
-                    "https://gs1.org/voc/pip": [{ "href": href, "title": "Is this pack genuine?", "type": "text/html" }],
-                }]})));
-        }
-        Some(other) => {
-            return Err(Problem::new(
-                StatusCode::NOT_FOUND,
-                "link-type-not-available",
-                "Link type not available",
-                format!("linkType `{other}` is not served here; available: gs1:pip (this page), all (the linkset)"),
-            ))
+        None | Some("pip") | Some("verificationService") => Ok(Asked::Check(Request {
+            gtin,
+            serial,
+            lot: es.lot(),
+            expiry: es.expiry(),
+            context: Some("digitalLinkPage".into()),
+            req_gln: None,
+            corr_uuid: uuid::Uuid::new_v4().to_string(),
+        })),
+        Some("all") => Ok(Asked::Linkset(gtin, serial)),
+        Some(other) => Err(Problem::link_type_not_available(other)),
+    }
+}
+
+fn linkset(gtin: &Gtin, serial: &SerialNumber) -> HttpResponse {
+    let href = format!("/01/{}/21/{}", gtin.as_str(), dl_path(serial.as_str()));
+    HttpResponse::Ok()
+        .content_type("application/linkset+json")
+        .json(serde_json::json!({ "linkset": [{
+            "anchor": format!("https://id.gs1.org/01/{}/21/{}", gtin.as_str(), dl_path(serial.as_str())),
+            "https://gs1.org/voc/pip": [{ "href": href, "title": "Is this pack genuine?", "type": "text/html" }],
+        }]}))
+}
+
+impl PageAnswer {
+    fn new(request: &Request, product: Option<Product>, verdict: PageVerdict) -> PageAnswer {
+        PageAnswer {
+            verdict,
+            gtin: request.gtin.as_str().to_string(),
+            serial: request.serial.as_str().to_string(),
+            lot: request.lot.as_ref().map(|l| l.as_str().to_string()),
+            expiry: request.expiry.as_ref().map(|e| e.date().to_string()),
+            product,
+            checked_at: verification::now_timestamp(),
         }
     }
-    let request = Request {
-        gtin,
-        serial,
-        lot: es.lot(),
-        expiry: es.expiry(),
-        context: Some("digitalLinkPage".into()),
-        req_gln: None,
-        corr_uuid: uuid::Uuid::new_v4().to_string(),
-    };
-    // Incomplete codes are not looked up: nothing to learn from them.
-    let facts = if request.lot.is_some() && request.expiry.is_some() {
-        state.facts.facts(request.epc_key()).await?
-    } else {
-        None
-    };
-    let today = Utc::now().date_naive();
-    let verdict = page_verdict(facts.as_ref(), &request, today);
-    let decision = verification::decide(facts.as_ref(), &request, today);
-    let product = if verdict == PageVerdict::Unknown {
-        None
-    } else {
-        let g = request.gtin.as_str().to_string();
-        Some(
-            with_conn(state.pool.clone(), move |conn| {
-                use crate::store::schema::trade_items as t;
-                let row: Option<(Option<String>, Option<String>, Option<String>)> = t::table
-                    .filter(t::gtin.eq(&g))
-                    .select((t::name, t::strength, t::dosage_form))
-                    .first(conn)
-                    .optional()?;
-                Ok(row
-                    .map(|(name, strength, dosage_form)| Product {
-                        name,
-                        strength,
-                        dosage_form,
-                    })
-                    .unwrap_or_default())
-            })
-            .await?,
-        )
-    };
-    state.verification_log.record(VerificationRecord {
-        received_at: Utc::now(),
-        partner_id: None,
-        requester_gln: None,
-        corr_uuid: Some(request.corr_uuid.clone()),
-        context: request.context.clone(),
-        gtin: Some(request.gtin.as_str().to_string()),
-        serial_number: Some(request.serial.as_str().to_string()),
-        lot: request.lot.as_ref().map(|l| l.as_str().to_string()),
-        expiry: request.expiry.as_ref().map(|e| e.date().to_string()),
-        verified: Some(verdict == PageVerdict::Genuine),
-        failure_reason: decision.verification_failure_reason.map(str::to_string),
-        additional_info: Some(vec![Some(verdict.as_str().to_string())]),
-        http_status: 200,
-        forwarded_to: None,
-        duration_us: i32::try_from(started.elapsed().as_micros()).ok(),
-    });
-    let answer = PageAnswer {
-        verdict,
-        gtin: request.gtin.as_str().to_string(),
-        serial: request.serial.as_str().to_string(),
-        lot: request.lot.as_ref().map(|l| l.as_str().to_string()),
-        expiry: request.expiry.as_ref().map(|e| e.date().to_string()),
-        product,
-        checked_at: verification::now_timestamp(),
-    };
-    let cache = ("Cache-Control", "no-store");
-    if wants_json(&req) {
-        return Ok(HttpResponse::Ok().insert_header(cache).json(answer));
-    }
-    let html = TEMPLATES
+}
+
+/// The HTML page.
+fn render(answer: PageAnswer) -> Result<String, Problem> {
+    let verdict = answer.verdict;
+    TEMPLATES
         .get_template("digital_link.html")
         .and_then(|t| {
             t.render(minijinja::context! {
@@ -336,16 +234,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         .map_err(|e| {
             log::error!("Digital Link page template: {e}");
             Problem::internal()
-        })?;
-    Ok(HttpResponse::Ok()
-        .insert_header(cache)
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header((
-            "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'",
-        ))
-        .content_type("text/html; charset=utf-8")
-        .body(html))
+        })
 }
 
 /// A serial as a Digital Link path segment.
@@ -359,82 +248,4 @@ fn dl_path(s: &str) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::NaiveDate;
-
-    fn facts(status: i16) -> SerialFacts {
-        SerialFacts {
-            lot: Some("L1".into()),
-            expiry: NaiveDate::from_ymd_opt(2028, 12, 31),
-            status,
-            suspect: false,
-            recalled: false,
-            illegitimate: false,
-            duplicate: false,
-            product_flags: vec![],
-        }
-    }
-
-    fn request(lot: Option<&str>, exp: Option<&str>) -> Request {
-        Request {
-            gtin: "00312345678906".parse().unwrap(),
-            serial: "S1".parse().unwrap(),
-            lot: lot.map(|l| l.parse().unwrap()),
-            expiry: exp.map(|e| e.parse().unwrap()),
-            context: None,
-            req_gln: None,
-            corr_uuid: "x".into(),
-        }
-    }
-
-    #[test]
-    fn the_page_verdict_needs_lot_and_expiry_and_hides_which_one_is_wrong() {
-        let today = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
-        let ok = request(Some("L1"), Some("281231"));
-        let f = facts(1);
-        assert_eq!(page_verdict(Some(&f), &ok, today), PageVerdict::Genuine);
-        assert_eq!(page_verdict(None, &ok, today), PageVerdict::Unknown);
-        for r in [
-            request(Some("L2"), Some("281231")),
-            request(Some("L1"), Some("281230")),
-            request(None, Some("281231")),
-            request(Some("L1"), None),
-        ] {
-            assert_eq!(
-                page_verdict(Some(&f), &r, today),
-                PageVerdict::Unknown,
-                "{r:?}"
-            );
-        }
-        assert_eq!(
-            page_verdict(Some(&facts(5)), &ok, today),
-            PageVerdict::AlreadyDispensed
-        );
-        assert_eq!(
-            page_verdict(Some(&facts(7)), &ok, today),
-            PageVerdict::Suspect
-        );
-        assert_eq!(
-            page_verdict(Some(&facts(8)), &ok, today),
-            PageVerdict::Unknown
-        );
-        let mut recalled = facts(1);
-        recalled.product_flags = vec!["recalled".into()];
-        assert_eq!(
-            page_verdict(Some(&recalled), &ok, today),
-            PageVerdict::Recalled
-        );
-        let mut suspect = facts(5);
-        suspect.suspect = true;
-        assert_eq!(
-            page_verdict(Some(&suspect), &ok, today),
-            PageVerdict::Suspect
-        );
-        let late = NaiveDate::from_ymd_opt(2029, 1, 1).unwrap();
-        assert_eq!(page_verdict(Some(&f), &ok, late), PageVerdict::Expired);
-    }
 }

@@ -8,65 +8,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::caller::{authenticate, peer, require};
-use super::problem::{with_conn, Problem};
+use super::caller::Caller;
+use super::problem::Problem;
 use super::AppState;
 use crate::gs1::{Gs1Error, Gtin, SerialNumber};
 use crate::partners::Role;
 use crate::serials::output::{write_issued, Output};
 use crate::serials::{self, AllocationRequest, Issued, NewPool, Requester, SerialError, SerialKey};
-
-impl From<SerialError> for Problem {
-    fn from(e: SerialError) -> Self {
-        let detail = e.to_string();
-        match e {
-            SerialError::Invalid(_) | SerialError::UnknownPartner(_) => {
-                Problem::bad_request("invalid-serial-request", detail)
-            }
-            SerialError::Format(_) => Problem::bad_request("invalid-serial-format", detail),
-            SerialError::Capacity(_) => Problem::bad_request("serial-pool-capacity", detail),
-            SerialError::PoolExists(_) => Problem::new(
-                StatusCode::CONFLICT,
-                "serial-pool-exists",
-                "Serial pool exists",
-                detail,
-            ),
-            SerialError::NoPool(_) => Problem::new(
-                StatusCode::NOT_FOUND,
-                "serial-pool-not-found",
-                "No serial pool",
-                format!("{detail} that you may allocate from"),
-            ),
-            SerialError::NoAllocation(_) => Problem::not_found(detail),
-            SerialError::TooMany(_) => Problem::bad_request("serial-request-too-large", detail),
-            SerialError::Quota(_) => Problem::new(
-                StatusCode::FORBIDDEN,
-                "serial-quota-exceeded",
-                "Serial quota exceeded",
-                detail,
-            ),
-            SerialError::Exhausted(_) => Problem::new(
-                StatusCode::CONFLICT,
-                "serial-pool-exhausted",
-                "Serial pool exhausted",
-                detail,
-            ),
-            SerialError::KeyMismatch { .. } => {
-                log::error!("{detail}");
-                Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "serial-key-mismatch",
-                    "Serial key mismatch",
-                    "This server's serial key is not the key the pool was created with; the operator must configure it (see the server log).",
-                )
-            }
-            SerialError::Store(inner) => {
-                log::error!("serials: {inner}");
-                Problem::internal()
-            }
-        }
-    }
-}
 
 fn key(state: &AppState) -> Arc<SerialKey> {
     state.serial_key.clone()
@@ -93,10 +41,9 @@ pub struct NewPoolBody {
 /// `POST /serials/pools` (admin).
 pub async fn create_pool(
     state: web::Data<AppState>,
-    req: HttpRequest,
     body: web::Json<NewPoolBody>,
+    caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
     let b = body.into_inner();
     let new = NewPool {
         gtin: gtin(&b.gtin)?,
@@ -107,29 +54,21 @@ pub async fn create_pool(
         partner_quota: b.partner_quota,
         partner_ids: b.partner_ids,
     };
-    let (pool, auth, key) = (state.pool.clone(), state.auth.clone(), key(&state));
-    let created = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        require(&caller, &[Role::Admin])?;
-        Ok(serials::create_pool(conn, &key, new, &caller.actor())?)
-    })
-    .await?;
+    let admin = caller.require(&[Role::Admin])?;
+    let key = key(&state);
+    let created = state
+        .db(move |conn| Ok(serials::create_pool(conn, &key, new, &admin.actor())?))
+        .await?;
     Ok(HttpResponse::Created().json(created))
 }
 
 /// `GET /serials/pools` (admin).
 pub async fn list_pools(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
-    let (pool, auth) = (state.pool.clone(), state.auth.clone());
-    let pools = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        require(&caller, &[Role::Admin])?;
-        Ok(serials::list_pools(conn)?)
-    })
-    .await?;
+    caller.require(&[Role::Admin])?;
+    let pools = state.db(|conn| Ok(serials::list_pools(conn)?)).await?;
     Ok(HttpResponse::Ok().json(pools))
 }
 
@@ -198,8 +137,8 @@ pub async fn allocate(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<AllocateBody>,
+    caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
     let b = body.into_inner();
     let output = output(b.format.as_deref(), &req)?;
     let request = AllocationRequest {
@@ -207,18 +146,11 @@ pub async fn allocate(
         count: b.count,
         purpose: b.purpose.filter(|p| !p.trim().is_empty()),
     };
-    let (pool, auth, key) = (state.pool.clone(), state.auth.clone(), key(&state));
-    let issued = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        require(&caller, &[Role::TradingPartner, Role::Admin])?;
-        Ok(serials::allocate(
-            conn,
-            &key,
-            &request,
-            &Requester::Partner(caller),
-        )?)
-    })
-    .await?;
+    let requester = Requester::Partner(caller.require(&[Role::TradingPartner, Role::Admin])?);
+    let key = key(&state);
+    let issued = state
+        .db(move |conn| Ok(serials::allocate(conn, &key, &request, &requester)?))
+        .await?;
     Ok(stream(issued, output))
 }
 
@@ -233,22 +165,15 @@ pub async fn allocation(
     req: HttpRequest,
     path: web::Path<i64>,
     query: web::Query<AllocationQuery>,
+    caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
     let output = output(query.format.as_deref(), &req)?;
     let id = path.into_inner();
-    let (pool, auth, key) = (state.pool.clone(), state.auth.clone(), key(&state));
-    let issued = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        require(&caller, &[Role::TradingPartner, Role::Admin])?;
-        Ok(serials::allocation(
-            conn,
-            &key,
-            id,
-            &Requester::Partner(caller),
-        )?)
-    })
-    .await?;
+    let requester = Requester::Partner(caller.require(&[Role::TradingPartner, Role::Admin])?);
+    let key = key(&state);
+    let issued = state
+        .db(move |conn| Ok(serials::allocation(conn, &key, id, &requester)?))
+        .await?;
     let mut res = stream(issued, output);
     *res.status_mut() = StatusCode::OK;
     Ok(res)
@@ -257,39 +182,33 @@ pub async fn allocation(
 /// `GET /serials/pools/{gtin}/reconciliation` (admin, compliance).
 pub async fn reconciliation(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
+    caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
     let gtin = gtin(&path.into_inner())?;
-    let (pool, auth, key) = (state.pool.clone(), state.auth.clone(), key(&state));
-    let report = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        require(&caller, &[Role::Compliance, Role::Admin])?;
-        Ok(serials::reconcile(conn, &key, &gtin)?)
-    })
-    .await?;
+    caller.require(&[Role::Compliance, Role::Admin])?;
+    let key = key(&state);
+    let report = state
+        .db(move |conn| Ok(serials::reconcile(conn, &key, &gtin)?))
+        .await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
 /// `GET /serials/issued/{gtin}/{serial}` (admin, compliance, regulator): was it issued here?
 pub async fn issued(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
+    caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    let peer = peer(&req)?;
     let (g, s) = path.into_inner();
     let gtin = gtin(&g)?;
     let serial: SerialNumber = s.parse().map_err(|e: Gs1Error| {
         Problem::bad_request("invalid-serial-request", format!("serial: {e}"))
     })?;
-    let (pool, auth, key) = (state.pool.clone(), state.auth.clone(), key(&state));
-    let answer = with_conn(pool, move |conn| {
-        let caller = authenticate(&auth, conn, &peer)?;
-        require(&caller, &[Role::Regulator, Role::Compliance, Role::Admin])?;
-        Ok(serials::was_issued(conn, &key, &gtin, &serial)?)
-    })
-    .await?;
+    caller.require(&[Role::Regulator, Role::Compliance, Role::Admin])?;
+    let key = key(&state);
+    let answer = state
+        .db(move |conn| Ok(serials::was_issued(conn, &key, &gtin, &serial)?))
+        .await?;
     Ok(HttpResponse::Ok().json(answer))
 }

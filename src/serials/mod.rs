@@ -97,6 +97,8 @@ pub enum SerialError {
     },
     #[error("partner {0} is not registered")]
     UnknownPartner(i64),
+    #[error("labels are printed by admins and by the partners named on the GTIN's serial pool")]
+    LabelNotPermitted,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -319,6 +321,27 @@ impl Requester {
             }
         }
     }
+}
+
+/// The NDC a label of `gtin` prints, from master data (None: none recorded), for a requester
+/// who may print labels of the GTIN: admins, the operator, and the trading partners named on
+/// its serial pool.
+pub fn label_ndc(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    gtin: &Gtin,
+) -> Result<Option<String>, SerialError> {
+    let allowed = match requester {
+        Requester::Operator => true,
+        Requester::Partner(c) if c.role == Role::Admin => true,
+        Requester::Partner(_) => {
+            q::pool_by_gtin(conn, gtin.as_str())?.is_some_and(|p| requester.may_use(&p))
+        }
+    };
+    if !allowed {
+        return Err(SerialError::LabelNotPermitted);
+    }
+    Ok(q::trade_item_ndc(conn, gtin.as_str())?)
 }
 
 /// An allocation request.

@@ -9,6 +9,7 @@ pub mod capture;
 pub mod codes;
 pub mod partners;
 pub mod private_pg;
+pub mod query;
 pub mod schema;
 pub mod serials;
 pub mod statistics;

@@ -117,6 +117,7 @@ diesel::table! {
         corrective_event_ids -> Nullable<Array<Nullable<Text>>>,
         extensions -> Nullable<Jsonb>,
         retracted_by -> Nullable<Int8>,
+        xact -> Nullable<Int8>,
     }
 }
 
@@ -259,6 +260,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        secret -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     trading_partners (id) {
         id -> Int8,
         #[max_length = 13]
@@ -329,6 +338,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     serial_pools,
     serials,
     trade_items,
+    server_secrets,
     trading_partners,
     verification_requests,
 );

@@ -66,6 +66,17 @@ pub fn pools(conn: &mut PgConnection) -> QueryResult<Vec<PoolRow>> {
         .load(conn)
 }
 
+/// The NDC recorded in a product's master data, if any.
+pub fn trade_item_ndc(conn: &mut PgConnection, gtin: &str) -> QueryResult<Option<String>> {
+    use super::schema::trade_items as t;
+    Ok(t::table
+        .filter(t::gtin.eq(gtin))
+        .select(t::ndc)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
+}
+
 pub fn pool_by_gtin(conn: &mut PgConnection, gtin: &str) -> QueryResult<Option<PoolRow>> {
     serial_pools::table
         .filter(serial_pools::gtin.eq(gtin))

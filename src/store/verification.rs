@@ -295,6 +295,27 @@ pub fn responder_for(conn: &mut PgConnection, gtin: &str) -> QueryResult<Option<
         .optional()
 }
 
+/// Name, strength and dosage form of a product, from its master data.
+#[derive(Debug, Clone, Default, Queryable, serde::Serialize)]
+pub struct ProductDescription {
+    name: Option<String>,
+    strength: Option<String>,
+    dosage_form: Option<String>,
+}
+
+/// The description of a product, if its master data is known.
+pub fn product_description(
+    conn: &mut PgConnection,
+    gtin: &str,
+) -> QueryResult<Option<ProductDescription>> {
+    use super::schema::trade_items as t;
+    t::table
+        .filter(t::gtin.eq(gtin))
+        .select((t::name, t::strength, t::dosage_form))
+        .first(conn)
+        .optional()
+}
+
 pub fn set_responder(conn: &mut PgConnection, prefix: &str, url: &str) -> QueryResult<()> {
     diesel::insert_into(lookup_directory::table)
         .values((
@@ -373,6 +394,60 @@ pub struct VerificationRecord {
     pub http_status: i16,
     pub forwarded_to: Option<String>,
     pub duration_us: Option<i32>,
+}
+
+/// A logged request, as `GET /verification-requests` shows it.
+#[derive(Debug, Queryable, serde::Serialize)]
+pub struct LoggedRequest {
+    id: i64,
+    received_at: DateTime<Utc>,
+    partner_id: Option<i64>,
+    requester_gln: Option<String>,
+    corr_uuid: Option<String>,
+    gtin: Option<String>,
+    serial_number: Option<String>,
+    lot: Option<String>,
+    verified: Option<bool>,
+    failure_reason: Option<String>,
+    additional_info: Option<Vec<Option<String>>>,
+    http_status: i16,
+    forwarded_to: Option<String>,
+}
+
+/// The newest `limit` logged requests, newest first: of one partner and of one GTIN if given.
+pub fn requests(
+    conn: &mut PgConnection,
+    partner_id: Option<i64>,
+    gtin: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<LoggedRequest>> {
+    use verification_requests as vr;
+    let mut q = vr::table
+        .select((
+            vr::id,
+            vr::received_at,
+            vr::partner_id,
+            vr::requester_gln,
+            vr::corr_uuid,
+            vr::gtin,
+            vr::serial_number,
+            vr::lot,
+            vr::verified,
+            vr::failure_reason,
+            vr::additional_info,
+            vr::http_status,
+            vr::forwarded_to,
+        ))
+        .order(vr::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(p) = partner_id {
+        q = q.filter(vr::partner_id.eq(p));
+    }
+    if let Some(g) = gtin {
+        q = q.filter(vr::gtin.eq(g));
+    }
+    q.load(conn)
 }
 
 /// Writes verification records in batches on a thread of its own, so that answering a request

@@ -374,6 +374,71 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `directory set` is audited as partner and flag changes are: who set which prefix to which
+/// responder, in the same transaction as the entry. A typing error is refused (exit 2) before
+/// the database is opened.
+#[test]
+fn directory_set_writes_the_entry_and_its_audit_record() {
+    let dir = scratch("directory");
+    let db = crate::helpers::TestDb::create();
+    let run = |args: &[&str]| {
+        command(&dir)
+            .env("DSCSA_DATABASE_URL", &db.url)
+            .env("USER", "operator")
+            .env_remove("SUDO_USER")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "directory",
+        "set",
+        "0312345",
+        "https://vrs.example.com/verify",
+    ]);
+    assert!(out.status.success(), "{}", one_line_error(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("are forwarded to"));
+    let scalar = |sql: &str| crate::helpers::scalar(&db.url, sql);
+    assert_eq!(
+        scalar(
+            "SELECT count(*) FROM lookup_directory \
+             WHERE prefix = '0312345' AND responder_url = 'https://vrs.example.com/verify'"
+        ),
+        1
+    );
+    assert_eq!(
+        scalar(
+            "SELECT count(*) FROM audit_log WHERE actor = 'cli:operator' \
+             AND action = 'directory.set' AND subject = 'prefix:0312345' \
+             AND details->>'responder_url' = 'https://vrs.example.com/verify'"
+        ),
+        1
+    );
+
+    for args in [
+        ["directory", "set", "03x", "https://vrs.example.com/verify"],
+        [
+            "directory",
+            "set",
+            "0312345",
+            "http://vrs.example.com/verify",
+        ],
+    ] {
+        let out = run(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            one_line_error(&out)
+        );
+    }
+    assert_eq!(
+        scalar("SELECT count(*) FROM audit_log WHERE action = 'directory.set'"),
+        1
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Issue 4's must-show: a capture killed half-way leaves no rows, and the resend is stored once.
 #[test]
 fn a_capture_killed_half_way_leaves_nothing_and_the_resend_is_stored_once() {

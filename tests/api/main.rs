@@ -8,6 +8,7 @@ mod health;
 mod helpers;
 mod labels;
 mod partners_tls;
+mod query;
 mod regressions;
 mod resolver;
 mod schema;

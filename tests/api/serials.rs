@@ -562,15 +562,10 @@ async fn concurrent_allocations_from_two_server_processes_never_share_a_serial()
         let mut conn = db.conn();
         let partner = dscsa_exchange::partners::register(
             &mut conn,
-            dscsa_exchange::partners::NewPartner {
-                gln: Some("0312345000004".parse().unwrap()),
-                name: "Packager".into(),
-                role: Role::TradingPartner,
-                atp_status: dscsa_exchange::partners::AtpStatus::Authorized,
-                licence_number: None,
-                licence_expires: None,
-                certificate: Some(issued.cert.clone()),
-            },
+            dscsa_exchange::partners::NewPartner::new("Packager", Role::TradingPartner)
+                .gln(Some("0312345000004".parse().unwrap()))
+                .atp_status(dscsa_exchange::partners::AtpStatus::Authorized)
+                .certificate(Some(issued.cert.clone())),
             "test",
         )
         .unwrap();

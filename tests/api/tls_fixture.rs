@@ -119,15 +119,10 @@ impl PartnerApp {
             let mut conn = dscsa_exchange::store::connect(&url).unwrap();
             partners::register(
                 &mut conn,
-                NewPartner {
-                    gln,
-                    name: format!("{role} partner"),
-                    role,
-                    atp_status: AtpStatus::Authorized,
-                    licence_number: None,
-                    licence_expires: None,
-                    certificate: Some(cert),
-                },
+                NewPartner::new(format!("{role} partner"), role)
+                    .gln(gln)
+                    .atp_status(AtpStatus::Authorized)
+                    .certificate(Some(cert)),
                 "test",
             )
             .unwrap()

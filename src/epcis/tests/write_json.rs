@@ -406,6 +406,23 @@ fn check_shape(label: &str, doc: &Value) {
     }
 }
 
+/// The hashes JSON-LD output must have: the events' own, but for event-level extension
+/// elements of no namespace, which JSON-LD has no member for (left out and counted).
+fn json_ld_hashes(original: &crate::epcis::tests::Outcome) -> Vec<String> {
+    original
+        .events()
+        .iter()
+        .map(|e| {
+            if e.extensions.iter().all(|x| !x.namespace.is_empty()) {
+                return e.hash_id.clone().expect("hashing is on");
+            }
+            let mut e = (*e).clone();
+            e.extensions.retain(|x| !x.namespace.is_empty());
+            crate::epcis::hash_id(&e)
+        })
+        .collect()
+}
+
 #[test]
 fn every_fixture_written_as_json_ld_has_the_same_event_hashes() {
     let mut checked = 0;
@@ -417,7 +434,7 @@ fn every_fixture_written_as_json_ld_has_the_same_event_hashes() {
             let doc = parse(&out);
             check_shape(&label, &doc);
             assert_eq!(
-                hashes(&original),
+                json_ld_hashes(&original),
                 json_hashes(&doc),
                 "{label}\n{}",
                 String::from_utf8_lossy(&out)

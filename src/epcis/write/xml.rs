@@ -16,6 +16,8 @@ use crate::epcis::model::{
 pub(crate) const NS_EPCIS1: &str = "urn:epcglobal:epcis:xsd:1";
 pub(crate) const NS_EPCIS2: &str = "urn:epcglobal:epcis:xsd:2";
 pub(crate) const NS_MASTER_DATA1: &str = "urn:epcglobal:epcis-masterdata:xsd:1";
+pub(crate) const NS_QUERY1: &str = "urn:epcglobal:epcis-query:xsd:1";
+pub(crate) const NS_QUERY2: &str = "urn:epcglobal:epcis-query:xsd:2";
 pub(crate) const NS_SBDH: &str =
     "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader";
 pub(crate) const NS_CBVMDA: &str = "urn:epcglobal:cbv:mda";
@@ -31,6 +33,8 @@ pub(crate) struct XmlWriter<W: Write> {
     ns: Vec<(String, String)>,
     /// 1.2 master-data document: vocabularies go in the body.
     md_document: bool,
+    /// An `EPCISQueryDocument`: the event list goes inside `QueryResults/resultsBody`.
+    query: bool,
     header_open: bool,
     /// `EPCISHeader/extension/EPCISMasterData/VocabularyList` (or the body's list) is open.
     vocabularies_open: bool,
@@ -49,6 +53,7 @@ impl<W: Write> XmlWriter<W> {
             version,
             ns: Vec::new(),
             md_document: false,
+            query: false,
             header_open: false,
             vocabularies_open: false,
             body_open: false,
@@ -65,9 +70,13 @@ impl<W: Write> XmlWriter<W> {
     pub(crate) fn start(&mut self, meta: &DocMeta, header: Option<&Header>) -> io::Result<()> {
         let v1 = self.version == EpcisVersion::V1;
         self.md_document = v1 && meta.kind == DocumentKind::EpcisMasterDataDocument;
+        self.query = meta.kind == DocumentKind::EpcisQueryDocument;
         let (root_prefix, root_ns) = if self.md_document {
             self.root = "epcismd:EPCISMasterDataDocument";
             ("epcismd", NS_MASTER_DATA1)
+        } else if self.query {
+            self.root = "epcisq:EPCISQueryDocument";
+            ("epcisq", if v1 { NS_QUERY1 } else { NS_QUERY2 })
         } else if v1 {
             ("epcis", NS_EPCIS1)
         } else {
@@ -186,7 +195,11 @@ impl<W: Write> XmlWriter<W> {
             return Ok(());
         }
         self.body_open = true;
-        self.raw("<EPCISBody>\n<EventList>\n")
+        self.raw(if self.query {
+            "<EPCISBody>\n<epcisq:QueryResults>\n<queryName>SimpleEventQuery</queryName>\n<resultsBody>\n<EventList>\n"
+        } else {
+            "<EPCISBody>\n<EventList>\n"
+        })
     }
 
     pub(crate) fn finish(&mut self, events_open: bool) -> io::Result<()> {
@@ -197,6 +210,11 @@ impl<W: Write> XmlWriter<W> {
             } else {
                 self.raw("<EPCISBody>\n<VocabularyList/>\n</EPCISBody>\n")?;
             }
+        } else if self.query {
+            if !events_open {
+                self.begin_events()?;
+            }
+            self.raw("</EventList>\n</resultsBody>\n</epcisq:QueryResults>\n</EPCISBody>\n")?;
         } else if events_open {
             self.raw("</EventList>\n</EPCISBody>\n")?;
         } else {
@@ -405,9 +423,7 @@ impl<W: Write> XmlWriter<W> {
             }
             self.raw("</correctiveEventIDs>\n")?;
         }
-        for e in &d.extensions {
-            self.element(e)?;
-        }
+        self.elements_in_place(&d.extensions)?;
         self.raw("</errorDeclaration>\n")
     }
 
@@ -517,9 +533,7 @@ impl<W: Write> XmlWriter<W> {
                 let v = self.tr.identifier(id, None).into_owned();
                 self.leaf("id", &v)?;
             }
-            for e in ext {
-                self.element(e)?;
-            }
+            self.elements_in_place(ext)?;
             self.close(name)?;
         }
         Ok(())
@@ -595,8 +609,41 @@ impl<W: Write> XmlWriter<W> {
     }
 
     /// The event's own extension elements: last, as the schemas' `##other`.
+    /// The event's extension elements at its end: those of a namespace there (`##other`);
+    /// those without one (allowed only inside an `extension`) in 2.0 in the event's
+    /// `extension` element, in 1.2 in the innermost one ([`XmlWriter::unqualified_extensions`],
+    /// written with the other fields of that level).
     pub(super) fn extensions(&mut self, ev: &Event) -> io::Result<()> {
-        for e in &ev.extensions {
+        if self.version == EpcisVersion::V2 {
+            return self.elements_in_place(&ev.extensions);
+        }
+        for e in ev.extensions.iter().filter(|e| !e.namespace.is_empty()) {
+            self.element(e)?;
+        }
+        Ok(())
+    }
+
+    /// Elements kept as read, at the end of an element whose schema type ends with an
+    /// `extension` element (wildcard `##local`) and an `##other` wildcard (readPoint,
+    /// bizLocation, errorDeclaration, a 2.0 event): those without a namespace in an
+    /// `extension`, the others after it.
+    fn elements_in_place(&mut self, els: &[ExtensionElement]) -> io::Result<()> {
+        if els.iter().any(|e| e.namespace.is_empty()) {
+            self.raw("<extension>")?;
+            for e in els.iter().filter(|e| e.namespace.is_empty()) {
+                self.element(e)?;
+            }
+            self.raw("</extension>\n")?;
+        }
+        for e in els.iter().filter(|e| !e.namespace.is_empty()) {
+            self.element(e)?;
+        }
+        Ok(())
+    }
+
+    /// The event's extension elements without a namespace.
+    pub(super) fn unqualified_extensions(&mut self, ev: &Event) -> io::Result<()> {
+        for e in ev.extensions.iter().filter(|e| e.namespace.is_empty()) {
             self.element(e)?;
         }
         Ok(())

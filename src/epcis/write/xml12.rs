@@ -109,6 +109,7 @@ impl<W: Write> XmlWriter<W> {
                     self.open("extension")?;
                     self.persistent_disposition(&ev.persistent_disposition)?;
                     self.sensor_elements(ev)?;
+                    self.unqualified_extensions(ev)?;
                     self.close("extension")?;
                 }
             }
@@ -127,6 +128,14 @@ impl<W: Write> XmlWriter<W> {
             }
             EventType::Quantity => self.quantity_event_body(ev)?,
         }
+        if matches!(ev.event_type, EventType::Quantity | EventType::Association)
+            && ev.extensions.iter().any(|e| e.namespace.is_empty())
+        {
+            // Their one `extension` element holds what has no namespace.
+            self.open("extension")?;
+            self.unqualified_extensions(ev)?;
+            self.close("extension")?;
+        }
         self.extensions(ev)?;
         self.close(name)?;
         for _ in 0..wrappers {
@@ -143,11 +152,16 @@ impl<W: Write> XmlWriter<W> {
         self.open("extension")?;
         self.persistent_disposition(&ev.persistent_disposition)?;
         self.sensor_elements(ev)?;
+        self.unqualified_extensions(ev)?;
         self.close("extension")
     }
 }
 
-/// persistentDisposition or sensor data: fields 1.2 has no element for.
+/// persistentDisposition, sensor data, or extension elements without a namespace: what goes in
+/// the innermost `extension` (whose wildcard is `##local` in the 1.2 XSD; at event level only
+/// `##other` is allowed).
 fn has_2_0_fields(ev: &Event) -> bool {
-    ev.persistent_disposition.is_some() || !ev.sensor_elements.is_empty()
+    ev.persistent_disposition.is_some()
+        || !ev.sensor_elements.is_empty()
+        || ev.extensions.iter().any(|e| e.namespace.is_empty())
 }

@@ -6,7 +6,9 @@ use std::io::{self, Write};
 use super::prefixes::Prefixes;
 use super::{write_string, JsonLdWriter};
 use crate::epcis::cbv::Vocab;
-use crate::epcis::model::{BizTransaction, EpcRole, Event, EventType, QuantityElement, SourceDest};
+use crate::epcis::model::{
+    BizTransaction, EpcRole, Event, EventType, ExtensionElement, QuantityElement, SourceDest,
+};
 use crate::epcis::write::{for_each_epc, has_list, parent_identifier, timestamp_text};
 
 impl<W: Write> JsonLdWriter<W> {
@@ -239,9 +241,23 @@ impl<W: Write> JsonLdWriter<W> {
             r?;
             self.raw("}")?;
         }
-        if !ev.extensions.is_empty() {
+        // An element of no namespace has no IRI, so no JSON-LD member can stand for it: left
+        // out and counted (docs/FORMATS.md).
+        let unqualified = ev
+            .extensions
+            .iter()
+            .filter(|e| e.namespace.is_empty())
+            .count();
+        self.dropped += unqualified as u64;
+        if ev.extensions.len() > unqualified {
+            let qualified: Vec<ExtensionElement> = ev
+                .extensions
+                .iter()
+                .filter(|e| !e.namespace.is_empty())
+                .cloned()
+                .collect();
             let scope = std::mem::take(&mut self.local);
-            let r = self.members(&ev.extensions, &scope, false);
+            let r = self.members(&qualified, &scope, false);
             self.local = scope;
             r?;
         }

@@ -16,7 +16,7 @@ use std::io::{self, Write};
 
 use super::options::Translator;
 use super::DocMeta;
-use crate::epcis::model::{Header, Vocabulary};
+use crate::epcis::model::{DocumentKind, Header, Vocabulary};
 use prefixes::Prefixes;
 
 /// The GS1 EPCIS 2.0 JSON-LD context.
@@ -34,6 +34,8 @@ pub(crate) struct JsonLdWriter<W: Write> {
     vocabularies_open: bool,
     first_vocabulary: bool,
     first_event: bool,
+    /// An `EPCISQueryDocument` (the events inside `queryResults`).
+    query: bool,
     dropped: u64,
 }
 
@@ -48,6 +50,7 @@ impl<W: Write> JsonLdWriter<W> {
             vocabularies_open: false,
             first_vocabulary: true,
             first_event: true,
+            query: false,
             dropped: 0,
         }
     }
@@ -71,7 +74,12 @@ impl<W: Write> JsonLdWriter<W> {
             self.context_object(&map)?;
             self.doc_prefixes = map;
         }
-        self.raw("],\n\"type\":\"EPCISDocument\",\"schemaVersion\":\"2.0\",\"creationDate\":")?;
+        self.query = meta.kind == DocumentKind::EpcisQueryDocument;
+        self.raw(if self.query {
+            "],\n\"type\":\"EPCISQueryDocument\",\"schemaVersion\":\"2.0\",\"creationDate\":"
+        } else {
+            "],\n\"type\":\"EPCISDocument\",\"schemaVersion\":\"2.0\",\"creationDate\":"
+        })?;
         self.string(&meta.creation_date)?;
         if let Some(s) = header.and_then(|h| h.sbdh.as_ref()) {
             // The JSON binding's pseudo-SBDH fields (standards.md §3.2).
@@ -197,15 +205,26 @@ impl<W: Write> JsonLdWriter<W> {
 
     pub(crate) fn begin_events(&mut self) -> io::Result<()> {
         self.close_header()?;
-        self.raw(",\n\"epcisBody\":{\"eventList\":[\n")
+        self.raw(if self.query {
+            QUERY_BODY
+        } else {
+            ",\n\"epcisBody\":{\"eventList\":[\n"
+        })
     }
 
     pub(crate) fn finish(&mut self, events_open: bool) -> io::Result<()> {
-        if events_open {
-            self.raw("\n]}}\n")?;
-        } else {
-            self.close_header()?;
-            self.raw(",\n\"epcisBody\":{\"eventList\":[]}}\n")?;
+        match (events_open, self.query) {
+            (true, false) => self.raw("\n]}}\n")?,
+            (false, false) => {
+                self.close_header()?;
+                self.raw(",\n\"epcisBody\":{\"eventList\":[]}}\n")?;
+            }
+            (open, true) => {
+                if !open {
+                    self.begin_events()?;
+                }
+                self.raw("\n]}}}}\n")?;
+            }
         }
         self.out.flush()
     }
@@ -235,6 +254,10 @@ impl<W: Write> JsonLdWriter<W> {
         write_string(&mut self.out, s)
     }
 }
+
+/// The body of a query document up to its event list (`SimpleEventQuery`: the query the REST
+/// binding's `GET /events` stands for).
+const QUERY_BODY: &str = ",\n\"epcisBody\":{\"queryResults\":{\"queryName\":\"SimpleEventQuery\",\"resultsBody\":{\"eventList\":[\n";
 
 /// A JSON string literal.
 pub(crate) fn write_string(out: &mut impl Write, s: &str) -> io::Result<()> {
