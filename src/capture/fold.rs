@@ -19,23 +19,11 @@ use std::num::{NonZeroI64, NonZeroU32};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::gs1::KeyKind;
+use crate::store::codes::{SerialKind, SerialStatus};
 
-/// `serials.status` codes (docs/ARCHITECTURE.md); `ABSENT` only exists in the fold.
-pub mod status {
-    pub const ABSENT: i16 = 0;
-    pub const COMMISSIONED: i16 = 1;
-    pub const PACKED: i16 = 2;
-    pub const DISPENSED: i16 = 5;
-    pub const DECOMMISSIONED: i16 = 6;
-    pub const DESTROYED: i16 = 7;
-    pub const UNKNOWN: i16 = 8;
-
-    /// Statuses a container passes down to its contents when it gets them.
-    pub fn is_terminal(s: i16) -> bool {
-        matches!(s, DISPENSED | DECOMMISSIONED | DESTROYED)
-    }
-}
+/// A serial's status in the fold: `None` while it is absent (no row, or a rebuild has not
+/// made it present yet), which only the fold knows.
+pub type State = Option<SerialStatus>;
 
 /// An interned text value (lot, disposition, owner, location): documents repeat a handful of
 /// them over thousands of serials.
@@ -85,8 +73,8 @@ pub struct Serial {
     pub stored: bool,
     pub dirty: bool,
     pub duplicate: bool,
-    pub kind: i16,
-    pub status: i16,
+    pub kind: SerialKind,
+    pub status: State,
     pub commission_count: i32,
     pub lot: Sym,
     pub disposition: Sym,
@@ -104,14 +92,14 @@ pub struct Serial {
 }
 
 impl Serial {
-    pub fn absent(kind: i16) -> Self {
+    pub fn absent(kind: SerialKind) -> Self {
         Serial {
             id: 0,
             stored: false,
             dirty: false,
             duplicate: false,
             kind,
-            status: status::ABSENT,
+            status: None,
             commission_count: 0,
             lot: None,
             disposition: None,
@@ -146,7 +134,8 @@ impl Serial {
 pub struct Values {
     pub event_id: i64,
     pub event_time: DateTime<Utc>,
-    pub status: Option<i16>,
+    /// The status it gives (`None`: it leaves the status as it is).
+    pub status: Option<SerialStatus>,
     pub lot: Sym,
     pub expiry: Option<NaiveDate>,
     pub disposition: Sym,
@@ -208,13 +197,22 @@ pub enum Change<'a> {
     },
 }
 
-/// The `serials.kind` code of an identifier key (1 SGTIN, 2 SSCC, 9 other).
-pub fn kind_of_key(key: &str) -> i16 {
-    match KeyKind::of(key) {
-        KeyKind::Sgtin => 1,
-        KeyKind::Sscc => 2,
-        KeyKind::Other => 9,
+impl<'a> Change<'a> {
+    /// Every identifier the change names.
+    pub fn keys(self) -> impl Iterator<Item = &'a str> {
+        let (a, b, c): (&[&str], &[&str], Option<&str>) = match self {
+            Change::Commission(k) | Change::Transition(k) => (k, &[], None),
+            Change::Pack { parent, children } => (children, &[], Some(parent)),
+            Change::Unpack { children } => (children, &[], None),
+            Change::Transform { inputs, outputs } => (inputs, outputs, None),
+        };
+        a.iter().chain(b).copied().chain(c)
     }
+}
+
+/// The `serials.kind` of an identifier key.
+pub fn kind_of_key(key: &str) -> SerialKind {
+    SerialKind::of_key(key)
 }
 
 #[derive(Default)]
@@ -267,11 +265,7 @@ impl Fold {
     /// How many of these keys need a new row (and so a reserved id).
     pub fn absent_count<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> usize {
         keys.into_iter()
-            .filter(|k| {
-                self.serials
-                    .get(*k)
-                    .is_none_or(|s| s.status == status::ABSENT)
-            })
+            .filter(|k| self.serials.get(*k).is_none_or(|s| s.status.is_none()))
             .count()
     }
 
@@ -298,7 +292,7 @@ impl Fold {
     /// Gives what the fold knows inside these containers (all levels) the terminal status of
     /// the event, as the capture does in the database (`cascade_terminal`).
     pub fn cascade_terminal(&mut self, containers: &[&str], v: &Values) {
-        let Some(st) = v.status.filter(|s| status::is_terminal(*s)) else {
+        let Some(st) = v.status.filter(|s| s.is_terminal()) else {
             return;
         };
         let mut todo: Vec<Box<str>> = containers.iter().map(|k| (*k).into()).collect();
@@ -307,8 +301,8 @@ impl Fold {
             for c in &todo {
                 for k in self.children_of(c) {
                     let s = self.serial_mut(&k);
-                    if !matches!(s.status, 5..=8) {
-                        s.status = st;
+                    if !s.status.is_some_and(SerialStatus::is_terminal_or_unknown) {
+                        s.status = Some(st);
                         s.disposition = v.disposition.or(s.disposition);
                         s.touch(v);
                     }
@@ -327,7 +321,7 @@ impl Fold {
     pub fn remove_absent(&mut self) -> Vec<i64> {
         let mut ids = Vec::new();
         self.serials.retain(|_, s| {
-            let gone = s.status == status::ABSENT && s.stored;
+            let gone = s.status.is_none() && s.stored;
             if gone {
                 ids.push(s.id);
             }
@@ -409,7 +403,7 @@ impl Fold {
     fn check_commission(&self, keys: &[&str], v: &Values, out: &mut Vec<Problem>) {
         for k in keys {
             let Some(s) = self.get(k) else { continue };
-            if matches!(s.status, status::ABSENT | status::UNKNOWN) {
+            if matches!(s.status, None | Some(SerialStatus::Unknown)) {
                 continue;
             }
             out.push(Problem {
@@ -444,7 +438,7 @@ impl Fold {
 
     fn check_present<'k>(&self, keys: impl Iterator<Item = &'k str>, out: &mut Vec<Problem>) {
         for k in keys {
-            if self.get(k).is_none_or(|s| s.status == status::ABSENT) {
+            if self.get(k).is_none_or(|s| s.status.is_none()) {
                 out.push(Problem {
                     kind: ProblemKind::Unknown,
                     key: k.to_string(),
@@ -462,8 +456,8 @@ impl Fold {
         for k in keys {
             let Some(s) = self.get(k) else { continue };
             let detail = match s.status {
-                status::DECOMMISSIONED => "decommissioned",
-                status::DESTROYED => "destroyed",
+                Some(SerialStatus::Decommissioned) => "decommissioned",
+                Some(SerialStatus::Destroyed) => "destroyed",
                 _ => continue,
             };
             out.push(Problem {
@@ -492,10 +486,7 @@ impl Fold {
     /// The serial (present after this), created as `unknown` when absent: seen before its
     /// commissioning arrived. Returns whether it was created.
     fn placeholder(&mut self, key: &str, v: &Values) -> bool {
-        let absent = self
-            .serials
-            .get(key)
-            .is_none_or(|s| s.status == status::ABSENT);
+        let absent = self.serials.get(key).is_none_or(|s| s.status.is_none());
         if absent {
             let (new_id, stored, loaded_event_id) = self.id_for(key);
             let s = Serial {
@@ -503,7 +494,7 @@ impl Fold {
                 stored,
                 loaded_event_id,
                 dirty: true,
-                status: status::UNKNOWN,
+                status: Some(SerialStatus::Unknown),
                 last_event_id: id(v.event_id),
                 last_event_time: micros(v.event_time),
                 ..Serial::absent(kind_of_key(key))
@@ -550,8 +541,8 @@ impl Fold {
                 for c in children {
                     let s = self.present(c, v, &mut created, &mut updated);
                     s.parent_id = id(parent_id);
-                    if s.status != status::UNKNOWN {
-                        s.status = status::PACKED;
+                    if s.status != Some(SerialStatus::Unknown) {
+                        s.status = Some(SerialStatus::Packed);
                     }
                     s.disposition = v.disposition.or(s.disposition);
                     s.location = v.location.or(s.location);
@@ -572,8 +563,8 @@ impl Fold {
                         s.owner = from.owner.or(s.owner);
                         s.location = from.location.or(s.location);
                     }
-                    if s.status == status::PACKED {
-                        s.status = outer.unwrap_or(status::COMMISSIONED);
+                    if s.status == Some(SerialStatus::Packed) {
+                        s.status = outer.unwrap_or(Some(SerialStatus::Commissioned));
                     }
                     s.parent_id = None;
                     s.disposition = v.disposition.or(s.disposition);
@@ -583,7 +574,7 @@ impl Fold {
             Change::Transition(keys) => self.transition(keys, v, &mut created, &mut updated),
             Change::Transform { inputs, outputs } => {
                 let consumed = Values {
-                    status: Some(status::DECOMMISSIONED),
+                    status: Some(SerialStatus::Decommissioned),
                     ..*v
                 };
                 self.transition(inputs, &consumed, &mut created, &mut updated);
@@ -596,15 +587,15 @@ impl Fold {
     fn commission(&mut self, keys: &[&str], v: &Values, created: &mut u64, updated: &mut u64) {
         for k in keys {
             let current = self.serials.get(*k).copied();
-            match current.map(|s| s.status).unwrap_or(status::ABSENT) {
-                status::ABSENT => {
+            match current.and_then(|s| s.status) {
+                None => {
                     let (new_id, stored, loaded_event_id) = self.id_for(k);
                     let s = Serial {
                         id: new_id,
                         stored,
                         loaded_event_id,
                         dirty: true,
-                        status: status::COMMISSIONED,
+                        status: Some(SerialStatus::Commissioned),
                         commission_count: 1,
                         lot: v.lot,
                         expiry: v.expiry,
@@ -619,9 +610,9 @@ impl Fold {
                     self.serials.insert((*k).into(), s);
                     *created += 1;
                 }
-                status::UNKNOWN => {
+                Some(SerialStatus::Unknown) => {
                     let s = self.serial_mut(k);
-                    s.status = status::COMMISSIONED;
+                    s.status = Some(SerialStatus::Commissioned);
                     s.lot = v.lot;
                     s.expiry = v.expiry;
                     s.disposition = v.disposition.or(s.disposition);
@@ -632,7 +623,7 @@ impl Fold {
                     s.commission_count = 1;
                     *updated += 1;
                 }
-                _ => {
+                Some(_) => {
                     // Commissioned again: flagged, the first data kept.
                     let s = self.serial_mut(k);
                     s.duplicate = true;
@@ -647,8 +638,8 @@ impl Fold {
     fn transition(&mut self, keys: &[&str], v: &Values, created: &mut u64, updated: &mut u64) {
         for k in keys {
             let s = self.present(k, v, created, updated);
-            if s.status != status::UNKNOWN {
-                s.status = v.status.unwrap_or(s.status);
+            if s.status != Some(SerialStatus::Unknown) {
+                s.status = v.status.or(s.status);
             }
             s.disposition = v.disposition.or(s.disposition);
             s.owner = v.owner.or(s.owner);
@@ -666,7 +657,7 @@ impl Fold {
             let mut next = self.get(k);
             for _ in 0..MAX_DEPTH {
                 let Some(s) = next else { return false };
-                if s.status != status::ABSENT && s.at() > at {
+                if s.status.is_some() && s.at() > at {
                     return true;
                 }
                 next = s
@@ -682,7 +673,7 @@ impl Fold {
     /// [`Fold::apply`] does: the figures a report gives for an event whichever way the
     /// capture applies it.
     pub fn effect_counts(&self, change: &Change<'_>) -> (u64, u64) {
-        let absent = |k: &str| self.get(k).is_none_or(|s| s.status == status::ABSENT);
+        let absent = |k: &str| self.get(k).is_none_or(|s| s.status.is_none());
         let split = |keys: &[&str]| {
             let created = keys.iter().filter(|k| absent(k)).count() as u64;
             (created, keys.len() as u64 - created)
@@ -703,12 +694,13 @@ impl Fold {
         }
     }
 
-    /// The status of the nearest container that is not itself packed (or unknown).
-    fn outer_status(&self, key: &str) -> Option<i16> {
+    /// The state of the nearest container that is not itself packed (or unknown); `None`
+    /// when there is no such container.
+    fn outer_status(&self, key: &str) -> Option<State> {
         let mut next = self.get(key)?.parent_id;
         for _ in 0..MAX_DEPTH {
             let a = self.get(self.key_of_id(next?.get())?)?;
-            if !matches!(a.status, status::PACKED | status::UNKNOWN) {
+            if !matches!(a.status, Some(SerialStatus::Packed | SerialStatus::Unknown)) {
                 return Some(a.status);
             }
             next = a.parent_id;
@@ -722,7 +714,7 @@ impl Fold {
     /// unknown. The same rule as the `serial_state` view (migration 8).
     pub fn effective(&self, key: &str) -> Option<Serial> {
         let s = self.get(key)?;
-        if status::is_terminal(s.status) || s.status == status::UNKNOWN {
+        if s.status.is_some_and(SerialStatus::is_terminal_or_unknown) {
             return None;
         }
         let mut best: Option<Serial> = None;
@@ -735,7 +727,10 @@ impl Fold {
                 break;
             };
             let newer_than = |x: &Serial| a.at() > x.at();
-            if a.status != status::UNKNOWN && newer_than(s) && best.is_none_or(|b| newer_than(&b)) {
+            if a.status != Some(SerialStatus::Unknown)
+                && newer_than(s)
+                && best.is_none_or(|b| newer_than(&b))
+            {
                 best = Some(*a);
             }
             next = a.parent_id;
@@ -745,191 +740,4 @@ impl Fold {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ITEM: &str = "010036141412345821S1";
-    const ITEM2: &str = "010036141412345821S2";
-    const CASE: &str = "00103614140000000015";
-    const PALLET: &str = "00103614140000000022";
-
-    fn fold_with_ids() -> Fold {
-        let mut f = Fold::default();
-        f.add_ids((1..=100).rev());
-        f
-    }
-
-    fn values(f: &mut Fold, event_id: i64, status: Option<i16>, lot: Option<&str>) -> Values {
-        Values {
-            event_id,
-            event_time: Utc::now(),
-            status,
-            lot: f.names.intern(lot),
-            expiry: None,
-            disposition: None,
-            owner: None,
-            location: None,
-        }
-    }
-
-    #[test]
-    fn a_serial_is_small() {
-        // What bounds the fold's memory: keep it at most 80 bytes.
-        assert!(
-            std::mem::size_of::<Serial>() <= 80,
-            "{}",
-            std::mem::size_of::<Serial>()
-        );
-    }
-
-    #[test]
-    fn a_rebuild_keeps_stored_ids_and_removes_what_no_event_makes_present() {
-        // No reserved ids: a stored serial made absent must come back with its own id.
-        let mut f = Fold::default();
-        for (key, id) in [(ITEM, 7), (ITEM2, 8), (CASE, 9)] {
-            let s = Serial {
-                id,
-                stored: true,
-                dirty: true,
-                ..Serial::absent(kind_of_key(key))
-            };
-            f.insert(key, s, None);
-        }
-        let v = values(&mut f, 1, None, Some("L1"));
-        f.apply(&Change::Commission(&[ITEM, CASE]), &v);
-        let v = values(&mut f, 2, None, None);
-        f.apply(
-            &Change::Pack {
-                parent: CASE,
-                children: &[ITEM],
-            },
-            &v,
-        );
-        assert_eq!(f.children_of(CASE), vec![Box::<str>::from(ITEM)]);
-        let v = values(&mut f, 3, Some(status::DESTROYED), None);
-        f.apply(&Change::Transition(&[CASE]), &v);
-        f.cascade_terminal(&[CASE], &v);
-        let item = *f.get(ITEM).unwrap();
-        assert_eq!((item.id, item.stored, item.status), (7, true, 7));
-        assert_eq!(f.remove_absent(), vec![8]);
-        assert!(!f.contains(ITEM2));
-    }
-
-    #[test]
-    fn keys_tell_their_kind() {
-        assert_eq!(kind_of_key(ITEM), 1);
-        assert_eq!(kind_of_key(CASE), 2);
-        assert_eq!(kind_of_key("urn:example:1"), 9);
-        assert_eq!(kind_of_key("010036141412345810LOT"), 9);
-    }
-
-    #[test]
-    fn a_second_commissioning_is_a_duplicate_and_a_different_lot_rejects() {
-        let mut f = fold_with_ids();
-        let v = values(&mut f, 1, None, Some("L1"));
-        let change = Change::Commission(&[ITEM]);
-        assert!(f.check(&change, &v).is_empty());
-        assert_eq!(f.apply(&change, &v), (1, 0));
-        let v2 = values(&mut f, 2, None, Some("L2"));
-        let kinds: Vec<_> = f.check(&change, &v2).iter().map(|p| p.kind).collect();
-        assert_eq!(kinds, [ProblemKind::Duplicate, ProblemKind::LotMismatch]);
-        let v3 = values(&mut f, 3, None, Some("L1"));
-        f.apply(&change, &v3);
-        let s = f.get(ITEM).unwrap();
-        assert!(s.duplicate && s.commission_count == 2 && s.last_event_id == id(1));
-    }
-
-    #[test]
-    fn contents_inherit_the_newer_state_of_their_outermost_container() {
-        let mut f = fold_with_ids();
-        let v = values(&mut f, 1, None, None);
-        f.apply(&Change::Commission(&[ITEM, ITEM2, CASE, PALLET]), &v);
-        let v = values(&mut f, 2, None, None);
-        f.apply(
-            &Change::Pack {
-                parent: CASE,
-                children: &[ITEM, ITEM2],
-            },
-            &v,
-        );
-        let v = values(&mut f, 3, None, None);
-        f.apply(
-            &Change::Pack {
-                parent: PALLET,
-                children: &[CASE],
-            },
-            &v,
-        );
-        // The case's packing is newer than the items': they see "packed" either way.
-        assert_eq!(f.effective(ITEM).unwrap().status, status::PACKED);
-        let v = values(&mut f, 4, Some(3), None);
-        f.apply(&Change::Transition(&[PALLET]), &v);
-        assert_eq!(f.get(ITEM).unwrap().status, status::PACKED, "not rewritten");
-        assert_eq!(
-            f.effective(ITEM).unwrap().status,
-            3,
-            "inherited from the pallet"
-        );
-        // Packing an item that is inside the case into another case is refused.
-        let v = values(&mut f, 5, None, None);
-        let found = f.check(
-            &Change::Pack {
-                parent: PALLET,
-                children: &[ITEM],
-            },
-            &v,
-        );
-        assert_eq!(found[0].kind, ProblemKind::OtherParent);
-        assert_eq!(found[0].detail.as_deref(), Some(CASE));
-        // Unpacked, the item keeps what it inherited.
-        f.apply(&Change::Unpack { children: &[ITEM] }, &v);
-        let s = f.get(ITEM).unwrap();
-        assert_eq!((s.status, s.parent_id), (3, None));
-    }
-
-    #[test]
-    fn unknown_serials_become_placeholders_that_commissioning_completes() {
-        let mut f = fold_with_ids();
-        f.insert(ITEM, Serial::absent(1), None);
-        let v = values(&mut f, 1, Some(3), None);
-        let found = f.check(&Change::Transition(&[ITEM]), &v);
-        assert_eq!(found[0].kind, ProblemKind::Unknown);
-        assert_eq!(f.apply(&Change::Transition(&[ITEM]), &v), (1, 0));
-        assert_eq!(f.get(ITEM).unwrap().status, status::UNKNOWN);
-        let v = values(&mut f, 2, None, Some("L"));
-        assert!(f.check(&Change::Commission(&[ITEM]), &v).is_empty());
-        assert_eq!(f.apply(&Change::Commission(&[ITEM]), &v), (0, 1));
-        assert_eq!(f.get(ITEM).unwrap().status, status::COMMISSIONED);
-    }
-
-    #[test]
-    fn decommissioned_serials_cannot_move_and_transformation_consumes_inputs() {
-        let mut f = fold_with_ids();
-        let v = values(&mut f, 1, None, None);
-        f.apply(&Change::Commission(&[ITEM]), &v);
-        let v = values(&mut f, 2, None, Some("NEW"));
-        let t = Change::Transform {
-            inputs: &[ITEM],
-            outputs: &[ITEM2],
-        };
-        assert!(f.check(&t, &v).is_empty());
-        f.apply(&t, &v);
-        assert_eq!(f.get(ITEM).unwrap().status, status::DECOMMISSIONED);
-        assert_eq!(f.get(ITEM2).unwrap().status, status::COMMISSIONED);
-        let v = values(&mut f, 3, Some(3), None);
-        let found = f.check(&Change::Transition(&[ITEM]), &v);
-        assert_eq!(found[0].kind, ProblemKind::OutOfCirculation);
-        assert!(found[0].kind.rejects());
-    }
-
-    #[test]
-    fn taking_the_dirty_rows_marks_them_written() {
-        let mut f = fold_with_ids();
-        let v = values(&mut f, 1, None, None);
-        f.apply(&Change::Commission(&[ITEM, ITEM2]), &v);
-        assert_eq!(f.drain_dirty(1, |_, _, _| {}), 1);
-        assert_eq!(f.drain_dirty(5, |_, _, _| {}), 1);
-        assert_eq!(f.drain_dirty(5, |_, _, _| {}), 0);
-        assert!(f.get(ITEM).unwrap().stored);
-    }
-}
+mod tests;

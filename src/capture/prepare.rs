@@ -3,9 +3,13 @@
 
 use chrono::{DateTime, Utc};
 
+use super::fold::Change;
 use crate::epcis::{Action, EpcRole, Event, EventType, ExtensionElement};
 use crate::gs1::{self, Epc, Identifier};
-use crate::store::capture::{BizTransactionRow, EpcRow, EventRow, IlmdRow, SourceDestRow};
+use crate::store::capture::{
+    BatchRows, BizTransactionRow, EpcRow, EventRow, IlmdRow, SourceDestRow,
+};
+use crate::store::codes::{Code, PartyKind, SerialKind, SerialStatus};
 
 /// How an event changes the state of the serials it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +27,37 @@ pub enum Op {
     None,
 }
 
+impl Op {
+    /// The change an event of this kind makes to these identifiers (`None`: no state change;
+    /// a packing without a parent changes nothing either).
+    pub fn change<'a>(
+        self,
+        keys: &'a [&'a str],
+        outputs: &'a [&'a str],
+        parent: Option<&'a str>,
+    ) -> Option<Change<'a>> {
+        Some(match self {
+            Op::Commission => Change::Commission(keys),
+            Op::Pack => Change::Pack {
+                parent: parent?,
+                children: keys,
+            },
+            Op::Unpack => Change::Unpack { children: keys },
+            Op::Transition { .. } => Change::Transition(keys),
+            Op::Transform => Change::Transform {
+                inputs: keys,
+                outputs,
+            },
+            Op::None => return None,
+        })
+    }
+}
+
 /// The GCP-independent key of an identifier (see docs/ARCHITECTURE.md), with what the serial
 /// table wants to know about it. `None` for identifiers the reader already refused.
 pub struct Key {
     pub key: String,
-    pub kind: i16,
+    pub kind: SerialKind,
     pub gtin: Option<String>,
     pub serial: Option<String>,
     /// Class-level (LGTIN, GTIN pattern): has no serial state.
@@ -43,7 +73,7 @@ pub fn key_of_identifier(uri: &str, id: &Identifier) -> Key {
     match id {
         Identifier::Opaque => Key {
             key: uri.to_string(),
-            kind: 9,
+            kind: SerialKind::Other,
             gtin: None,
             serial: None,
             class: false,
@@ -53,28 +83,28 @@ pub fn key_of_identifier(uri: &str, id: &Identifier) -> Key {
             match epc {
                 Epc::Sgtin(s) => Key {
                     key,
-                    kind: 1,
+                    kind: SerialKind::Sgtin,
                     gtin: Some(s.gtin().as_str().to_string()),
                     serial: Some(s.serial().as_str().to_string()),
                     class: false,
                 },
                 Epc::Sscc(_) => Key {
                     key,
-                    kind: 2,
+                    kind: SerialKind::Sscc,
                     gtin: None,
                     serial: None,
                     class: false,
                 },
                 Epc::Lgtin(_) | Epc::GtinClass(_) => Key {
                     key,
-                    kind: 9,
+                    kind: SerialKind::Other,
                     gtin: None,
                     serial: None,
                     class: true,
                 },
                 _ => Key {
                     key,
-                    kind: 9,
+                    kind: SerialKind::Other,
                     gtin: None,
                     serial: None,
                     class: false,
@@ -84,8 +114,8 @@ pub fn key_of_identifier(uri: &str, id: &Identifier) -> Key {
     }
 }
 
-/// Serial status codes (docs/ARCHITECTURE.md).
-fn status_for(event: &Event) -> Option<i16> {
+/// The status an event gives the serials it names (`None`: it leaves theirs as they are).
+fn status_for(event: &Event) -> Option<SerialStatus> {
     status_of(
         event.action,
         event.biz_step.as_ref().map_or("", |s| s.as_str()),
@@ -94,15 +124,15 @@ fn status_for(event: &Event) -> Option<i16> {
 
 /// The status an event with this action and bizStep (its CBV short name) gives; also used
 /// when events are replayed from the database.
-pub fn status_of(action: Option<Action>, step: &str) -> Option<i16> {
-    match (action, step) {
-        (Some(Action::Delete), "destroying") => Some(7),
-        (Some(Action::Delete), _) => Some(6),
-        (_, "shipping" | "departing" | "consigning") => Some(3),
-        (_, "receiving" | "arriving" | "accepting") => Some(4),
-        (_, "dispensing" | "retail_selling") => Some(5),
-        _ => None,
-    }
+pub fn status_of(action: Option<Action>, step: &str) -> Option<SerialStatus> {
+    Some(match (action, step) {
+        (Some(Action::Delete), "destroying") => SerialStatus::Destroyed,
+        (Some(Action::Delete), _) => SerialStatus::Decommissioned,
+        (_, "shipping" | "departing" | "consigning") => SerialStatus::Shipped,
+        (_, "receiving" | "arriving" | "accepting") => SerialStatus::Received,
+        (_, "dispensing" | "retail_selling") => SerialStatus::Dispensed,
+        _ => return None,
+    })
 }
 
 pub fn op_for(event: &Event) -> Op {
@@ -141,53 +171,6 @@ pub fn is_shipping(event: &Event) -> bool {
         .is_some_and(|s| s.as_str() == "shipping")
 }
 
-/// `events.event_type` back to the type (codes in docs/ARCHITECTURE.md).
-pub fn event_type_of_code(code: i16) -> Option<EventType> {
-    [
-        EventType::Object,
-        EventType::Aggregation,
-        EventType::Transaction,
-        EventType::Transformation,
-        EventType::Association,
-        EventType::Quantity,
-    ]
-    .into_iter()
-    .find(|t| event_type_code(*t) == code)
-}
-
-fn event_type_code(t: EventType) -> i16 {
-    match t {
-        EventType::Object => 1,
-        EventType::Aggregation => 2,
-        EventType::Transaction => 3,
-        EventType::Transformation => 4,
-        EventType::Association => 5,
-        EventType::Quantity => 6,
-    }
-}
-
-pub(super) fn role_code(r: EpcRole) -> i16 {
-    match r {
-        EpcRole::Epc => 1,
-        EpcRole::Parent => 2,
-        EpcRole::Child => 3,
-        EpcRole::Input => 4,
-        EpcRole::Output => 5,
-    }
-}
-
-/// The role of an `event_epcs.role` code (inverse of [`role_code`]).
-pub(super) fn role_of_code(code: i16) -> Option<EpcRole> {
-    Some(match code {
-        1 => EpcRole::Epc,
-        2 => EpcRole::Parent,
-        3 => EpcRole::Child,
-        4 => EpcRole::Input,
-        5 => EpcRole::Output,
-        _ => return None,
-    })
-}
-
 pub fn extension_json(e: &ExtensionElement) -> serde_json::Value {
     serde_json::json!({
         "ns": e.namespace,
@@ -220,7 +203,7 @@ pub struct Effect {
     pub parent: Option<u32>,
     /// Transform: the outputs.
     pub outputs: Vec<u32>,
-    pub status: Option<i16>,
+    pub status: Option<SerialStatus>,
     pub lot: Option<String>,
     pub expiry: Option<chrono::NaiveDate>,
     pub disposition: Option<String>,
@@ -292,6 +275,31 @@ impl Prepared {
         self.epcs.len() + self.spilled.as_ref().map_or(0, |s| s.len() as usize)
     }
 
+    /// Moves the event's rows, with its id, to `rows`.
+    pub fn into_rows(self, id: i64, rows: &mut BatchRows) {
+        let mut row = self.row;
+        row.id = id;
+        rows.events.push(row);
+        rows.epcs.extend(self.epcs.into_iter().map(|mut r| {
+            r.event_id = id;
+            r
+        }));
+        rows.biz_transactions
+            .extend(self.biz_transactions.into_iter().map(|mut r| {
+                r.event_id = id;
+                r
+            }));
+        rows.sources_destinations
+            .extend(self.sources_destinations.into_iter().map(|mut r| {
+                r.event_id = id;
+                r
+            }));
+        if let Some(mut i) = self.ilmd {
+            i.event_id = id;
+            rows.ilmd.push(i);
+        }
+    }
+
     /// How many identifiers the event's state change names.
     pub fn effect_len(&self) -> usize {
         self.effect.keys.len()
@@ -300,8 +308,6 @@ impl Prepared {
     }
 }
 
-/// `None` when the event cannot be stored at all (no event time, unparseable identifiers):
-/// the reader has already reported why.
 /// Identifiers already listed in an event, by a 64-bit hash of (role, key) confirmed against the
 /// stored key: no copy of every key (a huge event lists a million). A different key with the
 /// same hash is let through untracked (and would only meet the database's own check).
@@ -328,6 +334,9 @@ impl Seen {
     }
 }
 
+/// One event, ready to store: its rows and its state change. `None` when the event cannot be
+/// stored at all (no event time, unparseable identifiers): the reader has already reported
+/// why.
 pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
     let stated = event.event_time.as_ref()?.value?;
     let event_time = stated.with_timezone(&Utc);
@@ -336,62 +345,140 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         None => crate::epcis::hash_id(event),
     };
     let digest = hash_digest(&hash_id)?;
-    // Only what is in memory: the lists of a spilled event are read back by the capture.
-    let in_memory = event.epc_count() - event.spilled.as_ref().map_or(0, |s| s.len() as usize);
-    let mut epcs: Vec<EpcRow> = Vec::with_capacity(in_memory);
-    let mut seen = Seen::with_capacity(in_memory);
-    let mut repeated = Vec::new();
-    let mut gtin_set = std::collections::BTreeSet::new();
-    // (role, index into epcs, class-level)
-    let mut keys: Vec<(EpcRole, u32, bool)> = Vec::with_capacity(in_memory);
-    for (role, uri, id) in event.epc_identifiers() {
-        // Parsed once by the reader; `None` where it refused the identifier.
-        let k = key_of_identifier(uri, &*id?);
-        if seen.repeated(role_code(role), &k.key, &epcs) {
-            repeated.push(uri.to_string());
-            continue;
-        }
-        gtin_set.extend(k.gtin);
-        keys.push((role, epcs.len() as u32, k.class));
-        epcs.push(EpcRow {
-            event_id: 0,
-            role: role_code(role),
-            epc_key: k.key,
-            quantity: None,
-            uom: None,
-        });
-    }
-    for (role, list) in [
-        (EpcRole::Epc, &event.quantity_list),
-        (EpcRole::Child, &event.child_quantity_list),
-        (EpcRole::Input, &event.input_quantity_list),
-        (EpcRole::Output, &event.output_quantity_list),
-    ] {
-        for q in list {
-            let k = key_of(&q.epc_class)?;
-            if seen.repeated(role_code(role), &k.key, &epcs) {
-                repeated.push(q.epc_class.clone());
-                continue;
-            }
-            epcs.push(EpcRow {
-                event_id: 0,
-                role: role_code(role),
-                epc_key: k.key,
-                quantity: q.quantity,
-                uom: q.uom.clone(),
-            });
-        }
-    }
-    // A readPoint/bizLocation the reader kept as given (not a URI, or a malformed GS1
-    // identifier: data-quality warnings EPCIS-I-004/I-005) is stored as given, like parties.
-    let location_key = |uri: &Option<String>| {
-        uri.as_deref()
-            .map(|u| key_of(u).map_or_else(|| u.to_string(), |k| k.key))
-    };
+    let ids = Identifiers::of(event)?;
     let read_point = location_key(&event.read_point);
     let biz_location = location_key(&event.biz_location);
-    let party_key = |id: &str| key_of(id).map(|k| k.key).unwrap_or_else(|| id.to_string());
-    let biz_transactions = event
+    let ilmd = ilmd_row(event);
+    let op = op_for(event);
+    let disposition = event.disposition.as_ref().map(|d| d.as_str().to_string());
+    let effect = effect_of(
+        event,
+        op,
+        &ids.keys,
+        ilmd.as_ref(),
+        disposition.clone(),
+        biz_location.clone(),
+    );
+    let gtins = if matches!(op, Op::Commission | Op::Transform) {
+        ids.gtins.into_iter().collect()
+    } else {
+        Vec::new()
+    };
+    let locations: Vec<String> = [&read_point, &biz_location]
+        .into_iter()
+        .flatten()
+        .filter(|k| gs1::gln_of_key(k).is_some())
+        .cloned()
+        .collect();
+    let places = Places {
+        disposition,
+        read_point,
+        biz_location,
+    };
+    let row = event_row(event, document_id, event_time, digest.clone(), places);
+    Some(Prepared {
+        index: event.index,
+        line: event.position.line,
+        column: event.position.column,
+        op,
+        event_time,
+        stated_offset_secs: stated.offset().local_minus_utc(),
+        digest,
+        is_error_declaration: event.error_declaration.is_some(),
+        shipping: is_shipping(event),
+        row,
+        epcs: ids.epcs,
+        biz_transactions: biz_transaction_rows(event),
+        sources_destinations: source_destination_rows(event),
+        ilmd,
+        effect,
+        gtins,
+        locations,
+        repeated: ids.repeated,
+        spilled: event.spilled.clone(),
+    })
+}
+
+/// The identifier rows of an event (those in memory: the lists of a spilled event are read
+/// back by the capture), each (role, key) once.
+struct Identifiers {
+    epcs: Vec<EpcRow>,
+    /// Identifiers listed twice in one list (stored once).
+    repeated: Vec<String>,
+    /// GTINs of the SGTINs.
+    gtins: std::collections::BTreeSet<String>,
+    /// (role, index into `epcs`, class-level) of the EPC lists (not the quantity lists).
+    keys: Vec<(EpcRole, u32, bool)>,
+}
+
+impl Identifiers {
+    /// `None` when a quantity list's class does not parse (the reader reported it).
+    fn of(event: &Event) -> Option<Identifiers> {
+        let in_memory = event.epc_count() - event.spilled.as_ref().map_or(0, |s| s.len() as usize);
+        let mut ids = Identifiers {
+            epcs: Vec::with_capacity(in_memory),
+            repeated: Vec::new(),
+            gtins: std::collections::BTreeSet::new(),
+            keys: Vec::with_capacity(in_memory),
+        };
+        let mut seen = Seen::with_capacity(in_memory);
+        for (role, uri, id) in event.epc_identifiers() {
+            // Parsed once by the reader; `None` where it refused the identifier.
+            let k = key_of_identifier(uri, &*id?);
+            if seen.repeated(role.code(), &k.key, &ids.epcs) {
+                ids.repeated.push(uri.to_string());
+                continue;
+            }
+            ids.gtins.extend(k.gtin);
+            ids.keys.push((role, ids.epcs.len() as u32, k.class));
+            ids.epcs.push(EpcRow {
+                event_id: 0,
+                role: role.code(),
+                epc_key: k.key,
+                quantity: None,
+                uom: None,
+            });
+        }
+        for (role, list) in [
+            (EpcRole::Epc, &event.quantity_list),
+            (EpcRole::Child, &event.child_quantity_list),
+            (EpcRole::Input, &event.input_quantity_list),
+            (EpcRole::Output, &event.output_quantity_list),
+        ] {
+            for q in list {
+                let k = key_of(&q.epc_class)?;
+                if seen.repeated(role.code(), &k.key, &ids.epcs) {
+                    ids.repeated.push(q.epc_class.clone());
+                    continue;
+                }
+                ids.epcs.push(EpcRow {
+                    event_id: 0,
+                    role: role.code(),
+                    epc_key: k.key,
+                    quantity: q.quantity,
+                    uom: q.uom.clone(),
+                });
+            }
+        }
+        Some(ids)
+    }
+}
+
+/// The key of a readPoint or bizLocation. One the reader kept as given (not a URI, or a
+/// malformed GS1 identifier: data-quality warnings EPCIS-I-004/I-005) is stored as given,
+/// like parties.
+fn location_key(uri: &Option<String>) -> Option<String> {
+    uri.as_deref()
+        .map(|u| key_of(u).map_or_else(|| u.to_string(), |k| k.key))
+}
+
+/// The key of a party (source, destination, owner), or the value as given.
+fn party_key(id: &str) -> String {
+    key_of(id).map(|k| k.key).unwrap_or_else(|| id.to_string())
+}
+
+fn biz_transaction_rows(event: &Event) -> Vec<BizTransactionRow> {
+    event
         .biz_transactions
         .iter()
         .enumerate()
@@ -401,22 +488,34 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
             bt_type: bt.transaction_type.as_ref().map(|t| t.as_str().to_string()),
             bt_id: bt.id.clone(),
         })
-        .collect();
-    let sources_destinations: Vec<SourceDestRow> = event
+        .collect()
+}
+
+/// Sources, then destinations, numbered in that order.
+fn source_destination_rows(event: &Event) -> Vec<SourceDestRow> {
+    event
         .sources
         .iter()
-        .map(|s| (1i16, s))
-        .chain(event.destinations.iter().map(|d| (2i16, d)))
+        .map(|s| (PartyKind::Source, s))
+        .chain(
+            event
+                .destinations
+                .iter()
+                .map(|d| (PartyKind::Destination, d)),
+        )
         .enumerate()
         .map(|(i, (kind, sd))| SourceDestRow {
             event_id: 0,
             seq: i as i16,
-            kind,
+            kind: kind.code(),
             sd_type: sd.sd_type.as_str().to_string(),
             party: party_key(&sd.id),
         })
-        .collect();
-    let ilmd = (!event.ilmd.is_empty()).then(|| IlmdRow {
+        .collect()
+}
+
+fn ilmd_row(event: &Event) -> Option<IlmdRow> {
+    (!event.ilmd.is_empty()).then(|| IlmdRow {
         event_id: 0,
         lot: event
             .ilmd
@@ -433,8 +532,53 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         other: (!event.ilmd.elements.is_empty()).then(|| {
             serde_json::Value::Array(event.ilmd.elements.iter().map(extension_json).collect())
         }),
-    });
+    })
+}
 
+/// What the event does to the state of the serials it names (`keys`: its EPC lists, as
+/// [`Identifiers::keys`]).
+fn effect_of(
+    event: &Event,
+    op: Op,
+    keys: &[(EpcRole, u32, bool)],
+    ilmd: Option<&IlmdRow>,
+    disposition: Option<String>,
+    location: Option<String>,
+) -> Effect {
+    let owner = event
+        .destinations
+        .iter()
+        .find(|d| d.sd_type.as_str() == "owning_party")
+        .map(|d| party_key(&d.id));
+    let parent = keys
+        .iter()
+        .find(|(r, _, _)| *r == EpcRole::Parent)
+        .map(|(_, i, _)| *i);
+    let mut effect = Effect {
+        status: status_for(event),
+        lot: ilmd.and_then(|i| i.lot.clone()),
+        expiry: ilmd.and_then(|i| i.expiry),
+        disposition,
+        owner,
+        location,
+        ..Effect::default()
+    };
+    if matches!(op, Op::Pack | Op::Unpack) {
+        effect.parent = parent;
+    }
+    for &(role, i, class) in keys {
+        match effect_side(op, parent.is_some(), role, class) {
+            Some(Side::Named) => effect.keys.push(i),
+            Some(Side::Output) => effect.outputs.push(i),
+            None => {}
+        }
+    }
+    effect
+}
+
+/// The extension elements, certification info, sensor data and location extensions an
+/// event carries, as one JSON object (`None`: it carries none).
+fn extensions_of(event: &Event) -> Option<serde_json::Value> {
     let mut extensions = serde_json::Map::new();
     if !event.extensions.is_empty() {
         extensions.insert(
@@ -472,54 +616,29 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
                 .collect(),
         );
     }
-    let owner = event
-        .destinations
-        .iter()
-        .find(|d| d.sd_type.as_str() == "owning_party")
-        .map(|d| party_key(&d.id));
-    let op = op_for(event);
-    let status = status_for(event);
-    let disposition = event.disposition.as_ref().map(|d| d.as_str().to_string());
-    let parent = keys
-        .iter()
-        .find(|(r, _, _)| *r == EpcRole::Parent)
-        .map(|(_, i, _)| *i);
-    let mut effect = Effect {
-        status,
-        lot: ilmd.as_ref().and_then(|i| i.lot.clone()),
-        expiry: ilmd.as_ref().and_then(|i| i.expiry),
-        disposition: disposition.clone(),
-        owner,
-        location: biz_location.clone(),
-        ..Effect::default()
-    };
-    if matches!(op, Op::Pack | Op::Unpack) {
-        effect.parent = parent;
-    }
-    for &(role, i, class) in &keys {
-        match effect_side(op, parent.is_some(), role, class) {
-            Some(Side::Named) => effect.keys.push(i),
-            Some(Side::Output) => effect.outputs.push(i),
-            None => {}
-        }
-    }
-    let gtins = if matches!(op, Op::Commission | Op::Transform) {
-        gtin_set.into_iter().collect()
-    } else {
-        Vec::new()
-    };
-    let locations: Vec<String> = [&read_point, &biz_location]
-        .into_iter()
-        .flatten()
-        .filter(|k| gs1::gln_of_key(k).is_some())
-        .cloned()
-        .collect();
+    (!extensions.is_empty()).then_some(serde_json::Value::Object(extensions))
+}
+
+/// The disposition and the keys of the places of an event, as its row stores them.
+struct Places {
+    disposition: Option<String>,
+    read_point: Option<String>,
+    biz_location: Option<String>,
+}
+
+fn event_row(
+    event: &Event,
+    document_id: uuid::Uuid,
+    event_time: DateTime<Utc>,
+    digest: Vec<u8>,
+    places: Places,
+) -> EventRow {
     let declaration = event.error_declaration.as_ref();
-    let row = EventRow {
+    EventRow {
         id: 0,
         document_id,
         seq: event.index as i32,
-        event_type: event_type_code(event.event_type),
+        event_type: event.event_type.code(),
         action: event.action.map(|a| a.as_str().to_string()),
         event_time,
         event_time_zone_offset: event
@@ -527,11 +646,11 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
             .clone()
             .unwrap_or_else(|| "+00:00".into()),
         event_id: event.event_id.clone(),
-        event_hash: digest.clone(),
+        event_hash: digest,
         biz_step: event.biz_step.as_ref().map(|s| s.as_str().to_string()),
-        disposition,
-        read_point,
-        biz_location,
+        disposition: places.disposition,
+        read_point: places.read_point,
+        biz_location: places.biz_location,
         transformation_id: event.transformation_id.clone(),
         persistent_disposition: event.persistent_disposition.as_ref().map(|p| {
             serde_json::json!({
@@ -548,29 +667,8 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
             .map(|r| r.as_str().to_string()),
         corrective_event_ids: declaration
             .map(|d| d.corrective_event_ids.iter().cloned().map(Some).collect()),
-        extensions: (!extensions.is_empty()).then_some(serde_json::Value::Object(extensions)),
-    };
-    Some(Prepared {
-        index: event.index,
-        line: event.position.line,
-        column: event.position.column,
-        op,
-        event_time,
-        stated_offset_secs: stated.offset().local_minus_utc(),
-        digest,
-        is_error_declaration: declaration.is_some(),
-        shipping: is_shipping(event),
-        row,
-        epcs,
-        biz_transactions,
-        sources_destinations,
-        ilmd,
-        effect,
-        gtins,
-        locations,
-        repeated,
-        spilled: event.spilled.clone(),
-    })
+        extensions: extensions_of(event),
+    }
 }
 
 #[cfg(test)]
@@ -583,11 +681,14 @@ mod tests {
         let dl = key_of("https://id.gs1.org/01/00361414123458/21/SN1").unwrap();
         assert_eq!(urn.key, "010036141412345821SN1");
         assert_eq!(urn.key, dl.key);
-        assert_eq!((urn.kind, urn.gtin.as_deref()), (1, Some("00361414123458")));
+        assert_eq!(
+            (urn.kind, urn.gtin.as_deref()),
+            (SerialKind::Sgtin, Some("00361414123458"))
+        );
         let opaque = key_of("urn:example:thing:1").unwrap();
         assert_eq!(
             (opaque.key.as_str(), opaque.kind),
-            ("urn:example:thing:1", 9)
+            ("urn:example:thing:1", SerialKind::Other)
         );
         assert!(key_of("urn:epc:id:sgtin:0361414.012345").is_none());
     }

@@ -14,11 +14,7 @@ use crate::config::Settings;
 use crate::epcis::Limits;
 
 fn print(file: &Path, f: &Finding) {
-    let level = if f.severity == "reject" {
-        ""
-    } else {
-        "warning: "
-    };
+    let level = if f.rejects() { "" } else { "warning: " };
     let event = f
         .event_index
         .map(|i| format!(" (event {i})"))
@@ -47,7 +43,7 @@ pub fn validate(files: &[PathBuf]) -> Result<(), CliError> {
         for f in &findings {
             print(file, f);
         }
-        let errors = findings.iter().filter(|f| f.severity == "reject").count();
+        let errors = findings.iter().filter(|f| f.rejects()).count();
         let warnings = findings.len() - errors;
         if errors > 0 {
             rejected += 1;

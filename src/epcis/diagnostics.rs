@@ -8,8 +8,10 @@
 
 use std::fmt;
 
-/// What the capture layer should do with a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What the capture layer should do with a finding. Serialised as its name in lower case
+/// ("reject", "warn"), as reports show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The document (or event) must be refused.
     Reject,

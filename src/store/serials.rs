@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use super::codes::{SerialKind, SerialStatus};
 use super::schema::{serial_allocations, serial_partner_usage, serial_pools, serials};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -203,8 +204,8 @@ pub fn allocations(conn: &mut PgConnection, pool_id: i64) -> QueryResult<Vec<All
 pub fn commissioned_serials(conn: &mut PgConnection, gtin: &str) -> QueryResult<Vec<String>> {
     serials::table
         .filter(serials::gtin.eq(gtin))
-        .filter(serials::kind.eq(1i16))
-        .filter(serials::status.ne(8i16))
+        .filter(serials::kind.eq(SerialKind::Sgtin))
+        .filter(serials::status.ne(SerialStatus::Unknown))
         .select(serials::serial_number.assume_not_null())
         .load(conn)
 }

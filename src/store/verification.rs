@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 
+use super::codes::SerialStatus;
 use super::schema::{lookup_directory, product_flags, verification_requests};
 use super::PgPool;
 
@@ -15,7 +16,7 @@ use super::PgPool;
 pub struct SerialFacts {
     pub lot: Option<String>,
     pub expiry: Option<NaiveDate>,
-    pub status: i16,
+    pub status: SerialStatus,
     pub suspect: bool,
     pub recalled: bool,
     pub illegitimate: bool,
@@ -36,7 +37,7 @@ pub fn serial_facts_many(
         String,
         Option<String>,
         Option<NaiveDate>,
-        i16,
+        SerialStatus,
         bool,
         bool,
         bool,

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::Request;
 use crate::gs1::Gln;
+use crate::store::codes::SerialStatus;
 use crate::store::verification::SerialFacts;
 
 /// The `data` member of the answer.
@@ -19,14 +20,6 @@ pub struct Verdict {
     pub additional_info: Option<&'static str>,
 }
 
-/// `serials.status` codes (see docs/ARCHITECTURE.md).
-mod status {
-    pub const DISPENSED: i16 = 5;
-    pub const DECOMMISSIONED: i16 = 6;
-    pub const DESTROYED: i16 = 7;
-    pub const UNKNOWN: i16 = 8;
-}
-
 /// The decision, from what is stored about the serial. Pure, so every path is unit-tested.
 pub fn decide(facts: Option<&SerialFacts>, req: &Request, today: NaiveDate) -> Verdict {
     let no_match = |reason| Verdict {
@@ -37,7 +30,7 @@ pub fn decide(facts: Option<&SerialFacts>, req: &Request, today: NaiveDate) -> V
     let Some(f) = facts else {
         return no_match("No_match_GTIN_Serial");
     };
-    if f.status == status::UNKNOWN {
+    if f.status == SerialStatus::Unknown {
         return no_match("No_match_GTIN_Serial");
     }
     let has = |flag: &str| f.product_flags.iter().any(|p| p == flag);
@@ -52,10 +45,7 @@ pub fn decide(facts: Option<&SerialFacts>, req: &Request, today: NaiveDate) -> V
     } else {
         None
     };
-    if matches!(
-        f.status,
-        status::DISPENSED | status::DECOMMISSIONED | status::DESTROYED
-    ) {
+    if f.status.is_terminal() {
         return Verdict {
             verified: false,
             verification_failure_reason: Some("Not_for_re-distribution"),
@@ -118,7 +108,7 @@ mod tests {
     use super::*;
     use crate::verification::parse_request;
 
-    fn facts(lot: &str, expiry: (i32, u32, u32), status: i16) -> SerialFacts {
+    fn facts(lot: &str, expiry: (i32, u32, u32), status: SerialStatus) -> SerialFacts {
         SerialFacts {
             lot: Some(lot.into()),
             expiry: NaiveDate::from_ymd_opt(expiry.0, expiry.1, expiry.2),
@@ -146,7 +136,7 @@ mod tests {
 
     #[test]
     fn match_and_each_failure_reason() {
-        let f = facts("LOT42", (2028, 12, 31), 4);
+        let f = facts("LOT42", (2028, 12, 31), SerialStatus::Received);
         let ok = decide(Some(&f), &request("LOT42", "281231"), today());
         assert_eq!((ok.verified, ok.verification_failure_reason), (true, None));
         let cases = [
@@ -168,13 +158,13 @@ mod tests {
 
     #[test]
     fn day_00_means_the_last_day_of_the_month() {
-        let f = facts("LOT42", (2028, 12, 31), 1);
+        let f = facts("LOT42", (2028, 12, 31), SerialStatus::Commissioned);
         assert!(decide(Some(&f), &request("LOT42", "281200"), today()).verified);
     }
 
     #[test]
     fn flags_and_expiry_become_additional_info_by_severity() {
-        let mut f = facts("LOT42", (2025, 1, 31), 4);
+        let mut f = facts("LOT42", (2025, 1, 31), SerialStatus::Received);
         let r = request("LOT42", "250131");
         assert_eq!(
             decide(Some(&f), &r, today()).additional_info,
@@ -197,7 +187,11 @@ mod tests {
 
     #[test]
     fn serials_out_of_circulation_are_not_for_redistribution() {
-        for status in [status::DISPENSED, status::DECOMMISSIONED, status::DESTROYED] {
+        for status in [
+            SerialStatus::Dispensed,
+            SerialStatus::Decommissioned,
+            SerialStatus::Destroyed,
+        ] {
             let f = facts("LOT42", (2028, 12, 31), status);
             let v = decide(Some(&f), &request("LOT42", "281231"), today());
             assert!(!v.verified);
@@ -206,7 +200,7 @@ mod tests {
                 Some("Not_for_re-distribution")
             );
         }
-        let seen_only = facts("LOT42", (2028, 12, 31), status::UNKNOWN);
+        let seen_only = facts("LOT42", (2028, 12, 31), SerialStatus::Unknown);
         let v = decide(Some(&seen_only), &request("LOT42", "281231"), today());
         assert_eq!(v.verification_failure_reason, Some("No_match_GTIN_Serial"));
     }

@@ -11,6 +11,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::{decide, Request, Verifier, VerifyError};
+use crate::store::codes::SerialStatus;
 use crate::store::verification::{self as q, SerialFacts, VerificationRecord};
 
 /// One verdict for the public.
@@ -38,9 +39,6 @@ impl PageVerdict {
     }
 }
 
-/// `serials.status` code of a dispensed serial (docs/ARCHITECTURE.md, "Codes").
-const DISPENSED: i16 = 5;
-
 /// The page's verdict from the verification decision. Lot and expiry must both be given and
 /// both match, else "unknown"; then the most serious flag, then the serial's state.
 pub fn page_verdict(
@@ -59,7 +57,7 @@ pub fn page_verdict(
         (Some(r), _) if r.starts_with("No_match") => PageVerdict::Unknown,
         (_, Some("Illegitimate" | "Suspect")) => PageVerdict::Suspect,
         (_, Some("Recalled")) => PageVerdict::Recalled,
-        (Some("Not_for_re-distribution"), _) if f.status == DISPENSED => {
+        (Some("Not_for_re-distribution"), _) if f.status == SerialStatus::Dispensed => {
             PageVerdict::AlreadyDispensed
         }
         // Decommissioned or destroyed, yet a pack is in someone's hands.
@@ -127,7 +125,7 @@ mod tests {
     use super::*;
     use chrono::NaiveDate;
 
-    fn facts(status: i16) -> SerialFacts {
+    fn facts(status: SerialStatus) -> SerialFacts {
         SerialFacts {
             lot: Some("L1".into()),
             expiry: NaiveDate::from_ymd_opt(2028, 12, 31),
@@ -156,7 +154,7 @@ mod tests {
     fn the_page_verdict_needs_lot_and_expiry_and_hides_which_one_is_wrong() {
         let today = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
         let ok = request(Some("L1"), Some("281231"));
-        let f = facts(1);
+        let f = facts(SerialStatus::Commissioned);
         assert_eq!(page_verdict(Some(&f), &ok, today), PageVerdict::Genuine);
         assert_eq!(page_verdict(None, &ok, today), PageVerdict::Unknown);
         for r in [
@@ -172,24 +170,24 @@ mod tests {
             );
         }
         assert_eq!(
-            page_verdict(Some(&facts(5)), &ok, today),
+            page_verdict(Some(&facts(SerialStatus::Dispensed)), &ok, today),
             PageVerdict::AlreadyDispensed
         );
         assert_eq!(
-            page_verdict(Some(&facts(7)), &ok, today),
+            page_verdict(Some(&facts(SerialStatus::Destroyed)), &ok, today),
             PageVerdict::Suspect
         );
         assert_eq!(
-            page_verdict(Some(&facts(8)), &ok, today),
+            page_verdict(Some(&facts(SerialStatus::Unknown)), &ok, today),
             PageVerdict::Unknown
         );
-        let mut recalled = facts(1);
+        let mut recalled = facts(SerialStatus::Commissioned);
         recalled.product_flags = vec!["recalled".into()];
         assert_eq!(
             page_verdict(Some(&recalled), &ok, today),
             PageVerdict::Recalled
         );
-        let mut suspect = facts(5);
+        let mut suspect = facts(SerialStatus::Dispensed);
         suspect.suspect = true;
         assert_eq!(
             page_verdict(Some(&suspect), &ok, today),

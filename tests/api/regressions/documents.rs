@@ -28,7 +28,7 @@ fn options() -> CaptureOptions {
 fn refused_by(doc: &[u8]) -> Vec<String> {
     capture::validate(doc, Limits::default())
         .into_iter()
-        .filter(|f| f.severity == "reject")
+        .filter(|f| f.rejects())
         .map(|f| f.rule)
         .collect()
 }
