@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 
 use super::QueryError;
 use crate::epcis::cbv::{self, Vocab};
-use crate::epcis::EventType;
+use crate::epcis::{EpcRole, EventType};
 use crate::gs1::{self, Identifier};
+use crate::store::codes::{Code, PartyKind};
 use crate::store::query::{EventFilter, IdentifierMatch, OrderBy, TypedValues};
 
 /// The default and the ceiling of `perPage` (the binding's default is 30).
@@ -148,11 +149,11 @@ fn pattern(name: &str, value: &str, class: bool) -> Result<String, QueryError> {
 fn identifiers(
     name: &str,
     value: &str,
-    roles: &[i16],
+    in_roles: &[EpcRole],
     class: bool,
 ) -> Result<IdentifierMatch, QueryError> {
     let mut m = IdentifierMatch {
-        roles: roles.to_vec(),
+        roles: roles(in_roles),
         ..IdentifierMatch::default()
     };
     for v in list(value) {
@@ -168,33 +169,37 @@ fn identifiers(
 }
 
 fn event_type_code(name: &str, value: &str) -> Result<i16, QueryError> {
-    Ok(
-        match EventType::from_name(value).ok_or_else(|| {
-            bad(
-                name,
-                value,
-                "one of ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent, \
-                 AssociationEvent",
-            )
-        })? {
-            EventType::Object => 1,
-            EventType::Aggregation => 2,
-            EventType::Transaction => 3,
-            EventType::Transformation => 4,
-            EventType::Association => 5,
-            EventType::Quantity => 6,
-        },
-    )
+    EventType::from_name(value).map(Code::code).ok_or_else(|| {
+        bad(
+            name,
+            value,
+            "one of ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent, \
+             AssociationEvent",
+        )
+    })
 }
 
-// Roles of `event_epcs`: 1 epcList/quantityList, 2 parentID, 3 childEPCs/childQuantityList,
-// 4 input, 5 output.
-const EPC: &[i16] = &[1, 3];
-const PARENT: &[i16] = &[2];
-const INPUT: &[i16] = &[4];
-const OUTPUT: &[i16] = &[5];
-const ANY: &[i16] = &[1, 2, 3, 4, 5];
-const ANY_CLASS: &[i16] = &[1, 3, 4, 5];
+fn roles(list: &[EpcRole]) -> Vec<i16> {
+    list.iter().map(|r| r.code()).collect()
+}
+
+const EPC: &[EpcRole] = &[EpcRole::Epc, EpcRole::Child];
+const PARENT: &[EpcRole] = &[EpcRole::Parent];
+const INPUT: &[EpcRole] = &[EpcRole::Input];
+const OUTPUT: &[EpcRole] = &[EpcRole::Output];
+const ANY: &[EpcRole] = &[
+    EpcRole::Epc,
+    EpcRole::Parent,
+    EpcRole::Child,
+    EpcRole::Input,
+    EpcRole::Output,
+];
+const ANY_CLASS: &[EpcRole] = &[
+    EpcRole::Epc,
+    EpcRole::Child,
+    EpcRole::Input,
+    EpcRole::Output,
+];
 
 /// Parses the query parameters of `GET /events` (or of a CLI export).
 pub fn parse(params: &[(String, String)]) -> Result<EventQuery, QueryError> {
@@ -282,10 +287,12 @@ pub fn parse(params: &[(String, String)]) -> Result<EventQuery, QueryError> {
                         .push(typed(Vocab::BizTransactionType, t, v, false));
                 } else if let Some(t) = n.strip_prefix("EQ_source_") {
                     let values = typed(Vocab::SourceDestType, t, v, true);
-                    f.sources_destinations.push((1, values));
+                    f.sources_destinations
+                        .push((PartyKind::Source.code(), values));
                 } else if let Some(t) = n.strip_prefix("EQ_destination_") {
                     let values = typed(Vocab::SourceDestType, t, v, true);
-                    f.sources_destinations.push((2, values));
+                    f.sources_destinations
+                        .push((PartyKind::Destination.code(), values));
                 } else {
                     return Err(bad(
                         n,

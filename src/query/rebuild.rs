@@ -8,12 +8,14 @@ use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use serde_json::Value;
 
 use crate::epcis::cbv::{self, CbvTerm, Vocab};
+use crate::epcis::EpcRole;
 use crate::epcis::{
     Action, ErrorDeclaration, Event, EventType, ExtensionElement, PersistentDisposition, Position,
     QuantityElement, SourceDest, Timestamp,
 };
 use crate::epcis::{BizTransaction, Ilmd};
 use crate::gs1::Epc;
+use crate::store::codes::{Code, PartyKind};
 use crate::store::query::{EventRows, StoredEpc, StoredEvent};
 
 /// The URI of a stored key: a GS1 key as its canonical Digital Link; anything else (a URI or a
@@ -108,18 +110,18 @@ pub fn events(rows: EventRows, ids: &[i64]) -> Vec<Event> {
             let e = by_id.remove(id)?;
             let mut ev = event(e, i as u64, epcs.remove(id).unwrap_or_default());
             for p in parties.remove(id).unwrap_or_default() {
-                match p.kind {
-                    0 => ev.biz_transactions.push(BizTransaction {
+                match PartyKind::from_code(p.kind) {
+                    None => ev.biz_transactions.push(BizTransaction {
                         transaction_type: term(Vocab::BizTransactionType, &p.kind_type),
                         id: p.value,
                     }),
-                    kind => {
+                    Some(kind) => {
                         let sd = SourceDest {
                             sd_type: term(Vocab::SourceDestType, &p.kind_type)
                                 .unwrap_or_else(|| CbvTerm::Other(String::new())),
                             id: uri_of_key(&p.value),
                         };
-                        if kind == 1 {
+                        if kind == PartyKind::Source {
                             ev.sources.push(sd);
                         } else {
                             ev.destinations.push(sd);
@@ -146,14 +148,7 @@ pub fn events(rows: EventRows, ids: &[i64]) -> Vec<Event> {
 }
 
 fn event(e: StoredEvent, index: u64, epcs: Vec<StoredEpc>) -> Event {
-    let event_type = match e.event_type {
-        1 => EventType::Object,
-        2 => EventType::Aggregation,
-        3 => EventType::Transaction,
-        4 => EventType::Transformation,
-        5 => EventType::Association,
-        _ => EventType::Quantity,
-    };
+    let event_type = EventType::from_code(e.event_type).unwrap_or(EventType::Quantity);
     let mut ev = Event::new(event_type, index, Position::default());
     ev.event_time = Some(timestamp(e.event_time, Some(&e.event_time_zone_offset)));
     ev.record_time = Some(timestamp(e.record_time, None));
@@ -223,18 +218,18 @@ fn event(e: StoredEvent, index: u64, epcs: Vec<StoredEpc>) -> Event {
                 quantity: r.quantity,
                 uom: r.uom,
             };
-            match r.role {
-                1 => ev.quantity_list.push(q),
-                3 => ev.child_quantity_list.push(q),
-                4 => ev.input_quantity_list.push(q),
+            match EpcRole::from_code(r.role) {
+                Some(EpcRole::Epc) => ev.quantity_list.push(q),
+                Some(EpcRole::Child) => ev.child_quantity_list.push(q),
+                Some(EpcRole::Input) => ev.input_quantity_list.push(q),
                 _ => ev.output_quantity_list.push(q),
             }
         } else {
-            match r.role {
-                1 => ev.epc_list.push(uri),
-                2 => ev.parent_id = Some(uri),
-                3 => ev.child_epcs.push(uri),
-                4 => ev.input_epcs.push(uri),
+            match EpcRole::from_code(r.role) {
+                Some(EpcRole::Epc) => ev.epc_list.push(uri),
+                Some(EpcRole::Parent) => ev.parent_id = Some(uri),
+                Some(EpcRole::Child) => ev.child_epcs.push(uri),
+                Some(EpcRole::Input) => ev.input_epcs.push(uri),
                 _ => ev.output_epcs.push(uri),
             }
         }

@@ -386,7 +386,8 @@ pub struct StoredEpc {
     pub uom: Option<String>,
 }
 
-/// A business transaction, source or destination row (`kind` 0 for a business transaction).
+/// A business transaction, source or destination row (`kind`: `codes::PartyKind`, 0 for a
+/// business transaction).
 #[derive(Debug, Clone, QueryableByName)]
 pub struct StoredParty {
     #[diesel(sql_type = BigInt)]
