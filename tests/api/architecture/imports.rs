@@ -53,6 +53,9 @@ struct Pending {
     from_use: bool,
 }
 
+/// A name as written in a module: (module, name).
+type NameIn = (Vec<String>, String);
+
 /// The parsed crate: scopes of every module and the references still to resolve.
 #[derive(Default)]
 pub struct Sources {
@@ -61,7 +64,7 @@ pub struct Sources {
     /// Name under which the library is known to the binary (`src/main.rs`).
     library: Option<String>,
     /// What a name means in a module, once worked out (`None` while it is: a cycle).
-    meanings: RefCell<HashMap<(Vec<String>, String), Option<Target>>>,
+    meanings: RefCell<HashMap<NameIn, Option<Target>>>,
 }
 
 /// `src/http/verify.rs` -> `["http", "verify"]`; `src/lib.rs` and `src/main.rs` -> `[]`.
