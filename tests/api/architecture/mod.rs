@@ -60,11 +60,10 @@ const fn allow(from: &'static str, to: &'static str, why: &'static str) -> Allow
     Allowed { from, to, why }
 }
 
-/// `http`/`cli` -> `store` as on main today. The first group stays: starting the server needs
-/// a database to open, connect to, migrate and pool. The rest is being moved behind use-case
-/// functions (issue 11): delete an entry when its use goes (a test names the unused ones).
+/// `http`/`cli` -> `store` as on main today: starting the server and the commands needs a
+/// database to open, connect to, migrate and pool. Everything else goes through a use case. An
+/// entry nothing needs any more fails `every_allowed_exception_is_still_needed`.
 pub const ALLOWED: &[Allowed] = &[
-    // Start-up and the database itself.
     allow(
         "cli",
         "store::Database",
@@ -104,87 +103,6 @@ pub const ALLOWED: &[Allowed] = &[
         "http::health",
         "store::ping",
         "`/ready` asks whether the database answers",
-    ),
-    allow(
-        "http",
-        "store::partners::listen_for_changes",
-        "start-up runs the partner cache's NOTIFY listener",
-    ),
-    allow(
-        "http",
-        "store::verification::FactsLookup",
-        "start-up runs the batched verification look-up threads",
-    ),
-    allow(
-        "http",
-        "store::verification::VerificationLog",
-        "start-up runs the batched verification log writer",
-    ),
-    // Still to move behind a use case.
-    allow(
-        "http::admin",
-        "store::schema::verification_requests",
-        "the verification log query is built in the handler",
-    ),
-    allow(
-        "http::capture",
-        "store::capture::document",
-        "`GET /documents/{id}` reads the document row itself",
-    ),
-    allow(
-        "http::capture",
-        "store::capture::DocumentView",
-        "the document answer is built from the stored row",
-    ),
-    allow(
-        "http::jobs",
-        "store::capture::document",
-        "a capture job's status reads the document row itself",
-    ),
-    allow(
-        "http::labels",
-        "store::serials::pool_by_gtin",
-        "a label checks the GTIN has a serial pool",
-    ),
-    allow(
-        "http::labels",
-        "store::schema::trade_items",
-        "a label reads the product's NDC",
-    ),
-    allow(
-        "http::problem",
-        "store::verification::LookupError",
-        "look-up failures map to problem+json",
-    ),
-    allow(
-        "http::resolver",
-        "store::verification::SerialFacts",
-        "the resolver page shows the serial's stored facts",
-    ),
-    allow(
-        "http::resolver",
-        "store::verification::VerificationRecord",
-        "resolver look-ups are logged like verifications",
-    ),
-    allow(
-        "http::resolver",
-        "store::schema::trade_items",
-        "the resolver page reads the product's master data",
-    ),
-    allow(
-        "http::verify",
-        "store::verification::VerificationRecord",
-        "the handler builds the log record",
-    ),
-    allow(
-        "cli::flags",
-        "store::verification::set_responder",
-        "`directory set` writes the lookup directory unaudited",
-    ),
-    allow(
-        "cli::serials",
-        "store::partners::find",
-        "`serials allocate --partner` looks the partner up",
     ),
 ];
 
