@@ -576,57 +576,30 @@ async fn capture_over_mutual_tls_then_verify_the_captured_package() {
     let (_, manufacturer, _) = app.partner("0361414000018", Role::TradingPartner).await;
     let (_, regulator, _) = app.partner("0312345000004", Role::Regulator).await;
     let bytes = std::fs::read(fixtures().join("generated/dscsa-shipment-200.xml")).unwrap();
-    let post = |c: &reqwest::Client, body: Vec<u8>| {
-        c.post(app.url("/epcis/capture"))
-            .header("content-type", "application/xml")
-            .body(body)
-            .send()
-    };
 
-    let res = post(&manufacturer, bytes.clone()).await.unwrap();
-    assert_eq!(res.status(), 201);
-    assert!(res.headers()["location"]
-        .to_str()
-        .unwrap()
-        .starts_with("/documents/"));
-    let report: serde_json::Value = res.json().await.unwrap();
+    let answer = app.capture(&manufacturer, bytes.clone()).await;
+    assert_eq!(answer.status, 201);
+    assert!(answer.location.unwrap().starts_with("/documents/"));
+    let report = answer.body;
     assert_eq!(report["outcome"], "accepted");
     assert_eq!(report["eventsByType"]["AggregationEvent"], 10);
     assert_eq!(report["epcCount"], 430);
 
     // The sender reads its document; another trading partner cannot see it; a regulator can.
     let location = format!("/documents/{}", report["documentId"].as_str().unwrap());
-    let mine: serde_json::Value = manufacturer
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine = app.get_as(&manufacturer, &location).await.body;
     assert_eq!(
         (&mine["status"], &mine["eventCount"]),
         (&serde_json::json!("accepted"), &serde_json::json!(14))
     );
     let (_, other, _) = app.partner("0999990000018", Role::TradingPartner).await;
-    assert_eq!(
-        other.get(app.url(&location)).send().await.unwrap().status(),
-        404
-    );
-    assert_eq!(
-        regulator
-            .get(app.url(&location))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get_as(&other, &location).await.status, 404);
+    assert_eq!(app.get_as(&regulator, &location).await.status, 200);
 
     // The resend: 409 with the original document.
-    let res = post(&manufacturer, bytes.clone()).await.unwrap();
-    assert_eq!(res.status(), 409);
-    let problem: serde_json::Value = res.json().await.unwrap();
+    let answer = app.capture(&manufacturer, bytes.clone()).await;
+    assert_eq!(answer.status, 409);
+    let problem = answer.body;
     assert_eq!(problem["code"], "duplicate-document");
     assert!(problem["detail"]
         .as_str()
@@ -634,10 +607,9 @@ async fn capture_over_mutual_tls_then_verify_the_captured_package() {
         .contains(report["documentId"].as_str().unwrap()));
 
     // A broken document: 400 with every error, with line and column.
-    let broken = b"<epcis:EPCISDocument xmlns:epcis=\"urn:epcglobal:epcis:xsd:1\" schemaVersion=\"1.2\" creationDate=\"2025-01-01T00:00:00Z\"><EPCISBody><EventList><ObjectEvent><eventTime>yesterday</eventTime></ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>".to_vec();
-    let res = post(&manufacturer, broken).await.unwrap();
-    assert_eq!(res.status(), 400);
-    let problem: serde_json::Value = res.json().await.unwrap();
+    let answer = app.capture(&manufacturer, BROKEN).await;
+    assert_eq!(answer.status, 400);
+    let problem = answer.body;
     assert_eq!(problem["code"], "document-rejected");
     let errors = problem["errors"].as_array().unwrap();
     assert!(errors.len() >= 2, "{problem}");
@@ -646,7 +618,7 @@ async fn capture_over_mutual_tls_then_verify_the_captured_package() {
         .all(|e| e["line"] == 1 && e["column"].as_u64().unwrap() > 1));
 
     // Only trading partners (and admins) send documents; XML only.
-    assert_eq!(post(&regulator, bytes.clone()).await.unwrap().status(), 403);
+    assert_eq!(app.capture(&regulator, bytes.clone()).await.status, 403);
     let json = manufacturer
         .post(app.url("/epcis/capture"))
         .header("content-type", "application/json")
@@ -659,24 +631,19 @@ async fn capture_over_mutual_tls_then_verify_the_captured_package() {
     // A captured package verifies: GTIN 00327611808277, first item serial, lot and expiry of
     // the generator's product.
     let path = "/verify/gtin/00327611808277/lot/D63944/ser/1vrORcmn0iSH?exp=260506&linkType=verificationService";
-    let res = regulator.get(app.url(path)).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(body["data"]["verified"], true, "{body}");
+    let answer = app.verify(&regulator, path).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["data"]["verified"], true, "{}", answer.body);
     let wrong_lot = "/verify/gtin/00327611808277/lot/OTHER/ser/1vrORcmn0iSH?exp=260506&linkType=verificationService";
-    let body: serde_json::Value = regulator
-        .get(app.url(wrong_lot))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     assert_eq!(
-        body["data"]["verificationFailureReason"],
+        app.verify(&regulator, wrong_lot).await.body["data"]["verificationFailureReason"],
         "No_match_GTIN_Serial_Lot"
     );
 }
+
+/// A document the reader refuses twice on its first line (an event time that is no time, and
+/// no action).
+pub(crate) const BROKEN: &[u8] = b"<epcis:EPCISDocument xmlns:epcis=\"urn:epcglobal:epcis:xsd:1\" schemaVersion=\"1.2\" creationDate=\"2025-01-01T00:00:00Z\"><EPCISBody><EventList><ObjectEvent><eventTime>yesterday</eventTime></ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>";
 
 #[tokio::test]
 async fn the_epcis_2_capture_job_api_accepts_then_reports() {
@@ -687,21 +654,12 @@ async fn the_epcis_2_capture_job_api_accepts_then_reports() {
     let (_, other, _) = app.partner("0999990000018", Role::TradingPartner).await;
     let bytes = std::fs::read(fixtures().join("generated/dscsa-shipment-200.xml")).unwrap();
 
-    let start = |body: Vec<u8>| {
-        sender
-            .post(app.url("/capture"))
-            .header("content-type", "application/xml")
-            .body(body)
-            .send()
-    };
     let poll = |location: String| {
-        let sender = sender.clone();
-        let url = app.url(&location);
+        let (app, sender) = (&app, &sender);
         async move {
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
             loop {
-                let job: serde_json::Value =
-                    sender.get(&url).send().await.unwrap().json().await.unwrap();
+                let job = app.get_as(sender, &location).await.body;
                 if job["running"] == false || std::time::Instant::now() > deadline {
                     return job;
                 }
@@ -710,9 +668,9 @@ async fn the_epcis_2_capture_job_api_accepts_then_reports() {
         }
     };
 
-    let res = start(bytes.clone()).await.unwrap();
-    assert_eq!(res.status(), 202);
-    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let answer = app.post_xml(&sender, "/capture", bytes.clone()).await;
+    assert_eq!(answer.status, 202);
+    let location = answer.location.unwrap();
     assert!(location.starts_with("/capture/"));
     let job = poll(location.clone()).await;
     assert_eq!(
@@ -723,30 +681,20 @@ async fn the_epcis_2_capture_job_api_accepts_then_reports() {
     assert_eq!(job["report"]["eventCount"], 14);
     assert_eq!(job["captureErrorBehaviour"], "rollback");
     // The job is its sender's: another partner does not see it.
-    assert_eq!(
-        other.get(app.url(&location)).send().await.unwrap().status(),
-        404
-    );
+    assert_eq!(app.get_as(&other, &location).await.status, 404);
     // The captured document is the job's id.
     let id = location.trim_start_matches("/capture/");
-    assert_eq!(
-        sender
-            .get(app.url(&format!("/documents/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    let document = format!("/documents/{id}");
+    assert_eq!(app.get_as(&sender, &document).await.status, 200);
 
     // A document the rules refuse: the job finishes with success false and every error.
     let broken = doc("", &format!(
         "{}<ObjectEvent><eventTime>2099-01-01T00:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><epcList/><action>OBSERVE</action></ObjectEvent>",
         commission(1, &[item(7)], "L7")
     ));
-    let res = start(broken).await.unwrap();
-    assert_eq!(res.status(), 202);
-    let job = poll(res.headers()["location"].to_str().unwrap().to_string()).await;
+    let answer = app.post_xml(&sender, "/capture", broken).await;
+    assert_eq!(answer.status, 202);
+    let job = poll(answer.location.unwrap()).await;
     assert_eq!(job["success"], false, "{job}");
     assert_eq!(job["errors"][0]["rule"], "DSCSA-B-011");
 }
@@ -762,25 +710,18 @@ async fn documents_over_the_configured_size_limit_are_refused() {
     let (_, sender, _) = app.partner("0361414000018", Role::TradingPartner).await;
     let bytes = std::fs::read(fixtures().join("generated/dscsa-shipment-200.xml")).unwrap();
     assert!(bytes.len() > 10_000);
-    let send = |path: &str| {
-        sender
-            .post(app.url(path))
-            .header("content-type", "application/xml")
-            .body(bytes.clone())
-            .send()
-    };
     // Synchronous capture: the reader stops at the limit; the problem names the rule.
-    let res = send("/epcis/capture").await.unwrap();
-    assert_eq!(res.status(), 400);
-    let problem: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(problem["errors"][0]["rule"], "EPCIS-X-004", "{problem}");
-    // Capture job: refused before anything is queued.
-    let res = send("/capture").await.unwrap();
-    assert_eq!(res.status(), 413);
+    let answer = app.capture(&sender, bytes.clone()).await;
+    assert_eq!(answer.status, 400);
     assert_eq!(
-        res.json::<serde_json::Value>().await.unwrap()["code"],
-        "capture-limit-exceeded"
+        answer.body["errors"][0]["rule"], "EPCIS-X-004",
+        "{}",
+        answer.body
     );
+    // Capture job: refused before anything is queued.
+    let answer = app.post_xml(&sender, "/capture", bytes.clone()).await;
+    assert_eq!(answer.status, 413);
+    assert_eq!(answer.body["code"], "capture-limit-exceeded");
     assert_eq!(
         crate::helpers::scalar(&app.app.db.url, "SELECT count(*) FROM events"),
         0

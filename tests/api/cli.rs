@@ -598,34 +598,3 @@ fn validate_db_checks_the_business_rules_against_the_database_and_stores_nothing
     pg.stop_now().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
-
-/// Issue 10 §3: `gs1 parse` as a shell user runs it — `^` in first position, `--syntax-only`,
-/// and non-GS1 scan data answered as such (exit 1, one line naming the symbology).
-#[test]
-fn gs1_parse_reads_caret_data_checks_syntax_only_on_request_and_names_non_gs1_symbologies() {
-    let run = |args: &[&str]| {
-        Command::new(BIN)
-            .arg("gs1")
-            .arg("parse")
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let out = run(&["^0112345678901231^10ABC"]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("(01)12345678901231(10)ABC"));
-
-    assert_eq!(run(&["(10)ABC"]).status.code(), Some(1));
-    let out = run(&["--syntax-only", "(10)ABC"]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("syntax only"));
-
-    let out = run(&["]Q1TESTING"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("not GS1 data") && err.contains("QR Code, not in GS1 mode"),
-        "{err}"
-    );
-    assert_eq!(err.lines().count(), 1, "{err}");
-}

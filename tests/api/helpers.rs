@@ -211,6 +211,88 @@ impl TestApp {
             .await
             .expect("request failed")
     }
+
+    /// `path` on the partner (mutual TLS) listener.
+    pub fn partner_url(&self, path: &str) -> String {
+        let port = self.tls_port.expect("the partner listener is off");
+        format!("https://localhost:{port}{path}")
+    }
+
+    /// `POST /epcis/capture` of an EPCIS XML document, as the partner whose certificate
+    /// `client` presents.
+    pub async fn capture(&self, client: &reqwest::Client, xml: impl Into<reqwest::Body>) -> Answer {
+        self.post_xml(client, "/epcis/capture", xml).await
+    }
+
+    /// POSTs an XML body (`/epcis/capture`, `/capture`) on the partner listener.
+    pub async fn post_xml(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        xml: impl Into<reqwest::Body>,
+    ) -> Answer {
+        let res = client
+            .post(self.partner_url(path))
+            .header("content-type", "application/xml")
+            .body(xml)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        Answer::read(res).await
+    }
+
+    /// A GET on the partner listener (a document, a capture job, the verification log).
+    pub async fn get_as(&self, client: &reqwest::Client, path: &str) -> Answer {
+        let res = client
+            .get(self.partner_url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        Answer::read(res).await
+    }
+
+    /// A verification request (`/verify/…`) over mutual TLS.
+    pub async fn verify(&self, client: &reqwest::Client, path: &str) -> Answer {
+        assert!(
+            path.starts_with("/verify/"),
+            "not a verification path: {path}"
+        );
+        self.get_as(client, path).await
+    }
+}
+
+/// An answer read whole: its status, its `Location` and `Content-Type`, and its body as JSON
+/// (`Null` when the body is not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub content_type: Option<String>,
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    async fn read(res: reqwest::Response) -> Answer {
+        let status = res.status().as_u16();
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        let (location, content_type) = (header("location"), header("content-type"));
+        let body = res.json().await.unwrap_or(serde_json::Value::Null);
+        Answer {
+            status,
+            location,
+            content_type,
+            body,
+        }
+    }
+
+    /// Status and body, for `let (status, body) = …`.
+    pub fn parts(self) -> (u16, serde_json::Value) {
+        (self.status, self.body)
+    }
 }
 
 impl Drop for TestApp {

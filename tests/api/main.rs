@@ -1,5 +1,6 @@
 //! The integration tests: one binary, one module per area. See helpers.rs for the harness.
 
+mod answers;
 mod architecture;
 mod capture;
 mod cli;

@@ -809,15 +809,9 @@ async fn commissioning_a_serial_of_our_pool_that_was_never_allocated_flags_it_su
         commission(2, &[epc(&never[0]), epc(&issued[2]), epc(&never[1])], "L1"),
     ]
     .concat();
-    let res = partner
-        .post(app.url("/epcis/capture"))
-        .header("content-type", "application/xml")
-        .body(doc("", &events))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let report: Value = res.json().await.unwrap();
+    let answer = app.capture(&partner, doc("", &events)).await;
+    assert_eq!(answer.status, 201);
+    let report = answer.body;
     assert_eq!(report["outcome"], "accepted", "{report}");
     let b015: Vec<&Value> = report["warnings"]
         .as_array()
@@ -841,23 +835,11 @@ async fn commissioning_a_serial_of_our_pool_that_was_never_allocated_flags_it_su
     .unwrap();
     assert_eq!(suspects, vec![2, 3]);
 
-    let verify = |serial: String| {
-        let c = partner.clone();
-        let url = app.url(&format!(
-            "/verify/gtin/{GTIN}/lot/L1/ser/{serial}?exp=281231&linkType=verificationService"
-        ));
-        async move {
-            c.get(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
+    let path = |serial: &str| {
+        format!("/verify/gtin/{GTIN}/lot/L1/ser/{serial}?exp=281231&linkType=verificationService")
     };
-    let genuine = verify(issued[2].clone()).await;
+    let genuine = app.verify(&partner, &path(&issued[2])).await.body;
     assert!(genuine["data"].get("additionalInfo").is_none(), "{genuine}");
-    let flagged = verify(never[1].clone()).await;
+    let flagged = app.verify(&partner, &path(&never[1])).await.body;
     assert_eq!(flagged["data"]["additionalInfo"], "Suspect", "{flagged}");
 }

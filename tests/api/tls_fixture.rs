@@ -148,6 +148,15 @@ impl PartnerApp {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+        self.app.partner_url(path)
+    }
+}
+
+/// The request helpers of `TestApp` (`capture`, `verify`, …) on the partner listener.
+impl std::ops::Deref for PartnerApp {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
     }
 }

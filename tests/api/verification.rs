@@ -10,11 +10,11 @@ use crate::tls_fixture::{
     spawn_partner_app, spawn_partner_app_with, test_pki, tls_settings, PartnerApp,
 };
 
-const GTIN: &str = "00361414123458";
+pub(crate) const GTIN: &str = "00361414123458";
 const LT: &str = "&linkType=verificationService";
 
 /// A serial as capture would have left it: status 4 = received.
-async fn seed(app: &PartnerApp, serial: &str, lot: &str, expiry: &str, status: i16) {
+pub(crate) async fn seed(app: &PartnerApp, serial: &str, lot: &str, expiry: &str, status: i16) {
     app.sql(&format!(
         "INSERT INTO serials (epc_key, kind, gtin, serial_number, lot, expiry, status) \
          VALUES ('01{GTIN}21{serial}', 1, '{GTIN}', '{serial}', '{lot}', '{expiry}', {status})"
@@ -29,11 +29,16 @@ fn path(serial: &str, lot: &str, exp: &str) -> String {
     )
 }
 
+/// Status and body of a verification request as `c`'s partner (`TestApp::verify`).
 async fn verify(app: &PartnerApp, c: &reqwest::Client, path: &str) -> (u16, Value) {
-    let res = c.get(app.url(path)).send().await.unwrap();
-    let status = res.status().as_u16();
-    let body = res.json::<Value>().await.unwrap_or(Value::Null);
-    (status, body)
+    app.verify(c, path).await.parts()
+}
+
+/// The verification log as `client` may read it.
+async fn log(app: &PartnerApp, client: &reqwest::Client) -> Vec<Value> {
+    let answer = app.get_as(client, "/verification-requests").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    serde_json::from_value(answer.body).unwrap()
 }
 
 #[tokio::test]
@@ -314,14 +319,7 @@ async fn every_request_is_logged_and_a_partner_reads_only_its_own_requests() {
     .await;
     assert_eq!(wait_for_log_rows(&app, 4).await, 4);
 
-    let mine: Vec<Value> = a
-        .get(app.url("/verification-requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine: Vec<Value> = log(&app, &a).await;
     assert_eq!(mine.len(), 2, "{mine:?}");
     assert!(mine.iter().all(|r| r["partner_id"] == a_id));
     assert!(mine
@@ -330,24 +328,10 @@ async fn every_request_is_logged_and_a_partner_reads_only_its_own_requests() {
     assert!(mine
         .iter()
         .all(|r| r["requester_gln"] == "0312345000004" && r["serial_number"] == "SN1"));
-    let theirs: Vec<Value> = b
-        .get(app.url("/verification-requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let theirs: Vec<Value> = log(&app, &b).await;
     assert_eq!(theirs.len(), 2);
     assert!(theirs.iter().any(|r| r["http_status"] == 400));
-    let all: Vec<Value> = regulator
-        .get(app.url("/verification-requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Vec<Value> = log(&app, &regulator).await;
     assert_eq!(all.len(), 4);
 }
 

@@ -187,29 +187,21 @@ async fn capture_endpoints_answer_415_for_json_and_documents_show_data_quality_f
             "{detail}"
         );
     }
-    let res = partner
-        .post(app.url("/epcis/capture"))
-        .header("content-type", "application/xml")
-        .body(read("valid/v12-non-uri-locations-and-transactions.xml"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let report: serde_json::Value = res.json().await.unwrap();
+    let answer = app
+        .capture(
+            &partner,
+            read("valid/v12-non-uri-locations-and-transactions.xml"),
+        )
+        .await;
+    assert_eq!(answer.status, 201);
+    let report = answer.body;
     let warned = report["warnings"].as_array().unwrap();
     assert!(
         warned.iter().any(|w| w["rule"] == "EPCIS-I-005"),
         "{report}"
     );
     let location = format!("/documents/{}", report["documentId"].as_str().unwrap());
-    let doc: serde_json::Value = partner
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.get_as(&partner, &location).await.body;
     let quality = doc["dataQuality"].as_array().expect("dataQuality");
     assert_eq!(quality.len(), 5, "{doc}");
     assert!(
@@ -217,12 +209,8 @@ async fn capture_endpoints_answer_415_for_json_and_documents_show_data_quality_f
         "{doc}"
     );
     // A standalone master-data document over HTTP.
-    let res = partner
-        .post(app.url("/epcis/capture"))
-        .header("content-type", "application/xml")
-        .body(read("valid/v20-masterdata-document.xml"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
+    let answer = app
+        .capture(&partner, read("valid/v20-masterdata-document.xml"))
+        .await;
+    assert_eq!(answer.status, 201);
 }

@@ -4,4 +4,5 @@
 mod capture_speed;
 mod documents;
 mod event_time;
+mod gs1_parse;
 mod serve;
