@@ -19,6 +19,18 @@ pub struct ConvertArgs {
     /// Output format: jsonld (EPCIS 2.0 JSON-LD), xml2 (EPCIS 2.0 XML), xml12 (EPCIS 1.2 XML).
     #[arg(long, value_parser = parse::<Format>)]
     pub to: Format,
+    #[command(flatten)]
+    pub write: WriteArgs,
+    /// Output file (default: standard output).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// The EPCIS XML document to convert.
+    pub file: PathBuf,
+}
+
+/// How identifiers and CBV values are written: the options `convert` and `export` share.
+#[derive(Debug, clap::Args)]
+pub struct WriteArgs {
     /// How EPCs are written (GS1-EPC-Format): No_Preference, Always_GS1_Digital_Link (default
     /// for jsonld and xml2), Always_EPC_URN (default for xml12), Never_Translates.
     #[arg(long, value_parser = parse::<EpcFormat>)]
@@ -31,14 +43,30 @@ pub struct ConvertArgs {
     /// URNs from Digital Links.
     #[arg(long, value_name = "FILE")]
     pub gcp_table: Option<PathBuf>,
-    /// Output file (default: standard output).
-    #[arg(short = 'o', long = "output", value_name = "OUT")]
-    pub output: Option<PathBuf>,
-    /// The EPCIS XML document to convert.
-    pub file: PathBuf,
 }
 
-fn parse<T: std::str::FromStr>(s: &str) -> Result<T, String>
+impl WriteArgs {
+    /// The writer's options, with the company prefix table loaded.
+    pub fn options(&self) -> Result<WriteOptions, CliError> {
+        let mut options = WriteOptions {
+            epc_format: self.epc_format,
+            cbv_format: self.cbv_format,
+            ..WriteOptions::default()
+        };
+        if let Some(t) = &self.gcp_table {
+            let text = std::fs::read_to_string(t).map_err(|e| CliError {
+                code: EXIT_USAGE,
+                message: format!("cannot read {}: {e}", t.display()),
+            })?;
+            options.gcp.load_table(&text).map_err(|e| {
+                CliError::usage(format!("{}: not a GCP length table: {e}", t.display()))
+            })?;
+        }
+        Ok(options)
+    }
+}
+
+pub(super) fn parse<T: std::str::FromStr>(s: &str) -> Result<T, String>
 where
     T::Err: std::fmt::Display,
 {
@@ -65,20 +93,7 @@ pub fn run(args: ConvertArgs) -> Result<(), CliError> {
         code: EXIT_USAGE,
         message: format!("cannot read {}: {e}", args.file.display()),
     })?;
-    let mut options = WriteOptions {
-        epc_format: args.epc_format,
-        cbv_format: args.cbv_format,
-        ..WriteOptions::default()
-    };
-    if let Some(t) = &args.gcp_table {
-        let text = std::fs::read_to_string(t).map_err(|e| CliError {
-            code: EXIT_USAGE,
-            message: format!("cannot read {}: {e}", t.display()),
-        })?;
-        options.gcp.load_table(&text).map_err(|e| {
-            CliError::usage(format!("{}: not a GCP length table: {e}", t.display()))
-        })?;
-    }
+    let options = args.write.options()?;
     let out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(
             std::fs::File::create(p)

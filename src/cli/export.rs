@@ -6,10 +6,11 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use super::convert::{parse, WriteArgs};
 use super::db::with_db;
 use super::CliError;
 use crate::config::Settings;
-use crate::epcis::write::{CbvFormat, EpcFormat, Format, WriteOptions};
+use crate::epcis::write::Format;
 use crate::query::{self, QueryError, Viewer};
 
 #[derive(Debug, clap::Args)]
@@ -33,27 +34,13 @@ pub struct ExportArgs {
     /// `--param eventType=AggregationEvent`.
     #[arg(long, value_name = "NAME=VALUE")]
     pub param: Vec<String>,
-    /// How EPCs are written (GS1-EPC-Format); default Always_GS1_Digital_Link for jsonld and
-    /// xml2, Always_EPC_URN for xml12 (for the company prefixes of `[organisation]` and of
-    /// `--gcp-table`; other Digital Links stay as they are).
-    #[arg(long, value_parser = parse::<EpcFormat>)]
-    pub epc_format: Option<EpcFormat>,
-    /// How CBV values are written (GS1-CBV-XML-Format).
-    #[arg(long, value_parser = parse::<CbvFormat>, default_value = "No_Preference")]
-    pub cbv_format: CbvFormat,
-    /// A GS1 company prefix length table (GCPPrefixFormatList, XML or JSON).
-    #[arg(long, value_name = "FILE")]
-    pub gcp_table: Option<PathBuf>,
+    // EPC URNs are written for the company prefixes of `[organisation]` and of `--gcp-table`;
+    // other Digital Links stay as they are.
+    #[command(flatten)]
+    pub write: WriteArgs,
     /// Output file (default: standard output).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<PathBuf>,
-}
-
-fn parse<T: std::str::FromStr>(s: &str) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    s.parse::<T>().map_err(|e| e.to_string())
 }
 
 /// The query parameters the flags stand for.
@@ -82,23 +69,12 @@ pub fn parameters(args: &ExportArgs) -> Result<Vec<(String, String)>, CliError> 
 
 pub fn run(settings: &Settings, args: ExportArgs) -> Result<(), CliError> {
     let query = query::parse(&parameters(&args)?).map_err(|e| CliError::usage(e.to_string()))?;
-    let mut options = WriteOptions {
-        epc_format: args.epc_format,
-        cbv_format: args.cbv_format,
-        ..WriteOptions::default()
-    };
+    let mut options = args.write.options()?;
     if let Some(org) = &settings.organisation {
         for gcp in &org.company_prefixes {
             // Validated with the configuration.
             let _ = options.gcp.learn(gcp);
         }
-    }
-    if let Some(t) = &args.gcp_table {
-        let text = std::fs::read_to_string(t)
-            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", t.display())))?;
-        options.gcp.load_table(&text).map_err(|e| {
-            CliError::usage(format!("{}: not a GCP length table: {e}", t.display()))
-        })?;
     }
     let out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).map_err(

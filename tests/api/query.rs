@@ -487,3 +487,56 @@ fn encode(s: &str) -> String {
         })
         .collect()
 }
+
+#[test]
+fn export_streams_what_import_stored_and_refuses_a_bad_parameter() {
+    let db = TestDb::create();
+    let dir = crate::cli::scratch("export");
+    let run = |args: &[&str]| {
+        crate::cli::command(&dir)
+            .env("DATABASE_URL", &db.url)
+            .env("DSCSA_ORGANISATION_GLN", "0361414000018")
+            .env("DSCSA_ORGANISATION_NAME", "Export test")
+            .env("DSCSA_ORGANISATION_COMPANY_PREFIXES", "0327611")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let doc = fixtures().join("generated/dscsa-shipment-200.xml");
+    let imported = run(&["import", doc.to_str().unwrap()]);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let out = dir.join("all.xml");
+    let exported = run(&["export", "--format", "xml12", "-o", out.to_str().unwrap()]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let xml = std::fs::read(&out).unwrap();
+    let mut read: Vec<String> = hashes_read_back(&xml);
+    read.sort();
+    assert_eq!(read, stored_hashes(&db).into_iter().collect::<Vec<_>>());
+    // The organisation's company prefix makes EPC URNs of its identifiers in 1.2.
+    assert!(String::from_utf8_lossy(&xml).contains("urn:epc:id:sgtin:0327611."));
+
+    let one = dir.join("one.json");
+    let epc = crate::helpers::strings(
+        &db.url,
+        "SELECT epc_key AS v FROM event_epcs WHERE role = 3 AND epc_key LIKE '01%' LIMIT 1",
+    )
+    .remove(0);
+    let dl = query::rebuild::uri_of_key(&epc);
+    let filtered = run(&["export", "--epc", &dl, "-o", one.to_str().unwrap()]);
+    assert!(filtered.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&one).unwrap()).unwrap();
+    assert_eq!(json["epcisBody"]["eventList"].as_array().unwrap().len(), 2);
+
+    let bad = run(&["export", "--param", "EQ_colour=red"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("EQ_colour"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
