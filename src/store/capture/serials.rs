@@ -140,16 +140,26 @@ pub(super) const STORED_COLUMNS: &str =
 pub(super) const STORED_FROM: &str = "serials s LEFT JOIN serials p ON p.id = s.parent_id
     LEFT JOIN events le ON le.id = s.last_event_id";
 
-/// The stored serials among these keys (one round trip; the unique index on `epc_key`).
+/// The stored serials among these keys (the unique index on `epc_key`).
+///
+/// The planner takes every key of the array for a stored serial (the index is unique), so for
+/// a chunk of 10,000 keys it expects 10,000 rows and, up to a few hundred thousand serials,
+/// prefers a sequential scan: 30 ms for 10,000 keys at 104,000 serials against 8 ms through
+/// the index, and growing with the table. Keys a capture asks about are mostly new (a
+/// commissioning), so the index is always the better way: sequential scans are off for this
+/// one statement (issue 10 §7).
 pub fn load_serials(conn: &mut PgConnection, keys: &[&str]) -> QueryResult<Vec<StoredSerial>> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    diesel::sql_query(format!(
+    conn.batch_execute("SET LOCAL enable_seqscan = off")?;
+    let rows = diesel::sql_query(format!(
         "SELECT {STORED_COLUMNS} FROM {STORED_FROM} WHERE s.epc_key = ANY($1)"
     ))
     .bind::<Array<Text>, _>(keys)
-    .load(conn)
+    .load(conn);
+    conn.batch_execute("SET LOCAL enable_seqscan TO DEFAULT")?;
+    rows
 }
 
 /// How the serials directly inside a container are found, with no index on `parent_id`
