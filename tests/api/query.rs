@@ -185,6 +185,31 @@ fn filters_select_what_they_name_and_nothing_else() {
         ),
         0
     );
+
+    // maxEventCount: more matching events than allowed is QueryTooLargeException.
+    let too_many = query::parse(&params(&[("maxEventCount", "3")])).unwrap();
+    assert!(matches!(
+        query::events_page(&mut conn, &viewer, &too_many),
+        Err(query::QueryError::TooLarge { max: 3 })
+    ));
+    let enough = query::parse(&params(&[("maxEventCount", "1000")])).unwrap();
+    assert!(query::events_page(&mut conn, &viewer, &enough).is_ok());
+    // eventCountLimit: at most that many events over all pages.
+    let mut served = 0;
+    let mut token: Option<String> = None;
+    loop {
+        let mut p = params(&[("eventCountLimit", "5"), ("perPage", "2")]);
+        if let Some(t) = &token {
+            p.push(("nextPageToken".into(), t.clone()));
+        }
+        let page = query::events_page(&mut conn, &viewer, &query::parse(&p).unwrap()).unwrap();
+        served += page.events.len();
+        match page.next {
+            Some((t, _)) => token = Some(t),
+            None => break,
+        }
+    }
+    assert_eq!(served, 5);
 }
 
 #[test]
