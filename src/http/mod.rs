@@ -42,6 +42,8 @@ pub struct AppState {
     pub serial_key: std::sync::Arc<crate::serials::SerialKey>,
     /// Per-address rate limit of the public Digital Link page.
     pub page_limiter: resolver::PageLimiter,
+    /// Signs the query interface's page tokens (read from the database once).
+    pub page_key: crate::query::PageKey,
 }
 
 impl AppState {
@@ -126,6 +128,7 @@ impl Application {
             jobs: jobs::Jobs::default(),
             serial_key,
             page_limiter: resolver::PageLimiter::new(&settings.resolver),
+            page_key: crate::query::PageKey::default(),
         });
 
         let listener = TcpListener::bind(settings.http.listen)

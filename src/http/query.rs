@@ -196,7 +196,10 @@ async fn answer(
     let parsed = query::parse(&params)?;
     let viewer = Viewer::of(&partner);
     let page = state
-        .db(move |conn| Ok(query::events_page(conn, &viewer, &parsed)?))
+        .db({
+            let key = state.page_key.clone();
+            move |conn| Ok(query::events_page(conn, &key, &viewer, &parsed)?)
+        })
         .await?;
     let version = answer.version();
     let content_type = answer.content_type();
@@ -243,7 +246,10 @@ pub async fn event(
     let viewer = Viewer::of(&partner);
     let wanted = id.clone();
     let found = state
-        .db(move |conn| Ok(query::event_by_id(conn, &viewer, &wanted)?))
+        .db({
+            let key = state.page_key.clone();
+            move |conn| Ok(query::event_by_id(conn, &key, &viewer, &wanted)?)
+        })
         .await?;
     let ev = found.ok_or_else(|| Problem::no_such_event(&id))?;
     let (version, content_type) = (answer.version(), answer.content_type());

@@ -8,6 +8,7 @@ pub mod rebuild;
 pub mod token;
 
 use std::io::Write;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
@@ -97,6 +98,28 @@ fn sbdh_forms(gln: &str) -> Vec<String> {
     forms
 }
 
+/// The key that signs page tokens: read from the database once per holder (the server keeps
+/// one for its life, an export one for its pages), made there on first use
+/// (`store::query::secret`), so every server process on the database shares it.
+#[derive(Clone, Default)]
+pub struct PageKey(Arc<OnceLock<Vec<u8>>>);
+
+impl PageKey {
+    fn get(&self, conn: &mut PgConnection) -> Result<&[u8], QueryError> {
+        if let Some(k) = self.0.get() {
+            return Ok(k);
+        }
+        let k = q::secret(conn, "page-token")?;
+        Ok(self.0.get_or_init(|| k))
+    }
+}
+
+impl std::fmt::Debug for PageKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PageKey(..)")
+    }
+}
+
 /// One page of a query's events.
 #[derive(Debug)]
 pub struct Page {
@@ -115,15 +138,16 @@ struct Cursor {
 /// The page the query's token (or none: the first page) names.
 pub fn events_page(
     conn: &mut PgConnection,
+    key: &PageKey,
     viewer: &Viewer,
     query: &EventQuery,
 ) -> Result<Page, QueryError> {
-    let key = q::secret(conn, "page-token")?;
+    let key = key.get(conn)?;
     let digest = token::query_digest(&query.fingerprint, &viewer.who);
     let now = Utc::now();
     let cursor = match &query.next_page_token {
         Some(text) => {
-            let t = token::verify(&key, text, &digest, now)?;
+            let t = token::verify(key, text, &digest, now)?;
             Cursor {
                 after: Some(t.after().ok_or(TokenError::Forged)?),
                 snapshot: t.s,
@@ -160,7 +184,7 @@ pub fn events_page(
                 n: cursor.served + hits.len() as u64,
                 x: expires.timestamp(),
             };
-            Some((token::sign(&key, &t), expires))
+            Some((token::sign(key, &t), expires))
         }
         _ => None,
     };
@@ -194,6 +218,7 @@ fn fetch(
 /// answered exactly like one that does not exist).
 pub fn event_by_id(
     conn: &mut PgConnection,
+    key: &PageKey,
     viewer: &Viewer,
     id: &str,
 ) -> Result<Option<Event>, QueryError> {
@@ -201,7 +226,10 @@ pub fn event_by_id(
         ("EQ_eventID".to_string(), id.to_string()),
         ("perPage".to_string(), "1".to_string()),
     ])?;
-    Ok(events_page(conn, viewer, &query)?.events.into_iter().next())
+    Ok(events_page(conn, key, viewer, &query)?
+        .events
+        .into_iter()
+        .next())
 }
 
 /// Events written per page when a whole result is streamed.
@@ -235,8 +263,9 @@ pub fn export<W: Write>(
         }),
     }))?;
     writer.item(&Item::Header(Box::default()))?;
+    let key = PageKey::default();
     loop {
-        let page = events_page(conn, viewer, &query)?;
+        let page = events_page(conn, &key, viewer, &query)?;
         for ev in &page.events {
             writer.event(ev)?;
         }

@@ -474,6 +474,14 @@ pub fn load(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<EventRows> {
 /// same for every server process on the database.
 pub fn secret(conn: &mut PgConnection, name: &str) -> QueryResult<Vec<u8>> {
     use super::schema::server_secrets::dsl;
+    let stored = dsl::server_secrets
+        .filter(dsl::name.eq(name))
+        .select(dsl::secret)
+        .get_result(conn)
+        .optional()?;
+    if let Some(s) = stored {
+        return Ok(s);
+    }
     let mut fresh = [0u8; 32];
     openssl::rand::rand_bytes(&mut fresh).map_err(|e| {
         diesel::result::Error::QueryBuilderError(format!("no random bytes: {e}").into())
@@ -482,6 +490,7 @@ pub fn secret(conn: &mut PgConnection, name: &str) -> QueryResult<Vec<u8>> {
         .values((dsl::name.eq(name), dsl::secret.eq(&fresh[..])))
         .on_conflict_do_nothing()
         .execute(conn)?;
+    // Another process may have made it first: theirs is the one.
     dsl::server_secrets
         .filter(dsl::name.eq(name))
         .select(dsl::secret)

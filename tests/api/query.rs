@@ -9,7 +9,7 @@ use dscsa_exchange::capture::{ErrorBehaviour, Outcome};
 use dscsa_exchange::epcis::write::{Format, WriteOptions};
 use dscsa_exchange::epcis::{EpcisReader, Item, Limits};
 use dscsa_exchange::partners::Role;
-use dscsa_exchange::query::{self, Viewer};
+use dscsa_exchange::query::{self, PageKey, Viewer};
 
 use crate::capture::capture_with;
 use crate::helpers::TestDb;
@@ -128,7 +128,10 @@ fn filters_select_what_they_name_and_nothing_else() {
     let count = |conn: &mut diesel::PgConnection, p: &[(&str, &str)]| {
         let mut q = query::parse(&params(p)).unwrap();
         q.per_page = 1000;
-        query::events_page(conn, &viewer, &q).unwrap().events.len()
+        query::events_page(conn, &PageKey::default(), &viewer, &q)
+            .unwrap()
+            .events
+            .len()
     };
     let total = count(&mut conn, &[]);
     let aggregations = count(&mut conn, &[("eventType", "AggregationEvent")]);
@@ -189,11 +192,11 @@ fn filters_select_what_they_name_and_nothing_else() {
     // maxEventCount: more matching events than allowed is QueryTooLargeException.
     let too_many = query::parse(&params(&[("maxEventCount", "3")])).unwrap();
     assert!(matches!(
-        query::events_page(&mut conn, &viewer, &too_many),
+        query::events_page(&mut conn, &PageKey::default(), &viewer, &too_many),
         Err(query::QueryError::TooLarge { max: 3 })
     ));
     let enough = query::parse(&params(&[("maxEventCount", "1000")])).unwrap();
-    assert!(query::events_page(&mut conn, &viewer, &enough).is_ok());
+    assert!(query::events_page(&mut conn, &PageKey::default(), &viewer, &enough).is_ok());
     // eventCountLimit: at most that many events over all pages.
     let mut served = 0;
     let mut token: Option<String> = None;
@@ -202,7 +205,13 @@ fn filters_select_what_they_name_and_nothing_else() {
         if let Some(t) = &token {
             p.push(("nextPageToken".into(), t.clone()));
         }
-        let page = query::events_page(&mut conn, &viewer, &query::parse(&p).unwrap()).unwrap();
+        let page = query::events_page(
+            &mut conn,
+            &PageKey::default(),
+            &viewer,
+            &query::parse(&p).unwrap(),
+        )
+        .unwrap();
         served += page.events.len();
         match page.next {
             Some((t, _)) => token = Some(t),
@@ -230,12 +239,13 @@ fn pages_are_stable_under_a_concurrent_capture_and_tokens_are_checked() {
     for (round, order) in orders.into_iter().enumerate() {
         let mut unpaged = query::parse(&params(&order)).unwrap();
         unpaged.per_page = 1000;
-        let expected: Vec<String> = query::events_page(&mut conn, &viewer, &unpaged)
-            .unwrap()
-            .events
-            .into_iter()
-            .map(|e| e.hash_id.unwrap())
-            .collect();
+        let expected: Vec<String> =
+            query::events_page(&mut conn, &PageKey::default(), &viewer, &unpaged)
+                .unwrap()
+                .events
+                .into_iter()
+                .map(|e| e.hash_id.unwrap())
+                .collect();
         let mut paged = params(&order);
         paged.push(("perPage".into(), "3".into()));
         let mut got = Vec::new();
@@ -246,7 +256,13 @@ fn pages_are_stable_under_a_concurrent_capture_and_tokens_are_checked() {
             if let Some(t) = &token {
                 p.push(("nextPageToken".into(), t.clone()));
             }
-            let page = query::events_page(&mut conn, &viewer, &query::parse(&p).unwrap()).unwrap();
+            let page = query::events_page(
+                &mut conn,
+                &PageKey::default(),
+                &viewer,
+                &query::parse(&p).unwrap(),
+            )
+            .unwrap();
             got.extend(page.events.into_iter().map(|e| e.hash_id.unwrap()));
             pages += 1;
             if pages == 1 {
@@ -272,6 +288,7 @@ fn pages_are_stable_under_a_concurrent_capture_and_tokens_are_checked() {
     // A token altered, made for another query, or another caller's, is a parameter error.
     let first = query::events_page(
         &mut conn,
+        &PageKey::default(),
         &viewer,
         &query::parse(&params(&[("perPage", "2")])).unwrap(),
     )
@@ -291,7 +308,7 @@ fn pages_are_stable_under_a_concurrent_capture_and_tokens_are_checked() {
         (with(&token, &[]), &Viewer::partner(1, None)),
     ] {
         assert!(matches!(
-            query::events_page(&mut conn, who, &q),
+            query::events_page(&mut conn, &PageKey::default(), who, &q),
             Err(query::QueryError::Token(_))
         ));
     }
