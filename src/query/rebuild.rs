@@ -21,24 +21,27 @@ use crate::store::query::{EventRows, StoredEpc, StoredEvent};
 /// The URI of a stored key: a GS1 key as its canonical Digital Link; anything else (a URI or a
 /// value stored as given) unchanged.
 pub fn uri_of_key(key: &str) -> String {
-    if key.starts_with(|c: char| c.is_ascii_digit()) {
-        if let Ok(epc) = Epc::from_key(key) {
-            return epc.to_canonical_digital_link();
-        }
-    }
-    key.to_string()
+    parsed(key).map_or_else(|| key.to_string(), |e| e.to_canonical_digital_link())
 }
 
-/// Whether a stored identifier row is a class-level (quantity) entry.
-fn is_class(row: &StoredEpc) -> bool {
-    row.quantity.is_some()
+/// The GS1 identifier a stored key is (keys of GS1 identifiers begin with a digit).
+fn parsed(key: &str) -> Option<Epc> {
+    key.starts_with(|c: char| c.is_ascii_digit())
+        .then(|| Epc::from_key(key).ok())
+        .flatten()
+}
+
+/// A stored identifier row as the writers take it: its URI, and whether it is a class-level
+/// (quantity) entry. The key is parsed once.
+fn identifier(row: &StoredEpc) -> (String, bool) {
+    let epc = parsed(&row.epc_key);
+    let class = row.quantity.is_some()
         || row.uom.is_some()
         || row.epc_key.starts_with("urn:epc:idpat:")
         || row.epc_key.starts_with("urn:epc:class:")
-        || matches!(
-            Epc::from_key(&row.epc_key),
-            Ok(Epc::Lgtin(_) | Epc::GtinClass(_))
-        )
+        || matches!(epc, Some(Epc::Lgtin(_) | Epc::GtinClass(_)));
+    let uri = epc.map_or_else(|| row.epc_key.clone(), |e| e.to_canonical_digital_link());
+    (uri, class)
 }
 
 fn timestamp(t: DateTime<Utc>, offset: Option<&str>) -> Timestamp {
@@ -210,8 +213,7 @@ fn event(e: StoredEvent, index: u64, epcs: Vec<StoredEpc>) -> Event {
         });
     }
     for r in epcs {
-        let class = is_class(&r);
-        let uri = uri_of_key(&r.epc_key);
+        let (uri, class) = identifier(&r);
         if class {
             let q = QuantityElement {
                 epc_class: uri,
