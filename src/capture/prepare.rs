@@ -181,17 +181,6 @@ pub fn extension_json(e: &ExtensionElement) -> serde_json::Value {
     })
 }
 
-/// Parses `ni:///sha-256;<hex>?ver=CBV2.0` into the digest.
-pub fn hash_digest(hash_id: &str) -> Option<Vec<u8>> {
-    let hex = hash_id.strip_prefix("ni:///sha-256;")?.split('?').next()?;
-    if hex.len() != 64 {
-        return None;
-    }
-    (0..32)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
-        .collect()
-}
-
 /// How one event changes the per-serial state: identifiers as indexes into its `epcs` rows
 /// (the keys are there once), and the values it sets.
 #[derive(Debug, Default)]
@@ -344,7 +333,7 @@ pub fn prepare(event: &Event, document_id: uuid::Uuid) -> Option<Prepared> {
         Some(h) => h.clone(),
         None => crate::epcis::hash_id(event),
     };
-    let digest = hash_digest(&hash_id)?;
+    let digest = crate::epcis::hash::digest_of(&hash_id)?;
     let ids = Identifiers::of(event)?;
     let read_point = location_key(&event.read_point);
     let biz_location = location_key(&event.biz_location);
@@ -696,9 +685,9 @@ mod tests {
     #[test]
     fn hash_ids_parse_to_their_digest() {
         let id = "ni:///sha-256;6ae96341e0acc6d7a261364751f60e68278a81cdf51da0abb6b4e617014e39d7?ver=CBV2.0";
-        let d = hash_digest(id).unwrap();
+        let d = crate::epcis::hash::digest_of(id).unwrap();
         assert_eq!(d.len(), 32);
         assert_eq!(d[0], 0x6a);
-        assert!(hash_digest("ni:///sha-256;zz?ver=CBV2.0").is_none());
+        assert!(crate::epcis::hash::digest_of("ni:///sha-256;zz?ver=CBV2.0").is_none());
     }
 }
