@@ -1,6 +1,7 @@
 //! `dscsa-exchange verify`: a verification client (the requestor side of GS1 LMS), on the
 //! requestor client the server forwards with (`verification::requestor`).
 
+use crate::gs1::pct_encode;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -35,18 +36,6 @@ pub struct VerifyArgs {
     expiry: String,
 }
 
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     let read = |p: &PathBuf| {
         std::fs::read(p).map_err(|e| CliError::failure(format!("cannot read {}: {e}", p.display())))
@@ -71,15 +60,15 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     let mut url = format!(
         "{}/gtin/{}/lot/{}/ser/{}?exp={}&linkType=verificationService&context={}&corrUUID={}",
         args.url.trim_end_matches('/'),
-        encode(&args.gtin),
-        encode(&args.lot),
-        encode(&args.serial),
-        encode(&args.expiry),
-        encode(&args.context),
+        pct_encode(&args.gtin),
+        pct_encode(&args.lot),
+        pct_encode(&args.serial),
+        pct_encode(&args.expiry),
+        pct_encode(&args.context),
         uuid::Uuid::new_v4()
     );
     if let Some(g) = &args.req_gln {
-        url.push_str(&format!("&reqGLN={}", encode(g)));
+        url.push_str(&format!("&reqGLN={}", pct_encode(g)));
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -252,6 +252,20 @@ pub(crate) fn hex_val(b: u8) -> Option<u8> {
     }
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters (for a URI path segment or
+/// query value).
+pub fn pct_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Decode `%XX` escapes. Returns the input borrowed when it has none. `what` names the
 /// component for errors; the result must be UTF-8.
 pub fn pct_decode<'a>(

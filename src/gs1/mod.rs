@@ -29,7 +29,7 @@ mod proptests;
 mod vectors;
 
 pub use ai::{table as ai_table, AiDef, AiTable, Cset, Linter};
-pub use chars::mod10_check_digit;
+pub use chars::{mod10_check_digit, pct_decode, pct_encode};
 pub use dates::{century_rule, Expiry};
 pub use describe::{
     describe, describe_with, describe_with_options, DescribedElement, Description, Form,

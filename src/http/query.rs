@@ -11,6 +11,7 @@ use super::problem::Problem;
 use super::AppState;
 use crate::epcis::write::{CbvFormat, DocumentWriter, EpcFormat, Format, WriteOptions};
 use crate::epcis::{DocumentKind, DocumentStart, EpcisVersion, Event, Item, Timestamp};
+use crate::gs1::pct_encode;
 use crate::query::{self, Viewer};
 
 /// What the caller asked the answer to be.
@@ -133,42 +134,6 @@ fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, Problem> {
         .map_err(|e| Problem::query_parameter(format!("the query string does not parse: {e}")))
 }
 
-/// Percent-encoding of a query-string value (RFC 3986 unreserved characters kept).
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Percent-decoding of a path segment.
-fn decode(s: &str) -> Result<String, Problem> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| {
-                    Problem::query_parameter(format!("bad percent-encoding in `{s}`"))
-                })?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| Problem::query_parameter(format!("`{s}` is not UTF-8")))
-}
-
 /// The raw (still percent-encoded) path segment between `prefix` and `suffix`.
 fn raw_segment(req: &HttpRequest, prefix: &str, suffix: &str) -> Result<String, Problem> {
     let path = req.uri().path();
@@ -177,7 +142,9 @@ fn raw_segment(req: &HttpRequest, prefix: &str, suffix: &str) -> Result<String, 
         .and_then(|p| p.strip_suffix(suffix))
         .filter(|p| !p.is_empty())
         .ok_or_else(|| Problem::not_found(format!("no resource at {path}")))?;
-    decode(inner)
+    crate::gs1::pct_decode("path segment", inner)
+        .map(|v| v.into_owned())
+        .map_err(|e| Problem::query_parameter(e.to_string()))
 }
 
 /// Runs a query for the caller and answers one page of it.
@@ -210,9 +177,9 @@ async fn answer(
     if let Some((token, expires)) = &page.next {
         let mut link = format!("{}?", req.uri().path());
         for (n, v) in params.iter().filter(|(n, _)| n != "nextPageToken") {
-            link.push_str(&format!("{}={}&", encode(n), encode(v)));
+            link.push_str(&format!("{}={}&", pct_encode(n), pct_encode(v)));
         }
-        link.push_str(&format!("nextPageToken={}", encode(token)));
+        link.push_str(&format!("nextPageToken={}", pct_encode(token)));
         if let Ok(v) = HeaderValue::from_str(&format!("<{link}>; rel=\"next\"")) {
             res.insert_header((LINK, v));
         }

@@ -395,7 +395,7 @@ async fn partners_see_their_events_and_nothing_of_the_others_over_mutual_tls() {
 
     // One event by its id: found by a partner that may see it, 404 for one that may not.
     let id = all[0]["eventID"].as_str().unwrap().to_string();
-    let path = format!("/events/{}", encode(&id));
+    let path = format!("/events/{}", dscsa_exchange::gs1::pct_encode(&id));
     let res = receiver.get(app.url(&path)).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();
@@ -450,7 +450,10 @@ async fn partners_see_their_events_and_nothing_of_the_others_over_mutual_tls() {
         .unwrap()
         .to_string();
     let res = sender
-        .get(app.url(&format!("/epcs/{}/events", encode(&epc))))
+        .get(app.url(&format!(
+            "/epcs/{}/events",
+            dscsa_exchange::gs1::pct_encode(&epc)
+        )))
         .send()
         .await
         .unwrap();
@@ -516,18 +519,6 @@ async fn partners_see_their_events_and_nothing_of_the_others_over_mutual_tls() {
         text.contains("urn:epcglobal:epcis-query:xsd:1") && text.contains("<resultsBody>"),
         "{text}"
     );
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[test]

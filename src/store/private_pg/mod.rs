@@ -201,7 +201,7 @@ impl PrivatePostgres {
     pub fn url(&self, database: &str) -> String {
         format!(
             "postgresql://{SUPERUSER}@/{database}?host={}&port={SOCKET_PORT}",
-            percent_encode(&self.socket_dir().to_string_lossy())
+            crate::gs1::pct_encode(&self.socket_dir().to_string_lossy())
         )
     }
 
@@ -217,19 +217,6 @@ impl Drop for PrivatePostgres {
             let _ = writeln!(std::io::stderr(), "warning: {e}");
         }
     }
-}
-
-/// Percent-encodes a value for a libpq URL query parameter.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@ use super::*;
 
 #[test]
 fn socket_urls_encode_the_path() {
-    assert_eq!(percent_encode("/a b/run"), "%2Fa%20b%2Frun");
+    assert_eq!(crate::gs1::pct_encode("/a b/run"), "%2Fa%20b%2Frun");
 }
 
 #[test]
