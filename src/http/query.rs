@@ -10,7 +10,7 @@ use super::caller::Caller;
 use super::problem::Problem;
 use super::AppState;
 use crate::epcis::write::{CbvFormat, DocumentWriter, EpcFormat, Format, WriteOptions};
-use crate::epcis::{DocumentKind, DocumentStart, EpcisVersion, Event, Item, Timestamp};
+use crate::epcis::{DocumentKind, Event};
 use crate::gs1::pct_encode;
 use crate::query::{self, Viewer};
 
@@ -102,23 +102,14 @@ impl Answer {
     /// The events as one query document.
     fn write(self, events: &[Event]) -> Result<Vec<u8>, Problem> {
         let mut w = DocumentWriter::new(Vec::new(), self.format, self.options);
-        let now = chrono::Utc::now();
         let io = |e: std::io::Error| {
             log::error!("writing a query answer: {e}");
             Problem::internal()
         };
-        w.item(&Item::DocumentStart(DocumentStart {
-            version: match self.format {
-                Format::Xml12 => EpcisVersion::V1,
-                _ => EpcisVersion::V2,
-            },
-            kind: DocumentKind::EpcisQueryDocument,
-            schema_version: None,
-            creation_date: Some(Timestamp {
-                text: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                value: Some(now.fixed_offset()),
-            }),
-        }))
+        w.item(&query::document_start(
+            self.format,
+            DocumentKind::EpcisQueryDocument,
+        ))
         .map_err(io)?;
         for ev in events {
             w.event(ev).map_err(io)?;

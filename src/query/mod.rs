@@ -232,6 +232,23 @@ pub fn event_by_id(
         .next())
 }
 
+/// The first item of a document we write: its kind, the version of the format, created now.
+pub fn document_start(format: Format, kind: DocumentKind) -> Item {
+    let now = Utc::now();
+    Item::DocumentStart(DocumentStart {
+        version: match format {
+            Format::Xml12 => EpcisVersion::V1,
+            _ => EpcisVersion::V2,
+        },
+        kind,
+        schema_version: None,
+        creation_date: Some(Timestamp {
+            text: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            value: Some(now.fixed_offset()),
+        }),
+    })
+}
+
 /// Events written per page when a whole result is streamed.
 const EXPORT_PAGE: u32 = 1000;
 
@@ -249,19 +266,7 @@ pub fn export<W: Write>(
     query.per_page = EXPORT_PAGE;
     query.next_page_token = None;
     let mut writer = DocumentWriter::new(out, format, options);
-    let now = Utc::now();
-    writer.item(&Item::DocumentStart(DocumentStart {
-        version: match format {
-            Format::Xml12 => EpcisVersion::V1,
-            _ => EpcisVersion::V2,
-        },
-        kind: DocumentKind::EpcisDocument,
-        schema_version: None,
-        creation_date: Some(Timestamp {
-            text: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            value: Some(now.fixed_offset()),
-        }),
-    }))?;
+    writer.item(&document_start(format, DocumentKind::EpcisDocument))?;
     writer.item(&Item::Header(Box::default()))?;
     let key = PageKey::default();
     loop {
