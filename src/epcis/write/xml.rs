@@ -627,7 +627,7 @@ impl<W: Write> XmlWriter<W> {
     /// `extension` element (wildcard `##local`) and an `##other` wildcard (readPoint,
     /// bizLocation, errorDeclaration, a 2.0 event): those without a namespace in an
     /// `extension`, the others after it.
-    fn elements_in_place(&mut self, els: &[ExtensionElement]) -> io::Result<()> {
+    pub(super) fn elements_in_place(&mut self, els: &[ExtensionElement]) -> io::Result<()> {
         if els.iter().any(|e| e.namespace.is_empty()) {
             self.raw("<extension>")?;
             for e in els.iter().filter(|e| e.namespace.is_empty()) {

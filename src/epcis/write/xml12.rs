@@ -128,15 +128,12 @@ impl<W: Write> XmlWriter<W> {
             }
             EventType::Quantity => self.quantity_event_body(ev)?,
         }
-        if matches!(ev.event_type, EventType::Quantity | EventType::Association)
-            && ev.extensions.iter().any(|e| e.namespace.is_empty())
-        {
-            // Their one `extension` element holds what has no namespace.
-            self.open("extension")?;
-            self.unqualified_extensions(ev)?;
-            self.close("extension")?;
+        if matches!(ev.event_type, EventType::Quantity | EventType::Association) {
+            // No wrappers of their own above: their one `extension` holds what has no namespace.
+            self.elements_in_place(&ev.extensions)?;
+        } else {
+            self.extensions(ev)?;
         }
-        self.extensions(ev)?;
         self.close(name)?;
         for _ in 0..wrappers {
             self.close("extension")?;

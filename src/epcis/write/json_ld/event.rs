@@ -250,12 +250,16 @@ impl<W: Write> JsonLdWriter<W> {
             .count();
         self.dropped += unqualified as u64;
         if ev.extensions.len() > unqualified {
-            let qualified: Vec<ExtensionElement> = ev
-                .extensions
-                .iter()
-                .filter(|e| !e.namespace.is_empty())
-                .cloned()
-                .collect();
+            // A copy only when some are left out (rare): the common case writes the list as is.
+            let qualified: std::borrow::Cow<'_, [ExtensionElement]> = if unqualified == 0 {
+                std::borrow::Cow::Borrowed(&ev.extensions)
+            } else {
+                ev.extensions
+                    .iter()
+                    .filter(|e| !e.namespace.is_empty())
+                    .cloned()
+                    .collect()
+            };
             let scope = std::mem::take(&mut self.local);
             let r = self.members(&qualified, &scope, false);
             self.local = scope;
