@@ -267,7 +267,6 @@ pub fn export<W: Write>(
     query.next_page_token = None;
     let mut writer = DocumentWriter::new(out, format, options);
     writer.item(&document_start(format, DocumentKind::EpcisDocument))?;
-    writer.item(&Item::Header(Box::default()))?;
     let key = PageKey::default();
     loop {
         let page = events_page(conn, &key, viewer, &query)?;
