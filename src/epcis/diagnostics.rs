@@ -115,7 +115,8 @@ rules! {
     LIMIT_ELEMENTS = ("EPCIS-X-009", Reject, "Elements inside one event, header or vocabulary stay within the configured limit.", "Split the event or vocabulary.");
     ROOT = ("EPCIS-X-010", Reject, "Root element is epcis:EPCISDocument (urn:epcglobal:epcis:xsd:1 or :2) or epcismd:EPCISMasterDataDocument.", "Use the EPCIS 1.2 or 2.0 root element and namespace.");
     IO = ("EPCIS-X-011", Reject, "The input can be read to its end.", "Resend the document; the transfer was interrupted.");
-    JSON_BODY = ("EPCIS-X-013", Reject, "The document is XML: a body that starts with `{` or `[` (after a BOM and whitespace) is JSON, and EPCIS 2.0 JSON-LD capture is not supported yet (HTTP: 415).", "Send the document as EPCIS 1.2 or 2.0 XML (Content-Type application/xml); JSON-LD capture is not supported yet.");
+    JSON_BODY = ("EPCIS-X-013", Reject, "Retired: JSON bodies were refused before the JSON-LD reader existed; a body that starts with `{` or `[` is now read as EPCIS 2.0 JSON-LD (EPCIS-X-014 and the rules below apply).", "Send EPCIS 2.0 JSON-LD, 1.2 XML or 2.0 XML.");
+    JSON_SYNTAX = ("EPCIS-X-014", Reject, "A JSON-LD document is well-formed JSON (RFC 8259) in UTF-8: one object, nothing after it, not truncated.", "Fix the JSON syntax at the given line:column (missing comma or quote, unescaped control character, truncated document).");
     SPILL = ("EPCIS-X-012", Reject, "The server can write the temporary file that holds a huge event's identifier lists.", "Resend later; the server's spool directory is full or not writable (its operator must free space).");
 
     // Structure.
@@ -135,6 +136,8 @@ rules! {
     EMPTY_VALUE = ("EPCIS-S-014", Reject, "Identifier and value elements are not empty and contain no child elements.", "Put the value as text inside the element.");
     EMPTY_DOCTYPE = ("EPCIS-S-016", Warn, "A DOCTYPE that declares nothing (`<!DOCTYPE name>`: no internal subset, no external identifier) is ignored; any other DOCTYPE is refused (EPCIS-X-002).", "Remove the <!DOCTYPE …> line: EPCIS documents need none.");
     EVENT_LOCATION = ("EPCIS-S-015", Reject, "Events sit in EPCISBody/EventList (1.2: TransformationEvent inside EventList/extension).", "Move the event into the EventList.");
+    JSON_TYPE = ("EPCIS-S-018", Reject, "Each member of an EPCIS 2.0 JSON-LD document has the JSON type the EPCIS 2.0 JSON schema gives it (strings, arrays of EPC strings, objects, numbers for quantities).", "Write the value with the JSON type the message names, e.g. \"epcList\": [\"urn:epc:id:sgtin:…\"] and \"quantity\": 10.");
+    JSON_CONTEXT = ("EPCIS-S-019", Warn, "The @context of a JSON-LD document is the GS1 EPCIS context URL and inline prefix maps; other context URLs are not fetched, so prefixes defined only there are unknown.", "Declare extension prefixes inline: \"@context\": [\"https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld\", {\"ex\": \"https://example.com/ns/\"}].");
     UNPACK_ALL = ("EPCIS-S-017", Warn, "An EPCIS 1.2 AggregationEvent with action DELETE lists its childEPCs (required by the 1.2 schema); without them it is read as unpacking every child of the parent, as EPCIS 2.0 and an empty <childEPCs/> say.", "Add <childEPCs/> (empty: unpack all) or list the children taken out.");
 
     // Value formats.

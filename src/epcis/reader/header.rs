@@ -3,15 +3,15 @@
 use std::io::BufRead;
 
 use super::cursor::{Ns, Tok, NS_GS1USHC};
-use super::{EpcisReader, ReadError};
-use crate::epcis::diagnostics::rules;
+use super::{ReadError, XmlReader};
+use crate::epcis::diagnostics::{rules, Rule};
 use crate::epcis::model::{
-    DocumentIdentification, EpcisVersion, MasterDataAttribute, Partner, Position, Sbdh,
-    TransactionStatement, Vocabulary, VocabularyElement,
+    DocumentIdentification, EpcisVersion, ExtensionElement, Header, MasterDataAttribute, Partner,
+    Position, Sbdh, TransactionStatement, Vocabulary, VocabularyElement,
 };
 use crate::epcis::values;
 
-impl<R: BufRead> EpcisReader<R> {
+impl<R: BufRead> XmlReader<R> {
     /// Text of the current element (trimmed), child elements ignored.
     fn plain_text(&mut self) -> Result<String, ReadError> {
         let mut s = std::mem::take(&mut self.scratch);
@@ -148,52 +148,14 @@ impl<R: BufRead> EpcisReader<R> {
     pub(super) fn read_header_extension(&mut self) -> Result<(), ReadError> {
         let pos = self.cur.pos;
         let el = self.cur.read_any()?;
-        if el.namespace == NS_GS1USHC {
-            match el.local_name.as_str() {
-                "dscsaTransactionStatement" => {
-                    let mut ts = TransactionStatement::default();
-                    if let Some(a) = el.child(NS_GS1USHC, "affirmTransactionStatement") {
-                        ts.affirmed = values::parse_bool(&a.text);
-                        match ts.affirmed {
-                            None => self.diag(
-                                &rules::BOOLEAN,
-                                pos,
-                                format!("affirmTransactionStatement `{}` is not a boolean", a.text),
-                            ),
-                            Some(false) => self.diag(
-                                &rules::TRANSACTION_STATEMENT,
-                                pos,
-                                "the DSCSA transaction statement is present but not affirmed (affirmTransactionStatement = false)".into(),
-                            ),
-                            Some(true) => {}
-                        }
-                    } else {
-                        self.diag(
-                            &rules::TRANSACTION_STATEMENT,
-                            pos,
-                            "dscsaTransactionStatement has no affirmTransactionStatement".into(),
-                        );
-                    }
-                    ts.legal_notice = el.child(NS_GS1USHC, "legalNotice").map(|n| n.text.clone());
-                    if let Some(h) = self.header.as_mut() {
-                        h.transaction_statement = Some(ts);
-                    }
-                }
-                "guidelineVersion" => {
-                    if let Some(h) = self.header.as_mut() {
-                        h.guideline_version = Some(el.text.clone());
-                    }
-                }
-                _ => {}
-            }
-        }
         if let Some(h) = self.header.as_mut() {
-            h.extensions.push(el);
+            for (rule, message) in header_extension(h, el) {
+                self.diag(rule, pos, message);
+            }
         }
         Ok(())
     }
 
-    /// The header is complete: check what depends on the version.
     pub(super) fn header_checks(&mut self, pos: Position, has_sbdh: bool) {
         if self.version == EpcisVersion::V1 && !has_sbdh {
             self.diag(
@@ -313,4 +275,46 @@ impl<R: BufRead> EpcisReader<R> {
             }
         }
     }
+}
+
+/// One extension element of the header (either binding) added to `h`, with the typed views of
+/// the GS1 US healthcare elements (transaction statement, guideline version); the findings
+/// about it are returned for the reader to place.
+pub(super) fn header_extension(
+    h: &mut Header,
+    el: ExtensionElement,
+) -> Vec<(&'static Rule, String)> {
+    let mut findings = Vec::new();
+    if el.namespace == NS_GS1USHC {
+        match el.local_name.as_str() {
+            "dscsaTransactionStatement" => {
+                let mut ts = TransactionStatement::default();
+                if let Some(a) = el.child(NS_GS1USHC, "affirmTransactionStatement") {
+                    ts.affirmed = values::parse_bool(&a.text);
+                    match ts.affirmed {
+                        None => findings.push((
+                            &rules::BOOLEAN,
+                            format!("affirmTransactionStatement `{}` is not a boolean", a.text),
+                        )),
+                        Some(false) => findings.push((
+                            &rules::TRANSACTION_STATEMENT,
+                            "the DSCSA transaction statement is present but not affirmed (affirmTransactionStatement = false)".into(),
+                        )),
+                        Some(true) => {}
+                    }
+                } else {
+                    findings.push((
+                        &rules::TRANSACTION_STATEMENT,
+                        "dscsaTransactionStatement has no affirmTransactionStatement".into(),
+                    ));
+                }
+                ts.legal_notice = el.child(NS_GS1USHC, "legalNotice").map(|n| n.text.clone());
+                h.transaction_statement = Some(ts);
+            }
+            "guidelineVersion" => h.guideline_version = Some(el.text.clone()),
+            _ => {}
+        }
+    }
+    h.extensions.push(el);
+    findings
 }

@@ -1,4 +1,6 @@
-//! Streaming EPCIS XML reader (1.2, 2.0 and standalone master-data documents).
+//! Streaming EPCIS readers: XML (1.2, 2.0 and standalone master-data documents) and EPCIS 2.0
+//! JSON-LD (`json`), behind one [`EpcisReader`] that tells them apart by the first bytes
+//! ([`detect_format`]).
 //!
 //! Pull API: [`EpcisReader::next_item`] returns one [`Item`] at a time in document order;
 //! memory is bounded by the largest single item (one event, one vocabulary, the header), never
@@ -8,6 +10,8 @@
 mod cursor;
 mod event;
 mod header;
+mod json;
+mod lists;
 pub(crate) mod order;
 mod source;
 
@@ -35,14 +39,13 @@ pub struct ReadError {
 pub enum BodyFormat {
     /// Anything else: given to the XML reader (which says what is wrong with it, if anything).
     Xml,
-    /// Starts with `{` or `[` after an optional UTF-8 BOM and whitespace: JSON (EPCIS 2.0
-    /// JSON-LD, once there is a reader for it).
+    /// Starts with `{` or `[` after an optional UTF-8 BOM and whitespace: JSON, read as EPCIS
+    /// 2.0 JSON-LD.
     Json,
 }
 
 /// Tells JSON from XML by the first non-whitespace byte after an optional UTF-8 BOM. The one
-/// place that decides it: the XML reader refuses a JSON body with EPCIS-X-013 through it, and
-/// the capture endpoints answer 415 through it; a JSON-LD reader hooks in here.
+/// place that decides it: [`EpcisReader::new`] picks the JSON-LD or the XML reader with it.
 pub fn detect_format(first_bytes: &[u8]) -> BodyFormat {
     let b = first_bytes
         .strip_prefix(b"\xEF\xBB\xBF")
@@ -54,7 +57,110 @@ pub fn detect_format(first_bytes: &[u8]) -> BodyFormat {
 }
 
 /// The message for a JSON body (EPCIS-X-013), the same from every entry point.
-pub const JSON_BODY_MESSAGE: &str = "the document is JSON, not XML: EPCIS 2.0 JSON-LD capture is not supported yet; send the document as EPCIS 1.2 or 2.0 XML (application/xml)";
+pub const JSON_BODY_MESSAGE: &str = "the document is JSON, not XML: it is read by the JSON-LD reader (epcis::EpcisReader chooses it by the first bytes), not by the XML reader";
+
+/// Streaming reader of an EPCIS document in any binding we accept: EPCIS 1.2 / 2.0 XML (and
+/// master-data documents) or EPCIS 2.0 JSON-LD, chosen by content ([`detect_format`] on the
+/// first buffered bytes), never by a file name or media type. Both yield the same items,
+/// model, findings and event hashes for the same content.
+pub struct EpcisReader<R: BufRead> {
+    inner: Binding<R>,
+}
+
+enum Binding<R: BufRead> {
+    Xml(XmlReader<R>),
+    Json(Box<json::JsonReader<R>>),
+}
+
+impl<R: BufRead> EpcisReader<R> {
+    pub fn new(mut input: R, limits: Limits) -> Self {
+        // An input that cannot be read is left to the XML reader, which reports it.
+        let format = match input.fill_buf() {
+            Ok(b) => detect_format(b),
+            Err(_) => BodyFormat::Xml,
+        };
+        let inner = match format {
+            BodyFormat::Json => Binding::Json(Box::new(json::JsonReader::new(input, limits))),
+            BodyFormat::Xml => Binding::Xml(XmlReader::new(input, limits)),
+        };
+        EpcisReader { inner }
+    }
+
+    /// The binding being read.
+    pub fn format(&self) -> BodyFormat {
+        match self.inner {
+            Binding::Xml(_) => BodyFormat::Xml,
+            Binding::Json(_) => BodyFormat::Json,
+        }
+    }
+
+    /// Events with more than `options.after` EPC references write the rest of their lists to
+    /// a temporary file in `options.dir` ([`crate::epcis::Event::spilled`]), and the hash sorts
+    /// their canonical forms on disk: memory stays bounded for events of any size.
+    pub fn spill_to(mut self, options: super::spill::SpillOptions) -> Self {
+        self.inner = match self.inner {
+            Binding::Xml(x) => Binding::Xml(x.spill_to(options)),
+            Binding::Json(mut j) => {
+                j.spill_to(options);
+                Binding::Json(j)
+            }
+        };
+        self
+    }
+
+    /// Turn the CBV 2.0 event hash on (default) or off. When on, every event's `hash_id` is set.
+    pub fn with_hashing(mut self, on: bool) -> Self {
+        self.inner = match self.inner {
+            Binding::Xml(x) => Binding::Xml(x.with_hashing(on)),
+            Binding::Json(mut j) => {
+                j.with_hashing(on);
+                Binding::Json(j)
+            }
+        };
+        self
+    }
+
+    /// Non-fatal findings since the last call.
+    pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
+        match &mut self.inner {
+            Binding::Xml(x) => x.take_diagnostics(),
+            Binding::Json(j) => j.take_diagnostics(),
+        }
+    }
+
+    /// Bytes read from the input so far.
+    pub fn bytes_read(&self) -> u64 {
+        match &self.inner {
+            Binding::Xml(x) => x.bytes_read(),
+            Binding::Json(j) => j.bytes_read(),
+        }
+    }
+
+    /// Events returned so far.
+    pub fn event_count(&self) -> u64 {
+        match &self.inner {
+            Binding::Xml(x) => x.event_count(),
+            Binding::Json(j) => j.event_count(),
+        }
+    }
+
+    /// Total capacity of the reader's reusable buffers, in bytes. Stays flat however many
+    /// events a document has (checked by a test).
+    pub fn buffer_footprint(&self) -> usize {
+        match &self.inner {
+            Binding::Xml(x) => x.buffer_footprint(),
+            Binding::Json(j) => j.buffer_footprint(),
+        }
+    }
+
+    /// Next item in document order; `Ok(None)` after [`Item::End`] or after an error.
+    pub fn next_item(&mut self) -> Result<Option<Item>, ReadError> {
+        match &mut self.inner {
+            Binding::Xml(x) => x.next_item(),
+            Binding::Json(j) => j.next_item(),
+        }
+    }
+}
 
 /// Where the reader is in the document tree (one entry per open container element).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,8 +182,8 @@ enum State {
     EventListWildcard,
 }
 
-/// Streaming reader; see the module documentation.
-pub struct EpcisReader<R: BufRead> {
+/// The streaming XML reader; see the module documentation.
+pub(crate) struct XmlReader<R: BufRead> {
     cur: Cursor<R>,
     limits: Limits,
     stack: Vec<State>,
@@ -91,24 +197,16 @@ pub struct EpcisReader<R: BufRead> {
     event_count: u64,
     /// Index of the event being read (for diagnostics).
     current_event: Option<u64>,
-    /// EPCs in the event being read.
-    epcs_in_event: usize,
-    hashing: bool,
-    /// Canonical Digital Links of the current event's EPC lists (for the hash).
-    epc_canon: super::hash::EpcListCanon,
+    /// The EPC lists of the event being read (count, spill, canonical forms, hash).
+    epcs: lists::EventEpcs,
     /// Reused text buffer.
     scratch: String,
-    /// GTIN of the last SGTIN URN of an EPC list (see `ident::parse_sharing`).
-    sgtin_cache: super::ident::SgtinCache,
-    /// Where huge events' lists go (off unless [`EpcisReader::spill_to`]).
-    spill_options: Option<super::spill::SpillOptions>,
-    /// The current event's spilled lists, once it passed the threshold.
-    spill: Option<super::spill::SpilledEpcs>,
 }
 
-impl<R: BufRead> EpcisReader<R> {
+impl<R: BufRead> XmlReader<R> {
     pub fn new(input: R, limits: Limits) -> Self {
-        EpcisReader {
+        XmlReader {
+            epcs: lists::EventEpcs::new(limits.max_epcs_per_event),
             cur: Cursor::new(input, &limits),
             limits,
             stack: Vec::with_capacity(8),
@@ -121,13 +219,7 @@ impl<R: BufRead> EpcisReader<R> {
             dropped_diagnostics: 0,
             event_count: 0,
             current_event: None,
-            epcs_in_event: 0,
-            hashing: true,
-            epc_canon: Default::default(),
             scratch: String::with_capacity(256),
-            sgtin_cache: Default::default(),
-            spill_options: None,
-            spill: None,
         }
     }
 
@@ -135,13 +227,13 @@ impl<R: BufRead> EpcisReader<R> {
     /// a temporary file in `options.dir` ([`crate::epcis::Event::spilled`]), and the hash sorts
     /// their canonical forms on disk: memory stays bounded for events of any size.
     pub fn spill_to(mut self, options: super::spill::SpillOptions) -> Self {
-        self.spill_options = Some(options);
+        self.epcs.spill_options = Some(options);
         self
     }
 
     /// Turn the CBV 2.0 event hash on (default) or off. When on, every event's `hash_id` is set.
     pub fn with_hashing(mut self, on: bool) -> Self {
-        self.hashing = on;
+        self.epcs.hashing = on;
         self
     }
 
@@ -180,7 +272,7 @@ impl<R: BufRead> EpcisReader<R> {
         self.cur.buffer_capacities()
             + self.scratch.capacity()
             + self.stack.capacity()
-            + self.epc_canon.iter().map(|c| c.capacity()).sum::<usize>()
+            + self.epcs.footprint()
     }
 
     /// Next item in document order; `Ok(None)` after [`Item::End`] or after an error.

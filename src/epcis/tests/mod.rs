@@ -3,6 +3,7 @@
 mod corpus;
 mod fast_path;
 mod hashing;
+mod json_read;
 mod limits;
 mod rules;
 mod security;

@@ -7,24 +7,24 @@
 //! locations, business transactions, sources and destinations, error declaration, ILMD).
 
 mod epcs;
-mod parts;
+pub(super) mod parts;
 mod text;
 
 use std::io::BufRead;
 
 use super::cursor::{Ns, Tok};
+use super::lists::ListKind;
 use super::order::{self, Field, Level, OrderTracker, Visit};
-use super::{EpcisReader, ReadError};
+use super::{ReadError, XmlReader};
 use crate::epcis::cbv::Vocab;
-use crate::epcis::diagnostics::rules;
+use crate::epcis::diagnostics::{rules, Rule};
 use crate::epcis::model::{
     Action, EpcRole, EpcisVersion, Event, EventType, Position, QuantityElement,
 };
-use crate::epcis::{hash, ident, values};
-use epcs::EpcListKind;
+use crate::epcis::{ident, values};
 use parts::QuantityKind;
 
-impl<R: BufRead> EpcisReader<R> {
+impl<R: BufRead> XmlReader<R> {
     pub(super) fn read_event(
         &mut self,
         et: EventType,
@@ -32,35 +32,11 @@ impl<R: BufRead> EpcisReader<R> {
     ) -> Result<Box<Event>, ReadError> {
         let index = self.event_count;
         self.current_event = Some(index);
-        self.epcs_in_event = 0;
         self.cur.item_elements = 0;
         let mut ev = Box::new(Event::new(et, index, pos));
-        self.epc_canon.iter_mut().for_each(|c| c.clear());
-        self.spill = None;
+        self.epcs.begin_event();
         self.event_children(&mut ev, Level::Event)?;
-        let mut spill = self.spill.take();
-        if let Some(s) = spill.as_mut() {
-            s.finish().map_err(|e| self.spill_error(e))?;
-        }
-        if self.hashing {
-            let hash = hash::hash_id_with(&ev, &mut self.epc_canon);
-            ev.hash_id = Some(hash.map_err(|e| self.spill_error(e))?);
-        }
-        if let Some(mut s) = spill {
-            let roles = [
-                EpcRole::Epc,
-                EpcRole::Child,
-                EpcRole::Input,
-                EpcRole::Output,
-            ];
-            let repeated = roles
-                .into_iter()
-                .zip(&mut self.epc_canon)
-                .flat_map(|(role, c)| c.repeated.drain(..).map(move |v| (role, v)))
-                .collect();
-            s.set_repeated(repeated);
-            ev.spilled = Some(std::sync::Arc::new(s));
-        }
+        self.epcs.finish(&mut ev).map_err(|e| self.spill_error(e))?;
         self.event_checks(&ev);
         self.current_event = None;
         Ok(ev)
@@ -234,10 +210,10 @@ impl<R: BufRead> EpcisReader<R> {
                 }
                 self.event_children(ev, next)?;
             }
-            Field::EpcList => self.epc_list(ev, EpcListKind::Epc)?,
-            Field::ChildEpcs => self.epc_list(ev, EpcListKind::Child)?,
-            Field::InputEpcList => self.epc_list(ev, EpcListKind::Input)?,
-            Field::OutputEpcList => self.epc_list(ev, EpcListKind::Output)?,
+            Field::EpcList => self.epc_list(ev, ListKind::Epc)?,
+            Field::ChildEpcs => self.epc_list(ev, ListKind::Child)?,
+            Field::InputEpcList => self.epc_list(ev, ListKind::Input)?,
+            Field::OutputEpcList => self.epc_list(ev, ListKind::Output)?,
             Field::ParentId => {
                 self.count_epc()?;
                 ev.parent_id = self.value(pos, "parentID")?;
@@ -420,38 +396,44 @@ impl<R: BufRead> EpcisReader<R> {
 
     /// Checks across fields, once the whole event is read.
     fn event_checks(&mut self, ev: &Event) {
-        let pos = ev.position;
-        match ev.event_type {
-            EventType::Aggregation | EventType::Association => {
-                let action = ev.action;
-                if ev.event_type == EventType::Aggregation
-                    && matches!(action, Some(Action::Add | Action::Delete))
-                    && ev.parent_id.is_none()
-                {
-                    let msg = format!(
-                        "{} with action {} has no parentID",
-                        ev.event_type.as_str(),
-                        action.map_or("", |a| a.as_str())
-                    );
-                    self.diag(&rules::PARENT_REQUIRED, pos, msg);
-                }
-                if matches!(action, Some(Action::Add | Action::Observe))
-                    && ev.child_epcs.is_empty()
-                    && ev
-                        .spilled
-                        .as_ref()
-                        .is_none_or(|s| s.count(EpcRole::Child) == 0)
-                    && ev.child_quantity_list.is_empty()
-                {
-                    let msg = format!(
-                        "{} with action {} names no children",
-                        ev.event_type.as_str(),
-                        action.map_or("", |a| a.as_str())
-                    );
-                    self.diag(&rules::EMPTY_AGGREGATION, pos, msg);
-                }
-            }
-            _ => {}
+        for (rule, message) in event_findings(ev) {
+            self.diag(rule, ev.position, message);
         }
     }
+}
+
+/// Checks across the fields of a whole event (either binding): a parent for aggregations
+/// that add or delete, children for those that add or observe.
+pub(crate) fn event_findings(ev: &Event) -> Vec<(&'static Rule, String)> {
+    let mut out = Vec::new();
+    if let EventType::Aggregation | EventType::Association = ev.event_type {
+        let action = ev.action;
+        if ev.event_type == EventType::Aggregation
+            && matches!(action, Some(Action::Add | Action::Delete))
+            && ev.parent_id.is_none()
+        {
+            let msg = format!(
+                "{} with action {} has no parentID",
+                ev.event_type.as_str(),
+                action.map_or("", |a| a.as_str())
+            );
+            out.push((&rules::PARENT_REQUIRED, msg));
+        }
+        if matches!(action, Some(Action::Add | Action::Observe))
+            && ev.child_epcs.is_empty()
+            && ev
+                .spilled
+                .as_ref()
+                .is_none_or(|s| s.count(EpcRole::Child) == 0)
+            && ev.child_quantity_list.is_empty()
+        {
+            let msg = format!(
+                "{} with action {} names no children",
+                ev.event_type.as_str(),
+                action.map_or("", |a| a.as_str())
+            );
+            out.push((&rules::EMPTY_AGGREGATION, msg));
+        }
+    }
+    out
 }

@@ -4,13 +4,13 @@
 use std::io::BufRead;
 
 use crate::epcis::cbv::{CbvTerm, Vocab};
-use crate::epcis::diagnostics::rules;
+use crate::epcis::diagnostics::{rules, Rule};
 use crate::epcis::model::{
-    Action, BizTransaction, ErrorDeclaration, Event, EventType, ExtensionElement, LotSource,
+    Action, BizTransaction, ErrorDeclaration, Event, EventType, ExtensionElement, Ilmd, LotSource,
     PersistentDisposition, Position, QuantityElement, SourceDest,
 };
 use crate::epcis::reader::cursor::{Ns, Tok, NS_CBVMDA, NS_GS1USHC};
-use crate::epcis::reader::{EpcisReader, ReadError};
+use crate::epcis::reader::{ReadError, XmlReader};
 use crate::epcis::values;
 
 /// Which quantity list is being read.
@@ -22,7 +22,7 @@ pub(super) enum QuantityKind {
     Output,
 }
 
-impl<R: BufRead> EpcisReader<R> {
+impl<R: BufRead> XmlReader<R> {
     pub(super) fn quantity_list(
         &mut self,
         ev: &mut Event,
@@ -384,46 +384,8 @@ impl<R: BufRead> EpcisReader<R> {
                         let msg = format!("ILMD element `{}` has no namespace; ILMD fields must be namespace-qualified (e.g. cbvmda:lotNumber)", el.local_name);
                         self.diag(&rules::UNEXPECTED, p, msg);
                     }
-                    let cbvmda = el.namespace.trim_end_matches(':') == NS_CBVMDA;
-                    let legacy = el.namespace == NS_GS1USHC;
-                    match el.local_name.as_str() {
-                        "lotNumber"
-                            if cbvmda
-                                || (legacy && ev.ilmd.lot_source != Some(LotSource::Cbvmda)) =>
-                        {
-                            ev.ilmd.lot_number = Some(el.text.clone());
-                            ev.ilmd.lot = match crate::gs1::Lot::parse(&el.text) {
-                                Ok(l) => Some(l),
-                                Err(e) => {
-                                    let msg =
-                                        format!("ILMD lotNumber `{}`: {e} [{}]", el.text, e.code());
-                                    self.diag(&rules::LOT, p, msg);
-                                    None
-                                }
-                            };
-                            ev.ilmd.lot_source = Some(if cbvmda {
-                                LotSource::Cbvmda
-                            } else {
-                                LotSource::Gs1Ushc
-                            });
-                        }
-                        "itemExpirationDate" if cbvmda || legacy => {
-                            match values::parse_date(&el.text) {
-                                Some(d) => {
-                                    ev.ilmd.item_expiration_date = Some(d);
-                                    ev.ilmd.expiry = crate::gs1::Expiry::from_date(d).ok();
-                                }
-                                None => self.diag(
-                                    &rules::DATE,
-                                    p,
-                                    format!(
-                                        "itemExpirationDate `{}` is not a YYYY-MM-DD date",
-                                        el.text
-                                    ),
-                                ),
-                            }
-                        }
-                        _ => {}
+                    if let Some((rule, msg)) = ilmd_facts(&mut ev.ilmd, &el) {
+                        self.diag(rule, p, msg);
                     }
                     ev.ilmd.elements.push(el);
                 }
@@ -437,5 +399,51 @@ impl<R: BufRead> EpcisReader<R> {
             self.diag(&rules::ILMD_NOT_ADD, pos, msg);
         }
         Ok(())
+    }
+}
+
+/// The typed view of one ILMD element (either binding): the lot (`cbvmda:lotNumber`, or the
+/// legacy `gs1ushc:lotNumber` unless a cbvmda one was given) and the expiry date; a finding
+/// about its value is returned for the reader to place.
+pub(crate) fn ilmd_facts(
+    ilmd: &mut Ilmd,
+    el: &ExtensionElement,
+) -> Option<(&'static Rule, String)> {
+    let cbvmda = el.namespace.trim_end_matches(':') == NS_CBVMDA;
+    let legacy = el.namespace == NS_GS1USHC;
+    match el.local_name.as_str() {
+        "lotNumber" if cbvmda || (legacy && ilmd.lot_source != Some(LotSource::Cbvmda)) => {
+            ilmd.lot_number = Some(el.text.clone());
+            ilmd.lot_source = Some(if cbvmda {
+                LotSource::Cbvmda
+            } else {
+                LotSource::Gs1Ushc
+            });
+            match crate::gs1::Lot::parse(&el.text) {
+                Ok(l) => {
+                    ilmd.lot = Some(l);
+                    None
+                }
+                Err(e) => {
+                    ilmd.lot = None;
+                    Some((
+                        &rules::LOT,
+                        format!("ILMD lotNumber `{}`: {e} [{}]", el.text, e.code()),
+                    ))
+                }
+            }
+        }
+        "itemExpirationDate" if cbvmda || legacy => match values::parse_date(&el.text) {
+            Some(d) => {
+                ilmd.item_expiration_date = Some(d);
+                ilmd.expiry = crate::gs1::Expiry::from_date(d).ok();
+                None
+            }
+            None => Some((
+                &rules::DATE,
+                format!("itemExpirationDate `{}` is not a YYYY-MM-DD date", el.text),
+            )),
+        },
+        _ => None,
     }
 }

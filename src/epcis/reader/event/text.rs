@@ -7,9 +7,9 @@ use crate::epcis::cbv::{self, CbvTerm, Vocab};
 use crate::epcis::diagnostics::rules;
 use crate::epcis::ident;
 use crate::epcis::model::Position;
-use crate::epcis::reader::{EpcisReader, ReadError};
+use crate::epcis::reader::{ReadError, XmlReader};
 
-impl<R: BufRead> EpcisReader<R> {
+impl<R: BufRead> XmlReader<R> {
     pub(super) fn text(&mut self, pos: Position, field: &str) -> Result<String, ReadError> {
         // Straight into the value's own String: one allocation, no extra copy.
         let mut s = String::new();
