@@ -16,8 +16,8 @@ use super::report::{fatal, from_diagnostic};
 use super::run::Run;
 use super::{master_data, rules, CaptureError, Finding};
 use crate::epcis::{
-    DocumentKind, DocumentStart, EpcisReader, EpcisVersion, Event, Header, Item, Limits,
-    SpillOptions, Vocabulary,
+    BodyFormat, DocumentKind, DocumentStart, EpcisReader, EpcisVersion, Event, Header, Item,
+    Limits, SpillOptions, Vocabulary,
 };
 use crate::store::capture::DocumentHeader;
 
@@ -229,7 +229,7 @@ impl Front<'_> {
                 }
             }
             match item {
-                Item::DocumentStart(start) => self.start(start),
+                Item::DocumentStart(start) => self.start(start, reader.format()),
                 Item::MasterData(vocab) => {
                     self.send(Parsed::MasterData(vocab));
                 }
@@ -262,8 +262,9 @@ impl Front<'_> {
         self.send(Parsed::Finding(f))
     }
 
-    fn start(&mut self, start: DocumentStart) {
+    fn start(&mut self, start: DocumentStart, binding: BodyFormat) {
         self.facts.format = Some(match (start.version, start.kind) {
+            _ if binding == BodyFormat::Json => "epcis-2.0-jsonld",
             (EpcisVersion::V1, DocumentKind::EpcisMasterDataDocument) => "masterdata-1.2-xml",
             // The documents.format CHECK has no 2.0 master-data value: it is the EPCIS 2.0
             // XML binding, so it is recorded as such.

@@ -42,33 +42,27 @@ impl std::io::Read for ChannelReader {
     }
 }
 
-/// The first chunk of a capture body: a body that is JSON (`epcis::detect_format`, the one
-/// place that decides it) is answered 415 before anything is read or stored.
-pub fn refuse_json_body(first_chunk: &[u8]) -> Result<(), Problem> {
-    match crate::epcis::detect_format(first_chunk) {
-        crate::epcis::BodyFormat::Json => Err(Problem::json_not_supported()),
-        crate::epcis::BodyFormat::Xml => Ok(()),
-    }
-}
-
-/// Capture bodies are EPCIS XML (JSON-LD is not supported yet): 415 otherwise.
-pub fn require_xml(req: &HttpRequest) -> Result<(), Problem> {
+/// Capture bodies are EPCIS documents: XML (`application/xml`, `text/xml`) or EPCIS 2.0 JSON-LD
+/// (`application/ld+json`, `application/json`); 415 otherwise. Which reader runs is decided
+/// by the body's first bytes (`epcis::detect_format`), not by this header.
+pub fn require_epcis_media_type(req: &HttpRequest) -> Result<(), Problem> {
     let content_type = req
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    if content_type.starts_with("application/xml") || content_type.starts_with("text/xml") {
+    let accepted = [
+        "application/xml",
+        "text/xml",
+        "application/ld+json",
+        "application/json",
+    ];
+    if accepted.iter().any(|t| content_type.starts_with(t)) {
         return Ok(());
     }
-    if content_type.starts_with("application/json")
-        || content_type.starts_with("application/ld+json")
-    {
-        return Err(Problem::json_not_supported());
-    }
     Err(Problem::unsupported_media_type(format!(
-        "send the EPCIS document as application/xml (got `{content_type}`)"
+        "send the EPCIS document as application/xml (EPCIS 1.2 or 2.0 XML) or application/ld+json (EPCIS 2.0 JSON-LD) (got `{content_type}`)"
     )))
 }
 
@@ -78,7 +72,7 @@ pub async fn capture(
     mut payload: web::Payload,
     caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    require_xml(&req)?;
+    require_epcis_media_type(&req)?;
     let behaviour = super::jobs::behaviour(&req)?;
     let first = first_chunk(&mut payload).await?;
     let sender = caller.require(&[Role::TradingPartner, Role::Admin])?;
@@ -97,7 +91,7 @@ pub async fn capture(
         .json(report))
 }
 
-/// The first chunk tells a JSON body (415) before a capture starts.
+/// The first chunk, read before the capture starts (a broken body is a 400 then).
 async fn first_chunk(payload: &mut web::Payload) -> Result<Option<web::Bytes>, Problem> {
     let first = match payload.next().await {
         Some(Ok(b)) => Some(b),
@@ -109,9 +103,6 @@ async fn first_chunk(payload: &mut web::Payload) -> Result<Option<web::Bytes>, P
         }
         None => None,
     };
-    if let Some(b) = &first {
-        refuse_json_body(b)?;
-    }
     Ok(first)
 }
 

@@ -85,7 +85,7 @@ pub async fn start(
     payload: web::Payload,
     caller: Caller,
 ) -> Result<HttpResponse, Problem> {
-    super::capture::require_xml(&req)?;
+    super::capture::require_epcis_media_type(&req)?;
     let behaviour = behaviour(&req)?;
     let sender = caller.require(&[Role::TradingPartner, Role::Admin])?;
     let id = Uuid::new_v4();
@@ -128,15 +128,14 @@ async fn receive(
     Ok(path)
 }
 
-/// Feeds the body to the spool writer; a JSON body (415), a broken one (400) or one over
-/// `limit` bytes (413) stops it, and the writer is told so.
+/// Feeds the body to the spool writer; a broken body (400) or one over `limit` bytes (413)
+/// stops it, and the writer is told so.
 async fn feed(
     mut payload: web::Payload,
     tx: tokio::sync::mpsc::Sender<Result<web::Bytes, std::io::Error>>,
     limit: u64,
 ) -> Result<(), Problem> {
     let mut received: u64 = 0;
-    let mut first = true;
     while let Some(chunk) = payload.next().await {
         let chunk = match chunk {
             Ok(c) => c,
@@ -148,12 +147,6 @@ async fn feed(
                 ));
             }
         };
-        if std::mem::take(&mut first) {
-            if let Err(p) = super::capture::refuse_json_body(&chunk) {
-                let _ = tx.send(Err(std::io::Error::other("json"))).await;
-                return Err(p);
-            }
-        }
         received += chunk.len() as u64;
         if received > limit {
             let _ = tx.send(Err(std::io::Error::other("limit"))).await;

@@ -190,15 +190,6 @@ impl Problem {
         )
     }
 
-    /// 415 for a JSON body (EPCIS 2.0 JSON-LD, not supported yet): EPCIS-X-013.
-    pub fn json_not_supported() -> Self {
-        Self::unsupported_media_type(format!(
-            "{} [{}]",
-            crate::epcis::JSON_BODY_MESSAGE,
-            crate::epcis::diagnostics::rules::JSON_BODY.id
-        ))
-    }
-
     pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -105,8 +105,10 @@ async fn capture_reports_and_capture_problems() {
     problem("problem_duplicate_document", answer);
     let answer = app.capture(&sender, BROKEN).await;
     problem("problem_document_rejected", answer);
-    // A JSON body (EPCIS 2.0 JSON-LD) sent as XML.
-    let answer = app.capture(&sender, "{\"@context\": []}").await;
+    // A body of a media type that is no EPCIS binding.
+    let answer = app
+        .post_as(&sender, "/epcis/capture", "text/plain", "shipment")
+        .await;
     problem("problem_unsupported_media_type", answer);
     let (_, regulator, _) = app.partner("0312345000004", Role::Regulator).await;
     let answer = app.capture(&regulator, shipment).await;

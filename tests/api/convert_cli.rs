@@ -85,9 +85,9 @@ fn convert_writes_every_format_and_the_xml_ones_hash_like_the_original() {
                     serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
                 let events = doc["epcisBody"]["eventList"].as_array().unwrap();
                 assert_eq!(events.len(), original.len(), "{name}");
-            } else {
-                assert_eq!(hashes(&out_file), original, "{name} as {to} ({epc})");
             }
+            // Every output, JSON-LD too, reads back (by content) with the original hashes.
+            assert_eq!(hashes(&out_file), original, "{name} as {to} ({epc})");
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -160,5 +160,57 @@ fn convert_and_hash_errors_are_one_line_with_exit_codes() {
     assert!(!target.exists());
     let out = run(&["hash", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn json_ld_files_are_read_by_content_and_convert_back_to_xml_with_their_hashes() {
+    let expected =
+        std::fs::read_to_string(fixture("hash/ReferenceEventHashAlgorithm.hashes")).unwrap();
+    assert_eq!(
+        hashes(&fixture("hash/ReferenceEventHashAlgorithm.jsonld")),
+        vec![expected.trim().to_string()]
+    );
+    let dir = scratch("json-in");
+    let input = fixture("epcis20json/openepcis-TransactionEvent.json");
+    let original = hashes(&input);
+    assert_eq!(
+        original,
+        hashes(&fixture("epcis20xml/openepcis-TransactionEvent.xml"))
+    );
+    // The extension is not what decides: a JSON-LD file named .xml is read as JSON-LD.
+    let renamed = dir.join("really-json.xml");
+    std::fs::copy(&input, &renamed).unwrap();
+    assert_eq!(hashes(&renamed), original);
+    let out_file = dir.join("out.xml");
+    let out = run(&[
+        "convert",
+        "--to",
+        "xml2",
+        input.to_str().unwrap(),
+        "-o",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(hashes(&out_file), original);
+    // Broken JSON: the error names the file, line and column, exit 1.
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        "{\"type\": \"EPCISDocument\",\n \"epcisBody\": {\"eventList\": [}",
+    )
+    .unwrap();
+    let out = run(&["hash", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first = stderr.lines().next().unwrap_or("");
+    assert!(
+        first.contains("EPCIS-X-014") && first.contains("bad.json:2:30"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -231,10 +231,22 @@ impl TestApp {
         path: &str,
         xml: impl Into<reqwest::Body>,
     ) -> Answer {
+        self.post_as(client, path, "application/xml", xml).await
+    }
+
+    /// POSTs a body of the given content type on the partner listener (JSON-LD captures:
+    /// `application/ld+json`).
+    pub async fn post_as(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Answer {
         let res = client
             .post(self.partner_url(path))
-            .header("content-type", "application/xml")
-            .body(xml)
+            .header("content-type", content_type)
+            .body(body)
             .send()
             .await
             .unwrap_or_else(|e| panic!("POST {path}: {e}"));

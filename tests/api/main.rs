@@ -3,6 +3,7 @@
 mod answers;
 mod architecture;
 mod capture;
+mod capture_json;
 mod cli;
 mod convert_cli;
 mod health;

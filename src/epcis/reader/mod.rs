@@ -68,7 +68,7 @@ pub struct EpcisReader<R: BufRead> {
 }
 
 enum Binding<R: BufRead> {
-    Xml(XmlReader<R>),
+    Xml(Box<XmlReader<R>>),
     Json(Box<json::JsonReader<R>>),
 }
 
@@ -81,7 +81,7 @@ impl<R: BufRead> EpcisReader<R> {
         };
         let inner = match format {
             BodyFormat::Json => Binding::Json(Box::new(json::JsonReader::new(input, limits))),
-            BodyFormat::Xml => Binding::Xml(XmlReader::new(input, limits)),
+            BodyFormat::Xml => Binding::Xml(Box::new(XmlReader::new(input, limits))),
         };
         EpcisReader { inner }
     }
@@ -99,7 +99,7 @@ impl<R: BufRead> EpcisReader<R> {
     /// their canonical forms on disk: memory stays bounded for events of any size.
     pub fn spill_to(mut self, options: super::spill::SpillOptions) -> Self {
         self.inner = match self.inner {
-            Binding::Xml(x) => Binding::Xml(x.spill_to(options)),
+            Binding::Xml(x) => Binding::Xml(Box::new(x.spill_to(options))),
             Binding::Json(mut j) => {
                 j.spill_to(options);
                 Binding::Json(j)
@@ -111,7 +111,7 @@ impl<R: BufRead> EpcisReader<R> {
     /// Turn the CBV 2.0 event hash on (default) or off. When on, every event's `hash_id` is set.
     pub fn with_hashing(mut self, on: bool) -> Self {
         self.inner = match self.inner {
-            Binding::Xml(x) => Binding::Xml(x.with_hashing(on)),
+            Binding::Xml(x) => Binding::Xml(Box::new(x.with_hashing(on))),
             Binding::Json(mut j) => {
                 j.with_hashing(on);
                 Binding::Json(j)

@@ -331,12 +331,12 @@ fn a_huge_json_event_spills_its_lists_and_keeps_its_hash() {
 
 #[test]
 fn the_reader_buffers_stay_flat_however_many_events_a_document_has() {
-    let few = vec![EVENT; 10].join(",");
-    let many = vec![EVENT; 5_000].join(",");
+    let few = [EVENT; 10].join(",");
+    let many = [EVENT; 5_000].join(",");
     let footprint = |json: Vec<u8>| {
         let mut r = EpcisReader::new(&json[..], Limits::default());
         let mut max = 0;
-        while let Some(_) = r.next_item().unwrap() {
+        while r.next_item().unwrap().is_some() {
             max = max.max(r.buffer_footprint());
         }
         max

@@ -159,33 +159,35 @@ fn capture_stores_quantities_of_epc_pattern_classes() {
 }
 
 #[tokio::test]
-async fn capture_endpoints_answer_415_for_json_and_documents_show_data_quality_findings() {
+async fn capture_endpoints_take_json_ld_refuse_other_media_types_and_documents_show_data_quality_findings(
+) {
     use crate::tls_fixture::spawn_partner_app;
     use dscsa_exchange::partners::Role;
     let app = spawn_partner_app().await;
     let (_, partner, _) = app.partner("0614141000005", Role::TradingPartner).await;
-    let json = read("malformed/EPCIS-X-013--json-ld-document.json");
-    for (path, content_type) in [
-        ("/epcis/capture", "application/xml"),
-        ("/epcis/capture", "application/ld+json"),
-        ("/capture", "application/xml"),
-        ("/capture", "application/json"),
-    ] {
-        let res = partner
-            .post(app.url(path))
-            .header("content-type", content_type)
-            .body(json.clone())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 415, "{path} {content_type}");
-        let body: serde_json::Value = res.json().await.unwrap();
-        let detail = body["detail"].as_str().unwrap();
-        assert!(
-            detail.contains("JSON-LD capture is not supported yet")
-                && detail.contains("EPCIS-X-013"),
-            "{detail}"
-        );
+    // JSON-LD, once refused with 415 (EPCIS-X-013), is captured; the body decides the reader.
+    let json = read("valid/v20-json-ld-document.json");
+    let answer = app
+        .post_as(
+            &partner,
+            "/epcis/capture",
+            "application/ld+json",
+            json.clone(),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(answer.body["eventCount"], 1, "{}", answer.body);
+    let answer = app
+        .post_as(&partner, "/capture", "application/json", json.clone())
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    for path in ["/epcis/capture", "/capture"] {
+        let answer = app
+            .post_as(&partner, path, "text/plain", json.clone())
+            .await;
+        assert_eq!(answer.status, 415, "{path}");
+        let detail = answer.body["detail"].as_str().unwrap();
+        assert!(detail.contains("application/ld+json"), "{detail}");
     }
     let answer = app
         .capture(

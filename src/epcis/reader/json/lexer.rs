@@ -485,11 +485,7 @@ impl<R: BufRead> Lexer<R> {
             }),
             Kind::Number | Kind::Bool | Kind::Null => {
                 let mut text = String::new();
-                loop {
-                    let b = match self.fill()?.first() {
-                        Some(&b) => b,
-                        None => break,
-                    };
+                while let Some(&b) = self.fill()?.first() {
                     if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.')) {
                         break;
                     }
