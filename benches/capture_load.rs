@@ -20,7 +20,11 @@
 //! starts right after a `CHECKPOINT`, so every page it changes that existed before is logged
 //! whole once (full-page writes), as on a server whose last checkpoint came before the capture.
 //!
-//! Env: CAPTURE_TARGETS (comma-separated, default `private,stock,test`); CAPTURE_ITEMS (default
+//! Env: CAPTURE_TARGETS (comma-separated, default `private,stock,test`); CAPTURE_FORMATS
+//! (comma-separated bindings of the same document, default `xml12`: `xml12` is the generator's
+//! EPCIS 1.2 XML, `xml20` and `jsonld` the same document converted by our writer to EPCIS 2.0
+//! XML and JSON-LD; each format is captured into a fresh cluster of each target, and the table
+//! ends with each format's rate relative to `xml12`); CAPTURE_ITEMS (default
 //! 100000); CAPTURE_DOCUMENTS (default 2); CAPTURE_MAX_EPCS_PER_EVENT (default 0 = the
 //! generator's default of one event per level); CAPTURE_SPILL_AFTER (default the server's: EPCs
 //! an event keeps in memory); CAPTURE_WALDUMP=1 prints `pg_waldump --stats` of each capture's
@@ -299,6 +303,37 @@ fn document(items: u64, max_epcs: u64, seed: u64) -> PathBuf {
     doc
 }
 
+/// The generator's 1.2 XML document in another binding, converted once by our writer (EPCs as
+/// the writer's defaults give them: Digital Links in 2.0, CBV words in JSON-LD).
+fn in_format(xml: &Path, format: &str) -> PathBuf {
+    use dscsa_exchange::epcis::write::{DocumentWriter, Format, WriteOptions};
+    use dscsa_exchange::epcis::{EpcisReader, Limits, SpillOptions};
+    let (f, ext) = match format {
+        "xml12" => return xml.to_path_buf(),
+        "xml20" => (Format::Xml2, "2.0.xml"),
+        "jsonld" => (Format::JsonLd, "jsonld"),
+        other => panic!("CAPTURE_FORMATS: unknown format `{other}` (xml12, xml20, jsonld)"),
+    };
+    let out = xml.with_extension(ext);
+    if out.exists() {
+        return out;
+    }
+    let input = std::io::BufReader::with_capacity(1 << 16, std::fs::File::open(xml).unwrap());
+    let mut reader = EpcisReader::new(input, Limits::default()).spill_to(SpillOptions {
+        dir: std::env::temp_dir(),
+        after: 20_000,
+    });
+    let tmp = out.with_extension("partial");
+    let file = std::io::BufWriter::new(std::fs::File::create(&tmp).unwrap());
+    let mut w = DocumentWriter::new(file, f, WriteOptions::default());
+    while let Some(item) = reader.next_item().unwrap() {
+        w.item(&item).unwrap();
+    }
+    w.finish().unwrap();
+    std::fs::rename(&tmp, &out).unwrap();
+    out
+}
+
 #[derive(QueryableByName)]
 struct Pid {
     #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -336,6 +371,7 @@ fn wal_bytes_since(conn: &mut PgConnection, lsn: &str) -> i64 {
 /// One document captured.
 struct Figures {
     target: Target,
+    format: String,
     doc: u64,
     refs: u64,
     seconds: f64,
@@ -345,9 +381,15 @@ struct Figures {
     own_cpu: f64,
 }
 
-fn run_target(target: Target, items: u64, max_epcs: u64, documents: u64) -> Vec<Figures> {
+fn run_target(
+    target: Target,
+    format: &str,
+    items: u64,
+    max_epcs: u64,
+    documents: u64,
+) -> Vec<Figures> {
     let dir = std::env::temp_dir().join(format!(
-        "dscsa-capture-bench-{}-{}",
+        "dscsa-capture-bench-{}-{}-{format}",
         std::process::id(),
         target.short().split(',').next().unwrap()
     ));
@@ -363,11 +405,11 @@ fn run_target(target: Target, items: u64, max_epcs: u64, documents: u64) -> Vec<
         .unwrap()
         .pid
         .to_string();
-    println!("capture_load into the {}:", target.label());
+    println!("capture_load of {format} into the {}:", target.label());
 
     let mut out = Vec::new();
     for seed in 1..=documents {
-        let doc = document(items, max_epcs, seed);
+        let doc = in_format(&document(items, max_epcs, seed), format);
         let size = std::fs::metadata(&doc).unwrap().len();
         let mut opts = CaptureOptions::new(&dir.join("spool"));
         if let Some(n) = std::env::var("CAPTURE_SPILL_AFTER")
@@ -392,6 +434,7 @@ fn run_target(target: Target, items: u64, max_epcs: u64, documents: u64) -> Vec<
         let seconds = started.elapsed().as_secs_f64();
         let f = Figures {
             target,
+            format: format.to_string(),
             doc: seed,
             refs: report.epc_count,
             seconds,
@@ -509,19 +552,29 @@ fn main() {
         })
         .collect();
 
+    let formats: Vec<String> = std::env::var("CAPTURE_FORMATS")
+        .unwrap_or_else(|_| "xml12".into())
+        .split(',')
+        .map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty())
+        .collect();
+
     let mut all = Vec::new();
     for t in targets {
-        all.extend(run_target(t, items, max_epcs, documents));
+        for format in &formats {
+            all.extend(run_target(t, format, items, max_epcs, documents));
+        }
     }
     println!();
     println!(
-        "{:<16} {:>3} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8}",
-        "target", "doc", "time s", "EPC/s", "WAL MB", "backend", "server", "capture"
+        "{:<16} {:<6} {:>3} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "target", "format", "doc", "time s", "EPC/s", "WAL MB", "backend", "server", "capture"
     );
     for f in &all {
         println!(
-            "{:<16} {:>3} {:>7.2} {:>9.0} {:>8.1} {:>8.2} {:>8.2} {:>8.2}",
+            "{:<16} {:<6} {:>3} {:>7.2} {:>9.0} {:>8.1} {:>8.2} {:>8.2} {:>8.2}",
             f.target.short(),
+            f.format,
             f.doc,
             f.seconds,
             f.refs as f64 / f.seconds,
@@ -532,4 +585,30 @@ fn main() {
         );
     }
     println!("(backend, server, capture: CPU seconds of the database backend, of all server processes, of this process)");
+    // Each format's rate against 1.2 XML's on the same target (sums over the documents).
+    let rate = |t: &str, format: &str| {
+        let (refs, secs) = all
+            .iter()
+            .filter(|f| f.target.short() == t && f.format == format)
+            .fold((0u64, 0f64), |(r, s), f| (r + f.refs, s + f.seconds));
+        (secs > 0.0).then(|| refs as f64 / secs)
+    };
+    let mut shown = Vec::new();
+    for f in &all {
+        let t = f.target.short();
+        if f.format == "xml12" || shown.contains(&(t, f.format.as_str())) {
+            continue;
+        }
+        shown.push((t, f.format.as_str()));
+        if let (Some(x), Some(o)) = (rate(t, "xml12"), rate(t, &f.format)) {
+            println!(
+                "{t}: {} {:.0} EPC references/s = {:.1}% of xml12's {:.0} ({:+.1}%)",
+                f.format,
+                o,
+                100.0 * o / x,
+                x,
+                100.0 * (o / x - 1.0)
+            );
+        }
+    }
 }
