@@ -2,6 +2,9 @@
 //! 100,000 items (~17 MB, ~213k EPC references), generated into `target/` on first run with
 //! `/work/shared/tools/gen_epcis.py` (override with `EPCIS_GEN=/path/to/gen_epcis.py`).
 //!
+//! The same document converted to EPCIS 2.0 JSON-LD by our writer is read too
+//! (`read_validate_hash_100k_items_jsonld`): the JSON-LD reader against the XML reader.
+//!
 //! Instruction counts (repeatable on a busy machine), one read of the document:
 //! `cargo bench --bench epcis_parse --no-run`, then
 //! `EPCIS_PARSE_ONCE=1 valgrind --tool=callgrind target/release/deps/epcis_parse-<hash> --bench`.
@@ -10,7 +13,18 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use dscsa_exchange::epcis::write::{DocumentWriter, Format, WriteOptions};
 use dscsa_exchange::epcis::{EpcisReader, Item, Limits};
+
+/// The document as EPCIS 2.0 JSON-LD (our writer's defaults).
+fn as_json_ld(doc: &[u8]) -> Vec<u8> {
+    let mut r = EpcisReader::new(doc, Limits::default());
+    let mut w = DocumentWriter::new(Vec::new(), Format::JsonLd, WriteOptions::default());
+    while let Some(item) = r.next_item().expect("valid document") {
+        w.item(&item).expect("written");
+    }
+    w.finish().expect("written").0
+}
 
 fn document() -> Vec<u8> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
@@ -58,6 +72,13 @@ fn bench(c: &mut Criterion) {
         "document: {} bytes, {events} events, {epcs} EPC references, {diags} diagnostics",
         doc.len()
     );
+    let json = as_json_ld(&doc);
+    let (json_events, json_epcs, json_diags) = read_all(&json);
+    eprintln!(
+        "as JSON-LD: {} bytes, {json_events} events, {json_epcs} EPC references, {json_diags} diagnostics",
+        json.len()
+    );
+    assert_eq!((json_events, json_epcs), (events, epcs));
     // One pass and no criterion run: for instruction counts under
     // `valgrind --tool=callgrind`, which stay repeatable on a busy machine.
     if std::env::var_os("EPCIS_PARSE_ONCE").is_some() {
@@ -68,6 +89,9 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(epcs));
     g.bench_function("read_validate_hash_100k_items", |b| {
         b.iter(|| read_all(&doc))
+    });
+    g.bench_function("read_validate_hash_100k_items_jsonld", |b| {
+        b.iter(|| read_all(&json))
     });
     g.throughput(Throughput::Bytes(doc.len() as u64));
     g.bench_function("read_validate_hash_100k_items_bytes", |b| {

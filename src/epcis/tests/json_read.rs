@@ -375,3 +375,18 @@ fn a_query_document_and_master_data_in_the_header_are_read() {
         "urn:epc:id:sgln:0312345.00000.0"
     );
 }
+
+#[test]
+fn pseudo_sbdh_fields_after_the_body_are_refused_as_out_of_order() {
+    let mut json = String::from_utf8(doc(EVENT)).unwrap();
+    json.truncate(json.rfind('}').unwrap());
+    json.push_str(",\"sender\":\"urn:epc:id:sgln:0312345.00000.0\"}");
+    let out = read(json.as_bytes());
+    assert!(out.error.is_none(), "{:?}", out.error);
+    let d = out
+        .diagnostics
+        .iter()
+        .find(|d| d.rule == rules::ORDER.id)
+        .expect("reported");
+    assert!(d.message.contains("`sender` comes after epcisBody"), "{d}");
+}

@@ -533,7 +533,17 @@ impl<R: BufRead> JsonReader<R> {
         }
     }
 
-    fn pseudo_sbdh(&mut self, key: &str, value: String, _pos: Position) {
+    fn pseudo_sbdh(&mut self, key: &str, value: String, pos: Position) {
+        if self.header_sent {
+            // The header went to the capture with the body's first event.
+            self.diag(
+                &rules::ORDER,
+                pos,
+                key,
+                format!("`{key}` comes after epcisBody; the pseudo-SBDH fields (sender, receiver, instanceIdentifier) must come before it, where a streaming reader can use them"),
+            );
+            return;
+        }
         let h = self.header.get_or_insert_with(Header::default);
         let sbdh = h.sbdh.get_or_insert_with(Sbdh::default);
         match key {
