@@ -24,7 +24,9 @@
 //! (comma-separated bindings of the same document, default `xml12`: `xml12` is the generator's
 //! EPCIS 1.2 XML, `xml20` and `jsonld` the same document converted by our writer to EPCIS 2.0
 //! XML and JSON-LD; each format is captured into a fresh cluster of each target, and the table
-//! ends with each format's rate relative to `xml12`); CAPTURE_ITEMS (default
+//! ends with each format's rate relative to `xml12`); CAPTURE_EPC_FORMAT (the EPC form of the
+//! converted documents, a `GS1-EPC-Format` value, default the writer's: Digital Links;
+//! `Always_EPC_URN` keeps the generator's URNs, the same identifiers as `xml12`); CAPTURE_ITEMS (default
 //! 100000); CAPTURE_DOCUMENTS (default 2); CAPTURE_MAX_EPCS_PER_EVENT (default 0 = the
 //! generator's default of one event per level); CAPTURE_SPILL_AFTER (default the server's: EPCs
 //! an event keeps in memory); CAPTURE_WALDUMP=1 prints `pg_waldump --stats` of each capture's
@@ -306,13 +308,25 @@ fn document(items: u64, max_epcs: u64, seed: u64) -> PathBuf {
 /// The generator's 1.2 XML document in another binding, converted once by our writer (EPCs as
 /// the writer's defaults give them: Digital Links in 2.0, CBV words in JSON-LD).
 fn in_format(xml: &Path, format: &str) -> PathBuf {
-    use dscsa_exchange::epcis::write::{DocumentWriter, Format, WriteOptions};
+    use dscsa_exchange::epcis::write::{DocumentWriter, EpcFormat, Format, WriteOptions};
     use dscsa_exchange::epcis::{EpcisReader, Limits, SpillOptions};
     let (f, ext) = match format {
         "xml12" => return xml.to_path_buf(),
         "xml20" => (Format::Xml2, "2.0.xml"),
         "jsonld" => (Format::JsonLd, "jsonld"),
         other => panic!("CAPTURE_FORMATS: unknown format `{other}` (xml12, xml20, jsonld)"),
+    };
+    let epc = std::env::var("CAPTURE_EPC_FORMAT").ok();
+    let options = WriteOptions {
+        epc_format: epc.as_deref().map(|e| {
+            e.parse::<EpcFormat>()
+                .unwrap_or_else(|_| panic!("CAPTURE_EPC_FORMAT: unknown `{e}`"))
+        }),
+        ..WriteOptions::default()
+    };
+    let ext = match &epc {
+        Some(e) => format!("{e}.{ext}"),
+        None => ext.to_string(),
     };
     let out = xml.with_extension(ext);
     if out.exists() {
@@ -325,7 +339,7 @@ fn in_format(xml: &Path, format: &str) -> PathBuf {
     });
     let tmp = out.with_extension("partial");
     let file = std::io::BufWriter::new(std::fs::File::create(&tmp).unwrap());
-    let mut w = DocumentWriter::new(file, f, WriteOptions::default());
+    let mut w = DocumentWriter::new(file, f, options);
     while let Some(item) = reader.next_item().unwrap() {
         w.item(&item).unwrap();
     }

@@ -2,8 +2,9 @@
 //! 100,000 items (~17 MB, ~213k EPC references), generated into `target/` on first run with
 //! `/work/shared/tools/gen_epcis.py` (override with `EPCIS_GEN=/path/to/gen_epcis.py`).
 //!
-//! The same document converted to EPCIS 2.0 JSON-LD by our writer is read too
-//! (`read_validate_hash_100k_items_jsonld`): the JSON-LD reader against the XML reader.
+//! The same document converted to EPCIS 2.0 JSON-LD by our writer is read too: with Digital
+//! Links (the writer's default, `…_jsonld`) and with the generator's EPC URNs (`…_jsonld_urns`,
+//! the same identifiers as the XML): the JSON-LD reader against the XML reader.
 //!
 //! Instruction counts (repeatable on a busy machine), one read of the document:
 //! `cargo bench --bench epcis_parse --no-run`, then
@@ -13,13 +14,18 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use dscsa_exchange::epcis::write::{DocumentWriter, Format, WriteOptions};
+use dscsa_exchange::epcis::write::{DocumentWriter, EpcFormat, Format, WriteOptions};
 use dscsa_exchange::epcis::{EpcisReader, Item, Limits};
 
-/// The document as EPCIS 2.0 JSON-LD (our writer's defaults).
-fn as_json_ld(doc: &[u8]) -> Vec<u8> {
+/// The document as EPCIS 2.0 JSON-LD: EPCs as Digital Links (our writer's default) or, with
+/// `urns`, as the generator's EPC URNs.
+fn as_json_ld(doc: &[u8], urns: bool) -> Vec<u8> {
     let mut r = EpcisReader::new(doc, Limits::default());
-    let mut w = DocumentWriter::new(Vec::new(), Format::JsonLd, WriteOptions::default());
+    let options = WriteOptions {
+        epc_format: urns.then_some(EpcFormat::AlwaysEpcUrn),
+        ..WriteOptions::default()
+    };
+    let mut w = DocumentWriter::new(Vec::new(), Format::JsonLd, options);
     while let Some(item) = r.next_item().expect("valid document") {
         w.item(&item).expect("written");
     }
@@ -72,7 +78,8 @@ fn bench(c: &mut Criterion) {
         "document: {} bytes, {events} events, {epcs} EPC references, {diags} diagnostics",
         doc.len()
     );
-    let json = as_json_ld(&doc);
+    let json = as_json_ld(&doc, false);
+    let json_urn = as_json_ld(&doc, true);
     let (json_events, json_epcs, json_diags) = read_all(&json);
     eprintln!(
         "as JSON-LD: {} bytes, {json_events} events, {json_epcs} EPC references, {json_diags} diagnostics",
@@ -92,6 +99,9 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("read_validate_hash_100k_items_jsonld", |b| {
         b.iter(|| read_all(&json))
+    });
+    g.bench_function("read_validate_hash_100k_items_jsonld_urns", |b| {
+        b.iter(|| read_all(&json_urn))
     });
     g.throughput(Throughput::Bytes(doc.len() as u64));
     g.bench_function("read_validate_hash_100k_items_bytes", |b| {
