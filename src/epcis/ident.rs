@@ -35,21 +35,49 @@ pub fn parse(uri: &str) -> Result<Identifier, IdentError> {
     classify(uri).map_err(ident_error)
 }
 
-/// The GTIN part of the last SGTIN URN [`parse_sharing`] parsed, so that the next one of the
-/// same product parses only its serial.
+/// The GTIN part of the last SGTIN URN or Digital Link [`parse_sharing`] parsed, so that the
+/// next one of the same product parses only its serial.
 #[derive(Debug, Default)]
 pub(crate) struct SgtinCache {
-    /// `urn:epc:id:sgtin:CP.ITEM.` of `sgtin`.
+    /// `urn:epc:id:sgtin:CP.ITEM.`, or `https://id.gs1.org/01/GTIN/21/` (`dl`), of `sgtin`.
     prefix: String,
     sgtin: Option<gs1::Sgtin>,
+    dl: bool,
 }
 
-/// [`parse`], reusing the GTIN of the previous SGTIN URN when this one has the same GTIN part
-/// (same bytes, so the same GTIN, hint and errors as a full parse).
+/// The part of an SGTIN Digital Link that names its GTIN (`https://id.gs1.org/01/GTIN/21/`),
+/// when the rest is a plain serial (see [`is_plain_serial`]): the URI is then exactly that
+/// prefix and the serial.
+fn dl_gtin_prefix(uri: &str) -> Option<&str> {
+    let rest = uri.strip_prefix("https://id.gs1.org/01/")?;
+    let (gtin, serial) = rest.split_at_checked(14)?;
+    let serial = serial.strip_prefix("/21/")?;
+    (gtin.bytes().all(|b| b.is_ascii_digit()) && is_plain_serial(serial))
+        .then(|| &uri[..uri.len() - serial.len()])
+}
+
+/// Letters and digits only: a Digital Link path segment that needs no decoding and holds no
+/// further path, query or fragment, so the serial parser alone decides it.
+fn is_plain_serial(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// [`parse`], reusing the GTIN of the previous SGTIN URN (or Digital Link) when this one has
+/// the same GTIN part (same bytes, so the same GTIN, hint and errors as a full parse).
 pub(crate) fn parse_sharing(uri: &str, cache: &mut SgtinCache) -> Result<Identifier, IdentError> {
     if let Some(known) = &cache.sgtin {
-        // A clean URN is what `classify` sends straight to the EPC URN parser.
-        if is_clean(uri) {
+        if cache.dl {
+            // `https://id.gs1.org/01/GTIN/21/` and a plain serial that parses: what the full
+            // Digital Link parse gives; anything else (an invalid serial too) takes it.
+            let serial = uri
+                .strip_prefix(cache.prefix.as_str())
+                .filter(|s| is_plain_serial(s));
+            if let Some(Ok(serial)) = serial.map(gs1::SerialNumber::parse) {
+                let s = gs1::Sgtin::new(*known.gtin(), serial);
+                return Ok(Identifier::Epc(gs1::Epc::Sgtin(s)));
+            }
+        } else if is_clean(uri) {
+            // A clean URN is what `classify` sends straight to the EPC URN parser.
             if let Some(r) = gs1::Sgtin::from_epc_uri_sharing_gtin(uri, &cache.prefix, known) {
                 return r
                     .map(|s| Identifier::Epc(gs1::Epc::Sgtin(s)))
@@ -59,10 +87,15 @@ pub(crate) fn parse_sharing(uri: &str, cache: &mut SgtinCache) -> Result<Identif
     }
     let r = classify(uri);
     if let Ok(Identifier::Epc(gs1::Epc::Sgtin(s))) = &r {
-        if let Some(p) = gs1::Sgtin::gtin_prefix_of(uri) {
+        let (p, dl) = match gs1::Sgtin::gtin_prefix_of(uri) {
+            Some(p) => (Some(p), false),
+            None => (dl_gtin_prefix(uri), true),
+        };
+        if let Some(p) = p {
             cache.prefix.clear();
             cache.prefix.push_str(p);
             cache.sgtin = Some(*s);
+            cache.dl = dl;
         }
     }
     r.map_err(ident_error)
@@ -202,6 +235,39 @@ mod tests {
             }
         }
         assert_eq!(cache.prefix, "urn:epc:id:sgtin:031234.5067890.");
+    }
+
+    #[test]
+    fn sharing_the_gtin_of_digital_links_gives_what_a_full_parse_gives() {
+        let mut cache = SgtinCache::default();
+        let mut shared_once = false;
+        for uri in [
+            "https://id.gs1.org/01/00312345678906/21/S0",
+            "https://id.gs1.org/01/00312345678906/21/S1",
+            "https://id.gs1.org/01/00312345678906/21/S%2F2",
+            "https://id.gs1.org/01/00312345678906/21/S3/10/LOT",
+            "https://id.gs1.org/01/00312345678906/21/S4?17=270630",
+            "https://id.gs1.org/01/00312345678906/21/S5#x",
+            "https://id.gs1.org/01/00312345678906/21/",
+            "https://id.gs1.org/01/00312345678906/21/S123456789012345678901",
+            "https://id.gs1.org/01/00312345678906/21/S.6",
+            "https://id.gs1.org/01/00312345678906/21/S 7",
+            "https://id.gs1.org/01/00312345678907/21/S8",
+            "https://id.gs1.org/01/00312345678913/21/S9",
+            "https://id.gs1.org/01/00312345678913/21/S10",
+            "https://example.com/01/00312345678913/21/S11",
+            "urn:epc:id:sgtin:0312345.067891.S12",
+            "https://id.gs1.org/01/00312345678913/21/S13",
+            "https://id.gs1.org/01/00312345678913/21/S14",
+        ] {
+            let before = cache.dl && uri.starts_with(cache.prefix.as_str());
+            shared_once |= before;
+            let shared = parse_sharing(uri, &mut cache);
+            let full = parse(uri);
+            assert_eq!(shared, full, "{uri}");
+        }
+        assert!(shared_once);
+        assert_eq!(cache.prefix, "https://id.gs1.org/01/00312345678913/21/");
     }
 
     #[test]

@@ -617,16 +617,18 @@ async fn capture_over_mutual_tls_then_verify_the_captured_package() {
         .iter()
         .all(|e| e["line"] == 1 && e["column"].as_u64().unwrap() > 1));
 
-    // Only trading partners (and admins) send documents; XML only.
+    // Only trading partners (and admins) send documents; EPCIS media types only. A JSON body
+    // is read as JSON-LD: `{}` is no EPCIS document (400, with its findings).
     assert_eq!(app.capture(&regulator, bytes.clone()).await.status, 403);
-    let json = manufacturer
-        .post(app.url("/epcis/capture"))
-        .header("content-type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(json.status(), 415);
+    let json = app
+        .post_as(&manufacturer, "/epcis/capture", "application/json", "{}")
+        .await;
+    assert_eq!(json.status, 400, "{}", json.body);
+    assert_eq!(json.body["code"], "document-rejected");
+    let text = app
+        .post_as(&manufacturer, "/epcis/capture", "text/plain", "{}")
+        .await;
+    assert_eq!(text.status, 415);
 
     // A captured package verifies: GTIN 00327611808277, first item serial, lot and expiry of
     // the generator's product.
