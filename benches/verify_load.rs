@@ -13,29 +13,16 @@
 //! the generator share the machine's cores, so the figure is a floor for a deployment where the
 //! load comes from elsewhere.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod load;
+
+use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use dscsa_exchange::partners::{self, AtpStatus, NewPartner, Role};
 use dscsa_exchange::store::{self, private_pg::PrivatePostgres};
-use dscsa_exchange::tls::pki::{self, LeafKind};
-use openssl::nid::Nid;
-use openssl::ssl::{SslConnector, SslMethod, SslStream, SslVerifyMode};
-use openssl::x509::store::X509StoreBuilder;
+use load::{contains, env_or, xorshift, Connect, Load, Pki, Server};
 
 const GTIN: &str = "00361414123458";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Options {
     serials: u64,
@@ -67,7 +54,7 @@ fn main() {
     let mut conn = store::connect(&url).unwrap();
     store::migrate(&mut conn).unwrap();
 
-    let started = Instant::now();
+    let started = std::time::Instant::now();
     conn.batch_execute(&format!(
         "INSERT INTO serials (epc_key, kind, gtin, serial_number, lot, expiry, status) \
          SELECT '01{GTIN}21' || 'S' || g, 1, '{GTIN}', 'S' || g, 'LOT' || (g % 100), \
@@ -79,68 +66,56 @@ fn main() {
     eprintln!("seeded {} serials in {:.1?}", o.serials, started.elapsed());
 
     // PKI: CA, server certificate for localhost, one registered client.
-    let ca = pki::new_ca("bench CA").unwrap();
-    let server = pki::issue(
-        &ca,
-        &[(Nid::COMMONNAME, "localhost")],
-        LeafKind::Server {
-            dns: &["localhost"],
-            ips: &["127.0.0.1"],
-        },
-        30,
-    )
-    .unwrap();
-    let client = pki::issue_client(&ca, "0312345000004", "Bench", "trading_partner").unwrap();
-    let tls = dir.join("tls");
-    std::fs::create_dir_all(&tls).unwrap();
-    std::fs::write(tls.join("ca.pem"), ca.cert_pem()).unwrap();
-    std::fs::write(tls.join("server.pem"), server.cert_pem()).unwrap();
-    std::fs::write(tls.join("server.key"), server.key_pem()).unwrap();
+    let pki = Pki::new(&dir.join("tls"), "0312345000004", "trading_partner");
     partners::register(
         &mut conn,
         NewPartner::new("Bench", Role::TradingPartner)
             .gln(Some("0312345000004".parse().unwrap()))
             .atp_status(AtpStatus::Authorized)
-            .certificate(Some(client.cert.clone())),
+            .certificate(Some(pki.client.cert.clone())),
         "bench",
     )
     .unwrap();
 
-    // The real server binary, as deployed: its own process, configured by environment.
-    let server_stderr = std::fs::File::create(dir.join("server.log")).unwrap();
-    let binary = std::env::var_os("VERIFY_LOAD_SERVER")
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_dscsa-exchange").into());
-    let mut child = Command::new(binary)
-        .arg("serve")
-        .current_dir(&dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("RUST_LOG", &o.server_log)
-        .env("DATABASE_URL", &url)
-        .env("DSCSA_DATA_DIR", dir.join("data"))
-        .env("DSCSA_HTTP_LISTEN", "127.0.0.1:0")
-        .env("DSCSA_HTTP_WORKERS", o.workers.to_string())
-        .env("DSCSA_DATABASE_POOL_SIZE", o.pool.to_string())
-        .env("DSCSA_TLS_LISTEN", "127.0.0.1:0")
-        .env("DSCSA_TLS_CERT", tls.join("server.pem"))
-        .env("DSCSA_TLS_KEY", tls.join("server.key"))
-        .env("DSCSA_TLS_CLIENT_CA", tls.join("ca.pem"))
-        .env("DSCSA_ORGANISATION_GLN", "0361414000018")
+    let mut env = vec![
+        ("RUST_LOG", o.server_log.clone()),
+        ("DATABASE_URL", url.clone()),
+        ("DSCSA_DATA_DIR", dir.join("data").display().to_string()),
+        ("DSCSA_HTTP_WORKERS", o.workers.to_string()),
+        ("DSCSA_DATABASE_POOL_SIZE", o.pool.to_string()),
+        ("DSCSA_ORGANISATION_GLN", "0361414000018".into()),
         // For older builds compared with VERIFY_LOAD_SERVER, which know no [organisation].
-        .env("DSCSA_VERIFICATION_RESPONDER_GLN", "0361414000018")
-        .env("DSCSA_ORGANISATION_NAME", "verify_load responder")
-        .stdout(Stdio::piped())
-        .stderr(server_stderr)
-        .spawn()
-        .expect("start the server binary");
-    let port = partner_port(&mut child);
+        ("DSCSA_VERIFICATION_RESPONDER_GLN", "0361414000018".into()),
+        ("DSCSA_ORGANISATION_NAME", "verify_load responder".into()),
+    ];
+    env.extend(pki.server_env());
+    let server = Server::start(&dir, std::env::var_os("VERIFY_LOAD_SERVER"), &env);
 
-    let connector = connector(&ca, &client);
-    let report = drive(&connector, port, &o);
+    let serials = o.serials;
+    let report = Load {
+        connect: Connect::Tls(pki.connector(), server.partner_port.unwrap()),
+        connections: o.connections,
+        warmup: Duration::from_secs(o.warmup),
+        measured: Duration::from_secs(o.seconds),
+        // A cheap deterministic spread over the stored serials, with their right lot and expiry.
+        request: move |c: u64, n: u64, out: &mut Vec<u8>| {
+            let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (c + 1) ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D);
+            let serial = xorshift(&mut x) % serials + 1;
+            use std::io::Write;
+            write!(
+                out,
+                "GET /verify/gtin/{GTIN}/lot/LOT{}/ser/S{serial}?exp=281231&linkType=verificationService\
+                 &context=dscsaSaleableReturn&reqGLN=0312345000004&corrUUID=bench-{c}-{n} HTTP/1.1\r\n\
+                 Host: localhost\r\n\r\n",
+                serial % 100
+            )
+            .unwrap();
+        },
+        good: |_c: u64, _n: u64, status: u16, body: &[u8]| status == 200 && contains(body, b"\"verified\":true"),
+    }
+    .run();
 
-    // SIGTERM: the server drains and flushes its verification log before it exits.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    let status = child.wait().unwrap();
+    let status = server.stop();
     let logged: i64 = {
         #[derive(diesel::QueryableByName)]
         struct N {
@@ -161,261 +136,11 @@ fn main() {
          {} s after {} s warm-up, {} server workers, pool {}, server RUST_LOG={}",
         o.serials, o.connections, o.seconds, o.warmup, o.workers, o.pool, o.server_log
     );
-    report.print(o.seconds);
+    report.print(o.seconds, "verified answers");
     println!("  server exited with {status}; verification log rows: {logged}");
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("  load average after the run: {}", load.trim());
     }
     drop(pg);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Reads the banner on the server's stdout for the partner listener's port, then keeps draining
-/// stdout so that the server never blocks on a full pipe.
-fn partner_port(child: &mut Child) -> u16 {
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = loop {
-        let line = lines
-            .next()
-            .expect("server exited before announcing its partner listener (see server.log)")
-            .unwrap();
-        if let Some(rest) = line.trim().strip_prefix("partners:") {
-            let addr = rest.split_whitespace().next().unwrap();
-            break addr.rsplit(':').next().unwrap().parse().unwrap();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    port
-}
-
-fn connector(ca: &pki::Issued, client: &pki::Issued) -> SslConnector {
-    let mut b = SslConnector::builder(SslMethod::tls_client()).unwrap();
-    let mut store = X509StoreBuilder::new().unwrap();
-    store.add_cert(ca.cert.clone()).unwrap();
-    b.set_verify_cert_store(store.build()).unwrap();
-    b.set_verify(SslVerifyMode::PEER);
-    b.set_certificate(&client.cert).unwrap();
-    b.set_private_key(&client.key).unwrap();
-    b.build()
-}
-
-struct Report {
-    ok: u64,
-    errors: u64,
-    /// Microseconds, sorted.
-    latencies: Vec<u32>,
-    sample: String,
-}
-
-impl Report {
-    fn print(&self, seconds: u64) {
-        let l = &self.latencies;
-        let pct = |p: f64| {
-            if l.is_empty() {
-                return 0.0;
-            }
-            l[((l.len() as f64 * p) as usize).min(l.len() - 1)] as f64 / 1000.0
-        };
-        println!(
-            "  {} verified answers, {} errors: {:.0} requests/s; latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-            self.ok,
-            self.errors,
-            self.ok as f64 / seconds as f64,
-            pct(0.50),
-            pct(0.90),
-            pct(0.99),
-            l.last().copied().unwrap_or(0) as f64 / 1000.0,
-        );
-        println!("  sample answer: {}", self.sample);
-    }
-}
-
-fn drive(connector: &SslConnector, port: u16, o: &Options) -> Report {
-    let stop = Arc::new(AtomicBool::new(false));
-    let measuring = Arc::new(AtomicBool::new(false));
-    let threads: Vec<_> = (0..o.connections)
-        .map(|c| {
-            let (stop, measuring) = (stop.clone(), measuring.clone());
-            let connector = connector.clone();
-            let serials = o.serials;
-            std::thread::Builder::new()
-                .name(format!("load-{c}"))
-                .stack_size(256 * 1024)
-                .spawn(move || connection(&connector, port, c, serials, &stop, &measuring))
-                .unwrap()
-        })
-        .collect();
-    // Warm-up: handshakes, caches, prepared statements; then a fixed measured window.
-    std::thread::sleep(Duration::from_secs(o.warmup));
-    measuring.store(true, Ordering::SeqCst);
-    std::thread::sleep(Duration::from_secs(o.seconds));
-    measuring.store(false, Ordering::SeqCst);
-    stop.store(true, Ordering::SeqCst);
-    let mut report = Report {
-        ok: 0,
-        errors: 0,
-        latencies: Vec::new(),
-        sample: String::new(),
-    };
-    for t in threads {
-        let r = t.join().unwrap();
-        report.ok += r.ok;
-        report.errors += r.errors;
-        report.latencies.extend(r.latencies);
-        if report.sample.is_empty() {
-            report.sample = r.sample;
-        }
-    }
-    report.latencies.sort_unstable();
-    report
-}
-
-fn connect(connector: &SslConnector, port: u16) -> std::io::Result<SslStream<TcpStream>> {
-    let tcp = TcpStream::connect(("127.0.0.1", port))?;
-    tcp.set_nodelay(true)?;
-    connector
-        .connect("localhost", tcp)
-        .map_err(|e| std::io::Error::other(e.to_string()))
-}
-
-/// One keep-alive connection, one request at a time.
-fn connection(
-    connector: &SslConnector,
-    port: u16,
-    c: u64,
-    serials: u64,
-    stop: &AtomicBool,
-    measuring: &AtomicBool,
-) -> Report {
-    let mut r = Report {
-        ok: 0,
-        errors: 0,
-        latencies: Vec::with_capacity(200_000),
-        sample: String::new(),
-    };
-    let mut stream = None;
-    let mut request = Vec::with_capacity(512);
-    let mut buf = vec![0u8; 16 * 1024];
-    // A cheap deterministic spread over the stored serials.
-    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (c + 1);
-    let mut n = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        let s = match stream.as_mut() {
-            Some(s) => s,
-            None => match connect(connector, port) {
-                Ok(s) => stream.insert(s),
-                Err(e) => {
-                    eprintln!("connection {c}: {e}");
-                    r.errors += 1;
-                    std::thread::sleep(Duration::from_millis(100));
-                    continue;
-                }
-            },
-        };
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let serial = x % serials + 1;
-        n += 1;
-        request.clear();
-        write!(
-            request,
-            "GET /verify/gtin/{GTIN}/lot/LOT{}/ser/S{serial}?exp=281231&linkType=verificationService\
-             &context=dscsaSaleableReturn&reqGLN=0312345000004&corrUUID=bench-{c}-{n} HTTP/1.1\r\n\
-             Host: localhost\r\n\r\n",
-            serial % 100
-        )
-        .unwrap();
-        let measured = measuring.load(Ordering::Relaxed);
-        let t = Instant::now();
-        let answer = s
-            .write_all(&request)
-            .and_then(|()| read_response(s, &mut buf));
-        let elapsed = t.elapsed();
-        match answer {
-            Ok((200, body)) if contains(&buf[body.clone()], b"\"verified\":true") => {
-                if measured {
-                    r.ok += 1;
-                    r.latencies.push(elapsed.as_micros() as u32);
-                }
-                if r.sample.is_empty() {
-                    r.sample = String::from_utf8_lossy(&buf[body]).into_owned();
-                }
-            }
-            Ok((status, body)) => {
-                if measured {
-                    r.errors += 1;
-                }
-                eprintln!(
-                    "connection {c}: {status} {}",
-                    String::from_utf8_lossy(&buf[body])
-                );
-            }
-            Err(e) => {
-                if measured {
-                    r.errors += 1;
-                }
-                eprintln!("connection {c}: {e}; reconnecting");
-                stream = None;
-            }
-        }
-    }
-    r
-}
-
-/// Reads one HTTP/1.1 response with a Content-Length body into `buf`; returns the status and
-/// where the body is.
-fn read_response(
-    s: &mut SslStream<TcpStream>,
-    buf: &mut [u8],
-) -> std::io::Result<(u16, std::ops::Range<usize>)> {
-    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
-    let mut filled = 0;
-    let head_end = loop {
-        if filled == buf.len() {
-            return Err(bad("response head too large"));
-        }
-        let n = s.read(&mut buf[filled..])?;
-        if n == 0 {
-            return Err(bad("connection closed"));
-        }
-        filled += n;
-        if let Some(i) = find(&buf[..filled], b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head =
-        std::str::from_utf8(&buf[..head_end]).map_err(|_| bad("response head is not UTF-8"))?;
-    let status: u16 = head
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("no status"))?;
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().ok())?
-        })
-        .ok_or_else(|| bad("no content-length"))?;
-    let end = head_end + length;
-    if end > buf.len() {
-        return Err(bad("response body too large"));
-    }
-    while filled < end {
-        let n = s.read(&mut buf[filled..end])?;
-        if n == 0 {
-            return Err(bad("connection closed in the body"));
-        }
-        filled += n;
-    }
-    Ok((status, head_end..end))
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    find(hay, needle).is_some()
 }
