@@ -365,9 +365,7 @@ fn main() {
         // The answer must be the history of the serial asked for: its commissioning event.
         good: move |c: u64, n: u64, status: u16, body: &[u8]| {
             let serial = &serial_of[pick(c, n, serial_of.len())];
-            status == 200
-                && contains(body, b"\"ObjectEvent\"")
-                && contains(body, serial.as_bytes())
+            status == 200 && contains(body, b"\"ObjectEvent\"") && contains(body, serial.as_bytes())
         },
     }
     .run();

@@ -123,7 +123,10 @@ impl Server {
             .stderr(log)
             .spawn()
             .expect("start the server binary");
-        let (http_port, partner_port) = banner_ports(&mut child, env.iter().any(|(k, _)| *k == "DSCSA_TLS_LISTEN"));
+        let (http_port, partner_port) = banner_ports(
+            &mut child,
+            env.iter().any(|(k, _)| *k == "DSCSA_TLS_LISTEN"),
+        );
         Server {
             child,
             http_port,
@@ -323,9 +326,7 @@ where
             (self.request)(c, n, &mut request);
             let measured = measuring.load(Ordering::Relaxed);
             let t = Instant::now();
-            let result = s
-                .write_all(&request)
-                .and_then(|()| answer.read(s.as_mut()));
+            let result = s.write_all(&request).and_then(|()| answer.read(s.as_mut()));
             let elapsed = t.elapsed();
             match result {
                 Ok(status) if (self.good)(c, n, status, &answer.body) => {

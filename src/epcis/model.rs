@@ -473,6 +473,33 @@ impl Event {
         })
     }
 
+    /// Adds an EPC reference whose identifier is already known (events rebuilt from stored
+    /// keys, which were parsed once there): [`Event::epc_identifiers`] and the writers then
+    /// parse nothing again. Mixing this with pushes onto the public lists is allowed; the
+    /// lists are then parsed afresh when read.
+    pub fn push_epc(&mut self, role: EpcRole, uri: String, id: Option<Identifier>) {
+        let p = &mut self.parsed_epcs;
+        let list = match role {
+            EpcRole::Parent => {
+                self.parent_id = Some(uri);
+                p.parent = Some(id);
+                return;
+            }
+            EpcRole::Epc => 0,
+            EpcRole::Child => 1,
+            EpcRole::Input => 2,
+            EpcRole::Output => 3,
+        };
+        p.lists[list].push(id);
+        [
+            &mut self.epc_list,
+            &mut self.child_epcs,
+            &mut self.input_epcs,
+            &mut self.output_epcs,
+        ][list]
+            .push(uri);
+    }
+
     /// Number of EPC references (parentID and spilled lists included).
     pub fn epc_count(&self) -> usize {
         usize::from(self.parent_id.is_some())

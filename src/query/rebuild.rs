@@ -14,7 +14,7 @@ use crate::epcis::{
     QuantityElement, SourceDest, Timestamp,
 };
 use crate::epcis::{BizTransaction, Ilmd};
-use crate::gs1::Epc;
+use crate::gs1::{Epc, Identifier};
 use crate::store::codes::{Code, PartyKind};
 use crate::store::query::{EventRows, StoredEpc, StoredEvent};
 
@@ -31,17 +31,23 @@ fn parsed(key: &str) -> Option<Epc> {
         .flatten()
 }
 
-/// A stored identifier row as the writers take it: its URI, and whether it is a class-level
-/// (quantity) entry. The key is parsed once.
-fn identifier(row: &StoredEpc) -> (String, bool) {
+/// A stored identifier row as the writers take it: its URI, what it was parsed as (the key
+/// is parsed once, here), and whether it is a class-level (quantity) entry.
+fn identifier(row: &StoredEpc) -> (String, Option<Identifier>, bool) {
     let epc = parsed(&row.epc_key);
     let class = row.quantity.is_some()
         || row.uom.is_some()
         || row.epc_key.starts_with("urn:epc:idpat:")
         || row.epc_key.starts_with("urn:epc:class:")
         || matches!(epc, Some(Epc::Lgtin(_) | Epc::GtinClass(_)));
-    let uri = epc.map_or_else(|| row.epc_key.clone(), |e| e.to_canonical_digital_link());
-    (uri, class)
+    match epc {
+        Some(e) => (
+            e.to_canonical_digital_link(),
+            Some(Identifier::Epc(e)),
+            class,
+        ),
+        None => (row.epc_key.clone(), None, class),
+    }
 }
 
 fn timestamp(t: DateTime<Utc>, offset: Option<&str>) -> Timestamp {
@@ -213,27 +219,24 @@ fn event(e: StoredEvent, index: u64, epcs: Vec<StoredEpc>) -> Event {
         });
     }
     for r in epcs {
-        let (uri, class) = identifier(&r);
+        let (uri, id, class) = identifier(&r);
+        let role = EpcRole::from_code(r.role).unwrap_or(EpcRole::Output);
         if class {
             let q = QuantityElement {
                 epc_class: uri,
                 quantity: r.quantity,
                 uom: r.uom,
             };
-            match EpcRole::from_code(r.role) {
-                Some(EpcRole::Epc) => ev.quantity_list.push(q),
-                Some(EpcRole::Child) => ev.child_quantity_list.push(q),
-                Some(EpcRole::Input) => ev.input_quantity_list.push(q),
+            match role {
+                EpcRole::Epc => ev.quantity_list.push(q),
+                EpcRole::Child => ev.child_quantity_list.push(q),
+                EpcRole::Input => ev.input_quantity_list.push(q),
                 _ => ev.output_quantity_list.push(q),
             }
         } else {
-            match EpcRole::from_code(r.role) {
-                Some(EpcRole::Epc) => ev.epc_list.push(uri),
-                Some(EpcRole::Parent) => ev.parent_id = Some(uri),
-                Some(EpcRole::Child) => ev.child_epcs.push(uri),
-                Some(EpcRole::Input) => ev.input_epcs.push(uri),
-                _ => ev.output_epcs.push(uri),
-            }
+            // A key that is no GS1 identifier was stored as given: the writers classify it.
+            let id = id.or_else(|| crate::gs1::classify(&uri).ok());
+            ev.push_epc(role, uri, id);
         }
     }
     ev

@@ -39,7 +39,11 @@ impl KeyKind {
         let b = key.as_bytes();
         if b.len() == 20 && b.starts_with(b"00") && b.iter().all(u8::is_ascii_digit) {
             KeyKind::Sscc
-        } else if b.len() > 18 && b.starts_with(b"01") && &b[16..18] == b"21" {
+        } else if b.len() > 18
+            && b.starts_with(b"01")
+            && b[2..16].iter().all(u8::is_ascii_digit)
+            && &b[16..18] == b"21"
+        {
             KeyKind::Sgtin
         } else {
             KeyKind::Other
@@ -49,7 +53,7 @@ impl KeyKind {
 
 /// The GTIN and the serial number of an SGTIN key (`None` for any other kind).
 pub fn sgtin_key_parts(key: &str) -> Option<(&str, &str)> {
-    // Bytes 0..18 are ASCII when the kind is SGTIN, so these are character boundaries.
+    // Bytes 0..18 are ASCII digits when the kind is SGTIN, so these are character boundaries.
     (KeyKind::of(key) == KeyKind::Sgtin).then(|| (&key[2..16], &key[18..]))
 }
 
@@ -155,6 +159,14 @@ impl Epc {
     pub fn from_key(key: &str) -> Result<Epc, Gs1Error> {
         if key.starts_with("urn:epc:") {
             return parse_epc_uri(key);
+        }
+        // Most keys are SGTINs made by `sgtin_key` (`01` GTIN `21` serial, nothing after):
+        // read those directly; anything else, or any part refused, takes the full parse below,
+        // which gives the same answer and the error.
+        if let Some((g, s)) = sgtin_key_parts(key) {
+            if let (Ok(gtin), Ok(serial)) = (Gtin::parse(g), SerialNumber::parse(s)) {
+                return Ok(Epc::Sgtin(Sgtin::new(gtin, serial)));
+            }
         }
         let es = parse_key_string(key)?;
         Epc::from_element_string(&es)

@@ -294,3 +294,30 @@ fn keys_tell_their_kind_and_their_parts() {
     // The shape only, as the location table has always been fed.
     assert_eq!(gln_of_key("41412"), Some("12"));
 }
+
+/// `Epc::from_key` reads SGTIN keys directly; the element-string parse it skips must agree on
+/// every key, accepted or refused.
+#[test]
+fn sgtin_keys_read_directly_equal_the_element_string_parse() {
+    use super::super::element_string::parse_key_string;
+    let full = |k: &str| parse_key_string(k).and_then(|es| Epc::from_element_string(&es));
+    for k in [
+        "010401234500000921ABC",
+        "010031234567890621ABC",
+        "01003123456789062110LOT",
+        "0100312345678906211",
+        "0100312345678906212%2F!\"",
+        "01003123456789062112345678901234567890",
+        "010031234567890721ABC",
+        "0100312345678906219é",
+        "01é3123456789062ABC",
+        "0100312345678906217ABC",
+    ] {
+        let direct = Epc::from_key(k);
+        match (&direct, full(k)) {
+            (Ok(a), Ok(b)) => assert_eq!(a, &b, "{k}"),
+            (Err(_), Err(_)) => {}
+            (a, b) => panic!("{k}: direct {a:?}, element string {b:?}"),
+        }
+    }
+}
