@@ -252,8 +252,9 @@ pub fn document_start(format: Format, kind: DocumentKind) -> Item {
 /// Events written per page when a whole result is streamed.
 const EXPORT_PAGE: u32 = 1000;
 
-/// Streams every event of the query as one EPCIS document: a page of events in memory at a
-/// time, whatever the size of the result.
+/// Streams every event of the query as one EPCIS document: at most two pages of events in
+/// memory at a time, whatever the size of the result. The pages are read and rebuilt on a
+/// second thread while this one writes the page before (the two halves cost about the same).
 pub fn export<W: Write>(
     conn: &mut PgConnection,
     viewer: &Viewer,
@@ -268,15 +269,39 @@ pub fn export<W: Write>(
     let mut writer = DocumentWriter::new(out, format, options);
     writer.item(&document_start(format, DocumentKind::EpcisDocument))?;
     let key = PageKey::default();
-    loop {
-        let page = events_page(conn, &key, viewer, &query)?;
-        for ev in &page.events {
-            writer.event(ev)?;
+    std::thread::scope(|scope| {
+        // One page waits while one is written: memory stays bounded.
+        let (pages, received) = std::sync::mpsc::sync_channel::<Result<Vec<Event>, QueryError>>(1);
+        let reader = scope.spawn(move || loop {
+            let page = events_page(conn, &key, viewer, &query);
+            let (events, next) = match page {
+                Ok(p) => (Ok(p.events), p.next),
+                Err(e) => (Err(e), None),
+            };
+            // The writer stopped (it failed): nothing more to read.
+            if pages.send(events).is_err() {
+                return;
+            }
+            match next {
+                Some((t, _)) => query.next_page_token = Some(t),
+                None => return,
+            }
+        });
+        let mut written = Ok(());
+        for page in received.iter() {
+            written = page.and_then(|events| {
+                events
+                    .iter()
+                    .try_for_each(|ev| writer.event(ev))
+                    .map_err(QueryError::from)
+            });
+            if written.is_err() {
+                break;
+            }
         }
-        match page.next {
-            Some((t, _)) => query.next_page_token = Some(t),
-            None => break,
-        }
-    }
+        drop(received);
+        reader.join().expect("the export's reading thread panicked");
+        written
+    })?;
     Ok(writer.finish()?)
 }
