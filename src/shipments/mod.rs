@@ -204,8 +204,14 @@ impl ShipmentRequest {
                 .strip_prefix("urn:epcglobal:cbv:btt:")
                 .unwrap_or(kind)
                 .to_string();
-            if word.is_empty() {
-                return Err(invalid(format!("biz_transactions[{i}].type"), "empty"));
+            let unknown =
+                crate::epcis::cbv::normalise(crate::epcis::Vocab::BizTransactionType, &word)
+                    .unknown_cbv;
+            if word.is_empty() || (unknown && !word.contains(':')) {
+                return Err(invalid(
+                    format!("biz_transactions[{i}].type"),
+                    format!("`{kind}` is not a CBV business transaction type (po, inv, desadv, …) or a URI"),
+                ));
             }
             let id = bt.id.trim();
             if id.is_empty() || id.chars().any(char::is_whitespace) {
@@ -1059,9 +1065,16 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ShipmentVie
     Ok(q::shipment(conn, id)?.map(Into::into))
 }
 
-/// The newest shipments first (at most `limit`).
-pub fn list(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<ShipmentView>> {
-    Ok(q::shipments(conn, limit, None)?
+/// The newest shipments first (at most `limit`) that the caller may see: every one for the
+/// roles that read everything, a buyer's own otherwise.
+pub fn list(
+    conn: &mut PgConnection,
+    limit: i64,
+    partner_id: i64,
+    role: crate::partners::Role,
+) -> QueryResult<Vec<ShipmentView>> {
+    let buyer = (!role.reads_everything()).then_some(partner_id);
+    Ok(q::shipments(conn, limit, buyer)?
         .into_iter()
         .map(Into::into)
         .collect())

@@ -420,19 +420,17 @@ pub fn shipment(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Shipmen
         .optional()
 }
 
-/// The newest shipments first, `limit` of them, older than `before` (a keyset page).
+/// The newest shipments first, `limit` of them; only those to `buyer` when one is given.
 pub fn shipments(
     conn: &mut PgConnection,
     limit: i64,
-    before: Option<(DateTime<Utc>, Uuid)>,
+    buyer: Option<i64>,
 ) -> QueryResult<Vec<ShipmentRow>> {
-    let (t, id) = before.unwrap_or((DateTime::<Utc>::MAX_UTC, Uuid::max()));
     diesel::sql_query(format!(
-        "{SHIPMENT_SELECT} WHERE (s.created_at, s.id) < ($1, $2)
-          ORDER BY s.created_at DESC, s.id DESC LIMIT $3"
+        "{SHIPMENT_SELECT} WHERE ($1::bigint IS NULL OR s.buyer_partner_id = $1)
+          ORDER BY s.created_at DESC, s.id DESC LIMIT $2"
     ))
-    .bind::<Timestamptz, _>(t)
-    .bind::<SqlUuid, _>(id)
+    .bind::<Nullable<BigInt>, _>(buyer)
     .bind::<BigInt, _>(limit)
     .load(conn)
 }
