@@ -92,6 +92,7 @@ fn ndc_attributes(stored: &str) -> [MasterDataAttribute; 2] {
     let eleven = Ndc::parse(stored)
         .ok()
         .and_then(|n| n.to_ndc11().ok())
+        .map(|s| s.replace('-', ""))
         .unwrap_or_else(|| stored.to_string());
     [
         attribute("additionalTradeItemIdentification", &eleven),

@@ -14,5 +14,6 @@ mod regressions;
 mod resolver;
 mod schema;
 mod serials;
+mod shipments;
 mod tls_fixture;
 mod verification;
