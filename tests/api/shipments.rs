@@ -343,6 +343,16 @@ async fn our_own_capture_accepts_every_shipment_document_with_zero_findings() {
         document_of(&s, second["id"].as_str().unwrap()).await,
     ];
     assert!(docs[1].contains("urn:epcglobal:epcis:xsd:2"));
+    // For checking by hand against the official schemas (docs/SHIPMENTS.md, "Schema check").
+    if let Ok(dir) = std::env::var("DSCSA_KEEP_SHIPMENT_DOCS") {
+        for (i, d) in docs.iter().enumerate() {
+            std::fs::write(
+                std::path::Path::new(&dir).join(format!("shipment-{i}.xml")),
+                d,
+            )
+            .unwrap();
+        }
+    }
 
     // The buyer's side: a fresh server and database.
     let buyer_app = spawn_partner_app().await;
