@@ -15,6 +15,7 @@ pub mod http;
 pub mod partners;
 pub mod query;
 pub mod serials;
+pub mod shipments;
 pub mod store;
 pub mod tls;
 pub mod verification;

@@ -44,6 +44,18 @@ pub(super) fn store(conn: &mut PgConnection, vocab: &Vocabulary) -> Result<(), C
         .next()
         .unwrap_or("");
     for el in &vocab.elements {
+        // An EPC URN shows its company prefix: kept, so that our own documents can write
+        // EPC URNs of it again (shipments name the partners' SGLNs).
+        if el.id.starts_with("urn:epc:") {
+            if let Ok(epc) = crate::gs1::parse_epc_uri(&el.id) {
+                if let Some(p) = epc
+                    .gcp_length_hint()
+                    .and_then(|n| epc.gcp_digits().get(..n as usize).map(str::to_string))
+                {
+                    q::learn_company_prefix(conn, &p)?;
+                }
+            }
+        }
         let attributes: serde_json::Map<String, serde_json::Value> = el
             .attributes
             .iter()

@@ -15,6 +15,7 @@ mod labels;
 mod partners;
 mod serials;
 mod serve;
+mod ship;
 mod verify;
 
 use std::path::PathBuf;
@@ -104,6 +105,9 @@ pub enum Command {
         #[command(subcommand)]
         cmd: serials::SerialsCommand,
     },
+    /// Make a DSCSA shipment: check custody, flags and master data, write the TI/TS document,
+    /// record the shipping event (docs/SHIPMENTS.md).
+    Ship(ship::ShipArgs),
     /// Print GS1 DataMatrix pack labels for an allocation.
     Labels(labels::LabelsArgs),
     /// Parse and convert GS1 identifiers (offline).
@@ -212,6 +216,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serials { cmd } => serials::run(&settings, cmd),
         Command::Labels(args) => labels::run(&settings, args),
         Command::Export(args) => export::run(&settings, args),
+        Command::Ship(args) => ship::run(&settings, args),
         Command::Gs1 { .. }
         | Command::Verify(_)
         | Command::Validate { db: false, .. }

@@ -35,7 +35,7 @@ pub fn run(mut settings: Settings) -> Result<(), CliError> {
 /// Who this server is: the configured `[organisation]`; on the development default a generated
 /// development identity (kept in `data_dir`); in production (an external database or
 /// certificates of its own) a missing identity is a configuration error.
-fn organisation(settings: &Settings) -> Result<Organisation, CliError> {
+pub(super) fn organisation(settings: &Settings) -> Result<Organisation, CliError> {
     if let Some(org) = &settings.organisation {
         return Ok(org.clone());
     }

@@ -124,6 +124,38 @@ pub struct TransactionStatement {
     pub legal_notice: Option<String>,
 }
 
+/// The GS1 US healthcare namespace (`gs1ushc`) of the transaction statement.
+pub const NS_GS1USHC: &str = "http://epcis.gs1us.org/hc/ns";
+
+impl TransactionStatement {
+    /// The header element a writer emits for this statement (GS1 US guideline:
+    /// `gs1ushc:dscsaTransactionStatement` with `affirmTransactionStatement` first, then
+    /// `legalNotice`); the reader reads it back into the same value.
+    pub fn to_element(&self) -> ExtensionElement {
+        let child = |name: &str, text: String| ExtensionElement {
+            namespace: NS_GS1USHC.into(),
+            prefix: "gs1ushc".into(),
+            local_name: name.into(),
+            text,
+            ..ExtensionElement::default()
+        };
+        let mut children = Vec::new();
+        if let Some(a) = self.affirmed {
+            children.push(child("affirmTransactionStatement", a.to_string()));
+        }
+        if let Some(n) = &self.legal_notice {
+            children.push(child("legalNotice", n.clone()));
+        }
+        ExtensionElement {
+            namespace: NS_GS1USHC.into(),
+            prefix: "gs1ushc".into(),
+            local_name: "dscsaTransactionStatement".into(),
+            children,
+            ..ExtensionElement::default()
+        }
+    }
+}
+
 /// `EPCISHeader` without its master data (vocabularies come as separate items).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Header {

@@ -13,6 +13,7 @@ pub mod problem;
 mod query;
 mod resolver;
 mod serials;
+mod shipments;
 mod verify;
 
 use std::net::TcpListener;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub page_limiter: resolver::PageLimiter,
     /// Signs the query interface's page tokens (read from the database once).
     pub page_key: crate::query::PageKey,
+    /// Who we are: the seller and sender of our shipments.
+    pub organisation: Option<crate::config::Organisation>,
 }
 
 impl AppState {
@@ -129,6 +132,7 @@ impl Application {
             serial_key,
             page_limiter: resolver::PageLimiter::new(&settings.resolver),
             page_key: crate::query::PageKey::default(),
+            organisation: settings.organisation.clone(),
         });
 
         let listener = TcpListener::bind(settings.http.listen)
@@ -341,5 +345,12 @@ pub fn partner_routes(cfg: &mut web::ServiceConfig) {
             web::get().to(serials::issued),
         )
         .route("/labels/{gtin}/{serial}", web::get().to(labels::label))
+        .route("/shipments", web::post().to(shipments::create))
+        .route("/shipments", web::get().to(shipments::list))
+        .route("/shipments/{id}", web::get().to(shipments::show))
+        .route(
+            "/shipments/{id}/document",
+            web::get().to(shipments::document),
+        )
         .configure(query::routes);
 }

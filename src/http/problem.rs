@@ -18,10 +18,11 @@ use crate::flags::{FlagError, TargetError};
 use crate::partners::{AuthError, Forbidden, PartnerError};
 use crate::serials::label::LabelError;
 use crate::serials::SerialError;
+use crate::shipments::ShipmentError;
 use crate::verification::{LookupError, RequestError, VerifyError};
 
 /// Every `code` a client can be answered with, in the order of docs/ERRORS.md.
-pub const CODES: [&str; 42] = [
+pub const CODES: [&str; 45] = [
     "not-found",
     "database-unavailable",
     "internal-error",
@@ -64,6 +65,9 @@ pub const CODES: [&str; 42] = [
     "query-too-large",
     "no-such-event",
     "not-acceptable",
+    "invalid-shipment",
+    "shipment-refused",
+    "organisation-not-configured",
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -547,6 +551,57 @@ impl From<CaptureError> for Problem {
             }
             CaptureError::Store(_) => {
                 log::error!("capture failed: {e}");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+impl From<ShipmentError> for Problem {
+    fn from(e: ShipmentError) -> Self {
+        match e {
+            ShipmentError::Invalid(i) => Problem::bad_request("invalid-shipment", i.to_string()),
+            ShipmentError::NoOrganisation => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "organisation-not-configured",
+                "Organisation not configured",
+                e.to_string(),
+            ),
+            ShipmentError::Refused { ref refusals, more } => {
+                let errors = refusals
+                    .iter()
+                    .map(|r| serde_json::to_value(r).unwrap_or(json!(null)))
+                    .collect();
+                let mut detail = e.to_string();
+                if more > 0 {
+                    detail.push_str(&format!("; {more} refusal(s) beyond those listed"));
+                }
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "shipment-refused",
+                    "Shipment refused",
+                    detail,
+                )
+                .with_errors(errors)
+            }
+            ShipmentError::CaptureRefused(ref report) => {
+                let errors = report
+                    .errors
+                    .iter()
+                    .map(|f| serde_json::to_value(f).unwrap_or(json!(null)))
+                    .collect();
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "shipment-refused",
+                    "Shipment refused",
+                    e.to_string(),
+                )
+                .with_errors(errors)
+            }
+            ShipmentError::Capture(c) => c.into(),
+            ShipmentError::Store(d) => d.into(),
+            ShipmentError::Write(_) => {
+                log::error!("shipment: {e}");
                 Problem::internal()
             }
         }

@@ -12,6 +12,7 @@ pub mod private_pg;
 pub mod query;
 pub mod schema;
 pub mod serials;
+pub mod shipments;
 pub mod statistics;
 pub mod verification;
 

@@ -15,5 +15,6 @@ mod regressions;
 mod resolver;
 mod schema;
 mod serials;
+mod shipments;
 mod tls_fixture;
 mod verification;

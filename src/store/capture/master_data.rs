@@ -98,3 +98,14 @@ pub fn locations_without_master_data(
         .load(conn)?;
     Ok(ids.iter().filter(|g| !known.contains(g)).cloned().collect())
 }
+
+/// Records a company prefix seen in an EPC URN (`company_prefixes`, source `learned`).
+pub fn learn_company_prefix(conn: &mut PgConnection, prefix: &str) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO company_prefixes (prefix, source) VALUES ($1, 'learned')
+         ON CONFLICT (prefix) DO NOTHING",
+    )
+    .bind::<Text, _>(prefix)
+    .execute(conn)
+    .map(|_| ())
+}
