@@ -13,6 +13,7 @@ pub mod query;
 pub mod schema;
 pub mod serials;
 pub mod statistics;
+pub mod trace;
 pub mod verification;
 
 use std::time::Duration;
