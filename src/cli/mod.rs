@@ -15,6 +15,7 @@ mod labels;
 mod partners;
 mod serials;
 mod serve;
+mod trace;
 mod verify;
 
 use std::path::PathBuf;
@@ -106,6 +107,9 @@ pub enum Command {
     },
     /// Print GS1 DataMatrix pack labels for an allocation.
     Labels(labels::LabelsArgs),
+    /// Trace a package, a container or a lot: state, events, transaction history, containers,
+    /// verification requests and flags (docs/COMPLIANCE.md).
+    Trace(trace::TraceArgs),
     /// Parse and convert GS1 identifiers (offline).
     Gs1 {
         #[command(subcommand)]
@@ -212,6 +216,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serials { cmd } => serials::run(&settings, cmd),
         Command::Labels(args) => labels::run(&settings, args),
         Command::Export(args) => export::run(&settings, args),
+        Command::Trace(args) => trace::run(&settings, args),
         Command::Gs1 { .. }
         | Command::Verify(_)
         | Command::Validate { db: false, .. }

@@ -44,9 +44,11 @@ impl std::str::FromStr for Reason {
             "recall" => Reason::Recall,
             "audit" => Reason::Audit,
             "inspection" => Reason::Inspection,
-            other => return Err(ComplianceError::Invalid(format!(
+            other => {
+                return Err(ComplianceError::Invalid(format!(
                 "reason `{other}` is not one of suspect, illegitimate, recall, audit, inspection"
-            ))),
+            )))
+            }
         })
     }
 }

@@ -433,6 +433,9 @@ fn ndc_gtins(conn: &mut PgConnection, ndcs: &[Ndc]) -> QueryResult<Vec<String>> 
 /// A time and event id: the order of state (docs/RULES.md, "State follows event time").
 type At = (DateTime<Utc>, i64);
 
+/// A period inside a container: from, to (None: still inside), the event that ended it.
+type Span = (At, Option<At>, Option<i64>);
+
 /// When a child was inside a parent: from its packing to its unpacking (None: still inside).
 #[derive(Debug, Clone)]
 struct Inside {
@@ -509,7 +512,7 @@ fn periods_inside(
     key: &str,
     container: &str,
     depth: usize,
-) -> Vec<(At, Option<At>, Option<i64>)> {
+) -> Vec<Span> {
     if depth > 32 {
         return Vec::new();
     }
@@ -580,7 +583,7 @@ fn serial_trace(conn: &mut PgConnection, key: &str) -> Result<Trace, ComplianceE
     let rows = q::events(conn, &ids)?;
     let all = intervals(&rows, &namings);
     let containers: Vec<String> = keys.iter().filter(|k| *k != key).cloned().collect();
-    let periods: HashMap<&str, Vec<(At, Option<At>, Option<i64>)>> = containers
+    let periods: HashMap<&str, Vec<Span>> = containers
         .iter()
         .map(|c| (c.as_str(), periods_inside(&all, key, c, 0)))
         .collect();
@@ -870,7 +873,7 @@ fn lot_trace(
                 units: n,
             })
             .collect();
-        v.sort_by(|a, b| b.units.cmp(&a.units));
+        v.sort_by_key(|c| std::cmp::Reverse(c.units));
         v
     };
     let mut found: Vec<String> = units.iter().filter_map(|u| u.gtin.clone()).collect();

@@ -13,6 +13,7 @@ pub mod problem;
 mod query;
 mod resolver;
 mod serials;
+mod trace;
 mod verify;
 
 use std::net::TcpListener;
@@ -341,5 +342,8 @@ pub fn partner_routes(cfg: &mut web::ServiceConfig) {
             web::get().to(serials::issued),
         )
         .route("/labels/{gtin}/{serial}", web::get().to(labels::label))
+        .route("/trace", web::get().to(trace::trace))
+        .route("/trace-requests", web::get().to(trace::list_requests))
+        .route("/trace-requests", web::post().to(trace::create_request))
         .configure(query::routes);
 }

@@ -15,4 +15,5 @@ mod resolver;
 mod schema;
 mod serials;
 mod tls_fixture;
+mod trace;
 mod verification;
