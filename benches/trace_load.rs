@@ -25,13 +25,13 @@ fn fill(conn: &mut diesel::PgConnection, lots: i64) {
     let pallets = cases / 100;
     let sql = format!(
         "INSERT INTO documents (id, direction, format, status, sha256, byte_size)
-              VALUES ('00000000-0000-0000-0000-000000000001', 'received', 'epcis-1.2-xml',
+              VALUES ('00000000-0000-0000-0000-000000000001'::uuid, 'received', 'epcis-1.2-xml',
                       'accepted', sha256('bench'), 0);
          CREATE TEMP TABLE plan AS SELECT timestamptz '2025-01-01 08:00Z' AS t0;
          -- Commissioning: ids 1..lots*10 (10,000 items each), cases and pallets one event each.
          INSERT INTO events (id, document_id, seq, event_type, action, event_time,
                              event_time_zone_offset, event_hash, biz_step, disposition)
-         SELECT g, '00000000-0000-0000-0000-000000000001', g, 1, 'ADD',
+         SELECT g, '00000000-0000-0000-0000-000000000001'::uuid, g, 1, 'ADD',
                 (SELECT t0 FROM plan), '+00:00', sha256(('e' || g)::bytea), 'commissioning', 'active'
            FROM generate_series(1, {lots} * 10 + 2) g;
          INSERT INTO event_ilmd (event_id, lot, expiry)
@@ -46,17 +46,17 @@ fn fill(conn: &mut diesel::PgConnection, lots: i64) {
          -- pallet), shipping pallets (3,000,000 + pallet).
          INSERT INTO events (id, document_id, seq, event_type, action, event_time,
                              event_time_zone_offset, event_hash, biz_step, disposition)
-         SELECT 1000000 + c, '00000000-0000-0000-0000-000000000001', 1000000 + c, 2, 'ADD',
+         SELECT 1000000 + c, '00000000-0000-0000-0000-000000000001'::uuid, 1000000 + c, 2, 'ADD',
                 (SELECT t0 FROM plan) + interval '1 hour', '+00:00', sha256(('c' || c)::bytea),
                 'packing', 'container_closed'
            FROM generate_series(0, {cases} - 1) c
          UNION ALL
-         SELECT 2000000 + p, '00000000-0000-0000-0000-000000000001', 2000000 + p, 2, 'ADD',
+         SELECT 2000000 + p, '00000000-0000-0000-0000-000000000001'::uuid, 2000000 + p, 2, 'ADD',
                 (SELECT t0 FROM plan) + interval '2 hours', '+00:00', sha256(('p' || p)::bytea),
                 'packing', 'container_closed'
            FROM generate_series(0, {pallets} - 1) p
          UNION ALL
-         SELECT 3000000 + p, '00000000-0000-0000-0000-000000000001', 3000000 + p, 1, 'OBSERVE',
+         SELECT 3000000 + p, '00000000-0000-0000-0000-000000000001'::uuid, 3000000 + p, 1, 'OBSERVE',
                 (SELECT t0 FROM plan) + interval '3 hours', '+00:00', sha256(('s' || p)::bytea),
                 'shipping', 'in_transit'
            FROM generate_series(0, {pallets} - 1) p;
@@ -153,8 +153,7 @@ fn main() {
     times.sort_by(f64::total_cmp);
     println!(
         "serial trace (history + TH, JSON), 50 serials: median {:.1} ms, max {:.1} ms",
-        times[25],
-        times[49]
+        times[25], times[49]
     );
     drop(conn);
     if std::env::var("TRACE_KEEP").is_err() {

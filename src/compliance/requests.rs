@@ -189,6 +189,12 @@ pub fn list(
         .collect())
 }
 
+/// One trace request.
+pub fn get(conn: &mut PgConnection, id: i64) -> Result<TraceRequest, ComplianceError> {
+    let row = q::request(conn, id)?.ok_or(ComplianceError::NoRequest(id))?;
+    Ok(TraceRequest::from_row(row, Utc::now()))
+}
+
 /// Marks a request answered by `actor` (the first answer stands), in the caller's
 /// transaction; audited when it changed.
 pub(super) fn answered(

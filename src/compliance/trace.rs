@@ -507,12 +507,7 @@ fn intervals(events: &[EventRow], namings: &[q::Naming]) -> Vec<Inside> {
 }
 
 /// The periods `key` was inside `container`, directly or through containers in between.
-fn periods_inside(
-    all: &[Inside],
-    key: &str,
-    container: &str,
-    depth: usize,
-) -> Vec<Span> {
+fn periods_inside(all: &[Inside], key: &str, container: &str, depth: usize) -> Vec<Span> {
     if depth > 32 {
         return Vec::new();
     }

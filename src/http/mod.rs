@@ -345,5 +345,6 @@ pub fn partner_routes(cfg: &mut web::ServiceConfig) {
         .route("/trace", web::get().to(trace::trace))
         .route("/trace-requests", web::get().to(trace::list_requests))
         .route("/trace-requests", web::post().to(trace::create_request))
+        .route("/trace-requests/{id}", web::get().to(trace::request))
         .configure(query::routes);
 }

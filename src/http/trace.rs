@@ -147,3 +147,15 @@ pub async fn list_requests(
         .await?;
     Ok(HttpResponse::Ok().json(list))
 }
+
+/// `GET /trace-requests/{id}`.
+pub async fn request(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, Problem> {
+    caller.require(&TRACERS)?;
+    let id = id.into_inner();
+    let found = state.db(move |conn| Ok(requests::get(conn, id)?)).await?;
+    Ok(HttpResponse::Ok().json(found))
+}

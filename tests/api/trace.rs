@@ -351,6 +351,10 @@ async fn only_regulators_compliance_officers_and_admins_may_trace() {
             .await
             .unwrap();
         assert_eq!(created.status().as_u16(), want(201));
+        assert_eq!(
+            app.get_as(client, "/trace-requests/1").await.status,
+            want(200)
+        );
     }
     // A refused trace leaves no audit record; the allowed ones each left one.
     assert_eq!(
