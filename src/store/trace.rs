@@ -456,31 +456,34 @@ pub fn lot_units(
                 CROSS JOIN LATERAL serial_ancestors(p.id) a
                 JOIN serials c ON c.id = a.id
                 LEFT JOIN events ce ON ce.id = c.last_event_id
-          ), outermost AS (
+          ), outermost AS MATERIALIZED (
               SELECT DISTINCT ON (start) start, epc_key FROM chain ORDER BY start, depth DESC
-          ), newest AS (
+          ), newest AS MATERIALIZED (
               SELECT DISTINCT ON (start) start, status, disposition, owner, location,
                      last_event_id, event_time
                 FROM chain WHERE status <> 8 AND event_time IS NOT NULL
                ORDER BY start, event_time DESC, last_event_id DESC
+          ), effective AS (
+              SELECT l.*, n.status AS n_status, n.disposition AS n_disposition,
+                     n.owner AS n_owner, n.location AS n_location, n.event_time AS n_time,
+                     o.epc_key AS top_key,
+                     coalesce(l.status NOT IN ({terminal})
+                              AND (n.event_time, n.last_event_id) > (l.own_time, l.last_event_id),
+                              false) AS inherits
+                FROM lot_serials l
+                LEFT JOIN newest n ON n.start = l.parent_id
+                LEFT JOIN outermost o ON o.start = l.parent_id
           )
-          SELECT l.epc_key, l.gtin::text AS gtin, l.serial_number, l.expiry,
-                 CASE WHEN n.inherits THEN n.status ELSE l.status END AS status,
-                 CASE WHEN n.inherits THEN n.disposition ELSE l.disposition END AS disposition,
-                 CASE WHEN n.inherits THEN n.owner ELSE l.owner END AS owner,
-                 CASE WHEN n.inherits THEN n.location ELSE l.location END AS location,
-                 o.epc_key AS top_key,
-                 CASE WHEN n.inherits THEN n.event_time ELSE l.own_time END AS last_event_time,
-                 l.suspect, l.recalled, l.illegitimate, l.duplicate
-            FROM lot_serials l
-            LEFT JOIN outermost o ON o.start = l.parent_id
-            LEFT JOIN LATERAL (
-                  SELECT nw.*, coalesce(l.status NOT IN ({terminal})
-                           AND (nw.event_time, nw.last_event_id) > (l.own_time, l.last_event_id),
-                           false) AS inherits
-                    FROM newest nw WHERE nw.start = l.parent_id
-                 ) n ON true
-           ORDER BY l.serial_number, l.epc_key"
+          SELECT epc_key, gtin::text AS gtin, serial_number, expiry,
+                 CASE WHEN inherits THEN n_status ELSE status END AS status,
+                 CASE WHEN inherits THEN n_disposition ELSE disposition END AS disposition,
+                 CASE WHEN inherits THEN n_owner ELSE owner END AS owner,
+                 CASE WHEN inherits THEN n_location ELSE location END AS location,
+                 top_key,
+                 CASE WHEN inherits THEN n_time ELSE own_time END AS last_event_time,
+                 suspect, recalled, illegitimate, duplicate
+            FROM effective
+           ORDER BY serial_number, epc_key"
     ))
     .bind::<Array<Text>, _>(gtins)
     .bind::<Text, _>(lot)
