@@ -550,3 +550,52 @@ fn the_trace_command_answers_as_the_api_does_and_is_audited() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The lot trace computes the effective state set-based; it must be the `serial_state` view's
+/// (what verification and capture read) for every unit.
+#[tokio::test]
+async fn the_lot_trace_gives_every_unit_the_state_the_serial_state_view_gives() {
+    let (app, regulator) = shipped().await;
+    // Take one case off the pallet and receive it elsewhere: its items now differ from the rest.
+    let url = app.db.url.clone();
+    app.sql(
+        "UPDATE serials SET parent_id = NULL, status = 4, owner = '4140614141000005'
+          WHERE epc_key = '015032761180827221DRFo2xXkCiWi'",
+    )
+    .await;
+    let t = trace_json(&app, &regulator, &format!("gtin={ITEM_GTIN}&lot={LOT}")).await;
+    let got: Vec<String> = t["serials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            format!(
+                "{} {} {} {}",
+                u["serial"], u["status"], u["owner"], u["outermostContainer"]
+            )
+        })
+        .collect();
+    let want = tokio::task::spawn_blocking(move || {
+        crate::helpers::strings(
+            &url,
+            "SELECT format('\"%s\" \"%s\" %s %s', s.serial_number,
+                          CASE s.status WHEN 2 THEN 'packed' WHEN 3 THEN 'shipped'
+                                        WHEN 4 THEN 'received' ELSE s.status::text END,
+                          coalesce('\"https://id.gs1.org/414/' || substr(s.owner, 4) || '\"', 'null'),
+                          coalesce('\"https://id.gs1.org/' ||
+                                   CASE WHEN t.kind = 2 THEN '00/' || substr(t.epc_key, 3)
+                                        ELSE '01/' || substr(t.epc_key, 3, 14) || '/21/' || substr(t.epc_key, 19) END
+                                   || '\"', 'null')) AS v
+               FROM serial_state s LEFT JOIN serials t ON t.id = s.top_id
+              WHERE s.gtin = '00327611808277' ORDER BY s.serial_number",
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(got.len(), 200);
+    assert_eq!(got, want);
+    assert!(
+        got.iter().filter(|g| g.contains("\"received\"")).count() > 0,
+        "{got:?}"
+    );
+}
