@@ -560,6 +560,8 @@ fn document_of(e: &EventRow) -> Document {
 }
 
 fn serial_trace(conn: &mut PgConnection, key: &str) -> Result<Trace, ComplianceError> {
+    // `trace` runs in a transaction, so this holds for this trace only.
+    q::plan_for_one_serial(conn)?;
     let Some(row) = q::serial(conn, key)? else {
         return Err(ComplianceError::NotFound(format!(
             "{} is not known here",
@@ -874,6 +876,15 @@ fn lot_trace(
     let mut found: Vec<String> = units.iter().filter_map(|u| u.gtin.clone()).collect();
     found.sort();
     found.dedup();
+    // Owners, locations and containers repeat across units: each key is written once.
+    let mut uris: HashMap<String, String> = HashMap::new();
+    let mut uri = |k: Option<&str>| -> Option<String> {
+        k.map(|k| {
+            uris.entry(k.to_string())
+                .or_insert_with(|| uri_of_key(k))
+                .clone()
+        })
+    };
     let serials = units
         .iter()
         .map(|u| Unit {
@@ -882,9 +893,9 @@ fn lot_trace(
             expiry: u.expiry,
             status: u.status.as_str(),
             disposition: u.disposition.clone(),
-            owner: u.owner.as_deref().map(uri_of_key),
-            location: u.location.as_deref().map(uri_of_key),
-            outermost_container: u.top_key.as_deref().map(uri_of_key),
+            owner: uri(u.owner.as_deref()),
+            location: uri(u.location.as_deref()),
+            outermost_container: uri(u.top_key.as_deref()),
             last_event_time: u.last_event_time.map(time),
             flags: unit_flags(u),
         })
