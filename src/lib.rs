@@ -6,6 +6,7 @@
 
 pub mod capture;
 pub mod cli;
+pub mod compliance;
 pub mod config;
 pub mod directory;
 pub mod epcis;

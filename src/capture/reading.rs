@@ -289,6 +289,9 @@ impl Front<'_> {
             facts.has_sbdh_parties = !sbdh.senders.is_empty() && !sbdh.receivers.is_empty();
         }
         facts.has_transaction_statement = header.transaction_statement.is_some();
+        facts.header.transaction_statement = header.transaction_statement.as_ref().map(
+            |ts| serde_json::json!({ "affirmed": ts.affirmed, "legalNotice": ts.legal_notice }),
+        );
         facts.dscsa = header.transaction_statement.is_some() || header.guideline_version.is_some();
         self.send(Parsed::Facts(self.facts.clone()));
     }

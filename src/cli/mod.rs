@@ -16,6 +16,7 @@ mod partners;
 mod serials;
 mod serve;
 mod ship;
+mod trace;
 mod verify;
 
 use std::path::PathBuf;
@@ -110,6 +111,9 @@ pub enum Command {
     Ship(ship::ShipArgs),
     /// Print GS1 DataMatrix pack labels for an allocation.
     Labels(labels::LabelsArgs),
+    /// Trace a package, a container or a lot: state, events, transaction history, containers,
+    /// verification requests and flags (docs/COMPLIANCE.md).
+    Trace(trace::TraceArgs),
     /// Parse and convert GS1 identifiers (offline).
     Gs1 {
         #[command(subcommand)]
@@ -217,6 +221,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Labels(args) => labels::run(&settings, args),
         Command::Export(args) => export::run(&settings, args),
         Command::Ship(args) => ship::run(&settings, args),
+        Command::Trace(args) => trace::run(&settings, args),
         Command::Gs1 { .. }
         | Command::Verify(_)
         | Command::Validate { db: false, .. }

@@ -14,6 +14,7 @@ mod query;
 mod resolver;
 mod serials;
 mod shipments;
+mod trace;
 mod verify;
 
 use std::net::TcpListener;
@@ -352,5 +353,9 @@ pub fn partner_routes(cfg: &mut web::ServiceConfig) {
             "/shipments/{id}/document",
             web::get().to(shipments::document),
         )
+        .route("/trace", web::get().to(trace::trace))
+        .route("/trace-requests", web::get().to(trace::list_requests))
+        .route("/trace-requests", web::post().to(trace::create_request))
+        .route("/trace-requests/{id}", web::get().to(trace::request))
         .configure(query::routes);
 }

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::capture::{CaptureError, CaptureReport, Outcome};
+use crate::compliance::ComplianceError;
 use crate::flags::{FlagError, TargetError};
 use crate::partners::{AuthError, Forbidden, PartnerError};
 use crate::serials::label::LabelError;
@@ -22,7 +23,7 @@ use crate::shipments::ShipmentError;
 use crate::verification::{LookupError, RequestError, VerifyError};
 
 /// Every `code` a client can be answered with, in the order of docs/ERRORS.md.
-pub const CODES: [&str; 45] = [
+pub const CODES: [&str; 47] = [
     "not-found",
     "database-unavailable",
     "internal-error",
@@ -68,6 +69,8 @@ pub const CODES: [&str; 45] = [
     "invalid-shipment",
     "shipment-refused",
     "organisation-not-configured",
+    "invalid-trace-request",
+    "identifier-not-found",
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -458,6 +461,26 @@ impl From<FlagError> for Problem {
             FlagError::Invalid(m) => Problem::bad_request("invalid-flag", m),
             FlagError::UnknownSerial(_) => Problem::not_found(e.to_string()),
             FlagError::Store(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<ComplianceError> for Problem {
+    fn from(e: ComplianceError) -> Self {
+        match e {
+            ComplianceError::Invalid(m) => Problem::bad_request("invalid-trace-request", m),
+            ComplianceError::NotFound(m) => Problem::new(
+                StatusCode::NOT_FOUND,
+                "identifier-not-found",
+                "Identifier not known here",
+                m,
+            ),
+            ComplianceError::NoRequest(_) => Problem::not_found(e.to_string()),
+            ComplianceError::Store(inner) => inner.into(),
+            ComplianceError::Render(m) => {
+                log::error!("compliance report: {m}");
+                Problem::internal()
+            }
         }
     }
 }

@@ -997,6 +997,10 @@ fn record(
             receiver: Some(s.buyer.as_str().to_string()),
             instance_identifier: Some(instance.clone()),
             creation_date: Some(now),
+            // The TS we sent, in the form capture keeps a received one (tracing shows it).
+            transaction_statement: header.transaction_statement.as_ref().map(
+                |ts| serde_json::json!({ "affirmed": ts.affirmed, "legalNotice": ts.legal_notice }),
+            ),
         },
         summary.events as i32,
         summary.epcs as i64,

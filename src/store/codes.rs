@@ -108,6 +108,20 @@ impl SerialStatus {
         self.is_terminal() || self == SerialStatus::Unknown
     }
 
+    /// The status as the API and reports name it (`commissioned`, `packed`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SerialStatus::Commissioned => "commissioned",
+            SerialStatus::Packed => "packed",
+            SerialStatus::Shipped => "shipped",
+            SerialStatus::Received => "received",
+            SerialStatus::Dispensed => "dispensed",
+            SerialStatus::Decommissioned => "decommissioned",
+            SerialStatus::Destroyed => "destroyed",
+            SerialStatus::Unknown => "unknown",
+        }
+    }
+
     /// The codes of [`SerialStatus::is_terminal_or_unknown`], for SQL: `5, 6, 7, 8`.
     pub fn terminal_or_unknown_codes() -> String {
         ALL_STATUSES

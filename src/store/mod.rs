@@ -14,6 +14,7 @@ pub mod schema;
 pub mod serials;
 pub mod shipments;
 pub mod statistics;
+pub mod trace;
 pub mod verification;
 
 use std::time::Duration;

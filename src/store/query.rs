@@ -447,16 +447,7 @@ pub fn load(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<EventRows> {
     )
     .bind::<Array<BigInt>, _>(ids)
     .load(conn)?;
-    let parties = diesel::sql_query(
-        "SELECT event_id, 0::smallint AS kind, type AS kind_type, bt_id AS value, seq
-           FROM event_biz_transactions WHERE event_id = ANY($1)
-         UNION ALL
-         SELECT event_id, kind, type, party, seq
-           FROM event_sources_destinations WHERE event_id = ANY($1)
-         ORDER BY event_id, kind, seq",
-    )
-    .bind::<Array<BigInt>, _>(ids)
-    .load(conn)?;
+    let parties = parties(conn, ids)?;
     let ilmd = diesel::sql_query(
         "SELECT event_id, lot, expiry, other FROM event_ilmd WHERE event_id = ANY($1)",
     )
@@ -468,6 +459,21 @@ pub fn load(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<EventRows> {
         parties,
         ilmd,
     })
+}
+
+/// The business transactions, sources and destinations of these events, by event id, then
+/// kind, then stored order.
+pub fn parties(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<StoredParty>> {
+    diesel::sql_query(
+        "SELECT event_id, 0::smallint AS kind, type AS kind_type, bt_id AS value, seq
+           FROM event_biz_transactions WHERE event_id = ANY($1)
+         UNION ALL
+         SELECT event_id, kind, type, party, seq
+           FROM event_sources_destinations WHERE event_id = ANY($1)
+         ORDER BY event_id, kind, seq",
+    )
+    .bind::<Array<BigInt>, _>(ids)
+    .load(conn)
 }
 
 /// The secret with this name, made (32 random bytes from OpenSSL) and stored on first use; the

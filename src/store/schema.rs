@@ -49,6 +49,7 @@ diesel::table! {
         errors -> Jsonb,
         warnings -> Jsonb,
         retain_until -> Date,
+        transaction_statement -> Nullable<Jsonb>,
     }
 }
 
@@ -244,6 +245,21 @@ diesel::table! {
 // (`store::verification::gtin_served`) and needs no block here.
 
 diesel::table! {
+    trace_requests (id) {
+        id -> Int8,
+        requester -> Text,
+        reason -> Text,
+        reference -> Text,
+        subject -> Nullable<Text>,
+        received_at -> Timestamptz,
+        due_at -> Timestamptz,
+        answered_at -> Nullable<Timestamptz>,
+        answered_by -> Nullable<Text>,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
     trade_items (gtin) {
         #[max_length = 14]
         gtin -> Bpchar,
@@ -337,6 +353,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     serial_partner_usage,
     serial_pools,
     serials,
+    trace_requests,
     trade_items,
     server_secrets,
     trading_partners,

@@ -17,4 +17,5 @@ mod schema;
 mod serials;
 mod shipments;
 mod tls_fixture;
+mod trace;
 mod verification;

@@ -53,6 +53,7 @@ pub fn finish_document(
             documents::receiver.eq(&header.receiver),
             documents::instance_identifier.eq(&header.instance_identifier),
             documents::creation_date.eq(header.creation_date),
+            documents::transaction_statement.eq(&header.transaction_statement),
             documents::event_count.eq(event_count),
             documents::epc_count.eq(epc_count),
             documents::errors.eq(errors),
@@ -69,6 +70,9 @@ pub struct DocumentHeader {
     pub receiver: Option<String>,
     pub instance_identifier: Option<String>,
     pub creation_date: Option<DateTime<Utc>>,
+    /// The DSCSA transaction statement of the header, when it had one:
+    /// `{"affirmed": bool|null, "legalNotice": text|null}` (migration 14).
+    pub transaction_statement: Option<serde_json::Value>,
 }
 
 /// The id of an accepted received document with these bytes, if any.

@@ -1,0 +1,2 @@
+DROP TABLE trace_requests;
+ALTER TABLE documents DROP COLUMN transaction_statement;
