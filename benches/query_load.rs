@@ -172,12 +172,24 @@ fn next_link(connect: &Connect, path: &str) -> String {
 
 struct Phase {
     name: String,
+    /// CPU seconds the server process used in the phase (warm-up included).
+    server_cpu: f64,
     connections: u64,
     report: load::Report,
     seconds: u64,
 }
 
-fn page_phase(name: &str, connect: &Connect, path: String, o: &Options) -> Phase {
+/// CPU seconds (user + system) a process has used.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn page_phase(name: &str, connect: &Connect, path: String, o: &Options, pid: &str) -> Phase {
+    let before = cpu_seconds(pid);
     let report = Load {
         connect: connect.clone(),
         connections: o.page_connections,
@@ -191,6 +203,7 @@ fn page_phase(name: &str, connect: &Connect, path: String, o: &Options) -> Phase
     .run();
     Phase {
         name: name.into(),
+        server_cpu: cpu_seconds(pid) - before,
         connections: o.page_connections,
         report,
         seconds: o.seconds,
@@ -232,12 +245,14 @@ fn export(dir: &Path, url: &str, format: &str) {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("export said: {said}"));
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     println!(
-        "  export --format {format}: {} in {seconds:.2} s = {:.0} EPC references/s, {:.0} MB written, peak RSS {:.1} MB",
+        "  export --format {format}: {} in {seconds:.2} s = {:.0} EPC references/s, {:.0} MB written, peak RSS {:.1} MB, export process CPU {:.2} s",
         said.trim(),
         refs / seconds,
         size as f64 / 1e6,
-        usage.ru_maxrss as f64 / 1024.0
+        usage.ru_maxrss as f64 / 1024.0,
+        cpu(usage.ru_utime) + cpu(usage.ru_stime)
     );
     let _ = std::fs::remove_file(&out);
 }
@@ -353,6 +368,8 @@ fn main() {
         (xorshift(&mut x) % len as u64) as usize
     };
     let keys_c = keys.clone();
+    let pid = server.pid();
+    let before = cpu_seconds(&pid);
     let report = Load {
         connect: connect.clone(),
         connections: o.connections,
@@ -370,6 +387,7 @@ fn main() {
     }
     .run();
     phases.push(Phase {
+        server_cpu: cpu_seconds(&pid) - before,
         name: "GET /epcs/{sgtin}/events (JSON-LD)".into(),
         connections: o.connections,
         report,
@@ -382,6 +400,7 @@ fn main() {
         &connect,
         shipping,
         &o,
+        &pid,
     ));
     let packing = format!("/events?EQ_bizStep=packing&GE_eventTime={first_time}&perPage=100");
     let mut later = packing.clone();
@@ -393,12 +412,14 @@ fn main() {
         &connect,
         packing,
         &o,
+        &pid,
     ));
     phases.push(page_phase(
         "GET /events?EQ_bizStep=packing… 10th page (nextPageToken)",
         &connect,
         later,
         &o,
+        &pid,
     ));
     let status = server.stop();
 
@@ -411,6 +432,12 @@ fn main() {
     for p in &phases {
         println!("{} — {} keep-alive connections:", p.name, p.connections);
         p.report.print(p.seconds, "good answers");
+        let answers = p.report.ok as f64 * (p.seconds + o.warmup) as f64 / p.seconds as f64;
+        println!(
+            "  server process CPU {:.1} s over warm-up and run: about {:.0} µs per answer",
+            p.server_cpu,
+            p.server_cpu * 1e6 / answers.max(1.0)
+        );
     }
     println!("  server exited with {status}");
     export(&dir, &url, "jsonld");
