@@ -4,7 +4,14 @@
 //! `cargo bench --bench verify_load` (options via env: VERIFY_LOAD_SERIALS, VERIFY_LOAD_SECONDS,
 //! VERIFY_LOAD_WARMUP_SECONDS, VERIFY_LOAD_CONNECTIONS, VERIFY_LOAD_WORKERS, VERIFY_LOAD_POOL,
 //! VERIFY_LOAD_SERVER_LOG for the server's RUST_LOG, VERIFY_LOAD_SERVER for another build of the
-//! server binary to compare with). It starts a private PostgreSQL, migrates,
+//! server binary to compare with).
+//!
+//! Instruction counts (repeatable on a shared machine, unlike times): VERIFY_LOAD_REQUESTS=N
+//! sends exactly N requests per connection, one after the other, instead of a timed window,
+//! and VERIFY_LOAD_WRAPPER runs the server under a command, e.g.
+//! `VERIFY_LOAD_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p"`; run with
+//! N and 2N requests and take the difference of the totals, so start-up and shutdown cancel
+//! out (`.ci/verify_callgrind.sh` does that for two server binaries). It starts a private PostgreSQL, migrates,
 //! seeds the serials with one INSERT … SELECT generate_series, registers a client certificate,
 //! and starts the real server binary (`dscsa-exchange serve`) as a child process. This process
 //! is then only the load generator: one thread per keep-alive HTTP/1.1 connection over blocking
@@ -45,6 +52,8 @@ struct Options {
     workers: u64,
     pool: u64,
     server_log: String,
+    /// Requests per connection instead of a timed window (0: timed).
+    requests: u64,
 }
 
 fn main() {
@@ -57,6 +66,7 @@ fn main() {
         workers: env_or("VERIFY_LOAD_WORKERS", 2),
         pool: env_or("VERIFY_LOAD_POOL", 16),
         server_log: std::env::var("VERIFY_LOAD_SERVER_LOG").unwrap_or_else(|_| "info".into()),
+        requests: env_or("VERIFY_LOAD_REQUESTS", 0),
     };
 
     let dir = std::env::temp_dir().join(format!("dscsa-verify-load-{}", std::process::id()));
@@ -110,7 +120,16 @@ fn main() {
     let server_stderr = std::fs::File::create(dir.join("server.log")).unwrap();
     let binary = std::env::var_os("VERIFY_LOAD_SERVER")
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_dscsa-exchange").into());
-    let mut child = Command::new(binary)
+    let wrapper = std::env::var("VERIFY_LOAD_WRAPPER").unwrap_or_default();
+    let mut command = match wrapper.split_whitespace().collect::<Vec<_>>().split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(&binary);
+            c
+        }
+        None => Command::new(&binary),
+    };
+    let mut child = command
         .arg("serve")
         .current_dir(&dir)
         .env_clear()
@@ -136,7 +155,11 @@ fn main() {
     let port = partner_port(&mut child);
 
     let connector = connector(&ca, &client);
-    let report = drive(&connector, port, &o);
+    let report = if o.requests > 0 {
+        fixed(&connector, port, &o)
+    } else {
+        drive(&connector, port, &o)
+    };
 
     // SIGTERM: the server drains and flushes its verification log before it exits.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
@@ -241,7 +264,7 @@ fn drive(connector: &SslConnector, port: u16, o: &Options) -> Report {
             std::thread::Builder::new()
                 .name(format!("load-{c}"))
                 .stack_size(256 * 1024)
-                .spawn(move || connection(&connector, port, c, serials, &stop, &measuring))
+                .spawn(move || connection(&connector, port, c, serials, &stop, &measuring, 0))
                 .unwrap()
         })
         .collect();
@@ -270,6 +293,29 @@ fn drive(connector: &SslConnector, port: u16, o: &Options) -> Report {
     report
 }
 
+/// Exactly `o.requests` requests on each connection (all counted), for instruction counts.
+fn fixed(connector: &SslConnector, port: u16, o: &Options) -> Report {
+    let stop = AtomicBool::new(false);
+    let measuring = AtomicBool::new(true);
+    let mut report = Report {
+        ok: 0,
+        errors: 0,
+        latencies: Vec::new(),
+        sample: String::new(),
+    };
+    for c in 0..o.connections {
+        let r = connection(connector, port, c, o.serials, &stop, &measuring, o.requests);
+        report.ok += r.ok;
+        report.errors += r.errors;
+        report.latencies.extend(r.latencies);
+        if report.sample.is_empty() {
+            report.sample = r.sample;
+        }
+    }
+    report.latencies.sort_unstable();
+    report
+}
+
 fn connect(connector: &SslConnector, port: u16) -> std::io::Result<SslStream<TcpStream>> {
     let tcp = TcpStream::connect(("127.0.0.1", port))?;
     tcp.set_nodelay(true)?;
@@ -278,7 +324,8 @@ fn connect(connector: &SslConnector, port: u16) -> std::io::Result<SslStream<Tcp
         .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
-/// One keep-alive connection, one request at a time.
+/// One keep-alive connection, one request at a time; until `stop`, or `limit` requests (when
+/// not 0).
 fn connection(
     connector: &SslConnector,
     port: u16,
@@ -286,6 +333,7 @@ fn connection(
     serials: u64,
     stop: &AtomicBool,
     measuring: &AtomicBool,
+    limit: u64,
 ) -> Report {
     let mut r = Report {
         ok: 0,
@@ -299,7 +347,7 @@ fn connection(
     // A cheap deterministic spread over the stored serials.
     let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (c + 1);
     let mut n = 0u64;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.load(Ordering::Relaxed) && (limit == 0 || n < limit) {
         let s = match stream.as_mut() {
             Some(s) => s,
             None => match connect(connector, port) {

@@ -22,7 +22,6 @@ use super::problem::Problem;
 use super::AppState;
 use crate::capture::{self, documents, CaptureOptions, CaptureReport, ErrorBehaviour, Outcome};
 use crate::partners::Role;
-use crate::store::codes::DocumentStatus;
 
 const KEEP_FINISHED: usize = 10_000;
 
@@ -245,7 +244,7 @@ pub async fn status(
             "finishedAt": doc.finished_at,
             "captureErrorBehaviour": doc.error_behaviour,
             "running": false,
-            "success": doc.status == DocumentStatus::Accepted,
+            "success": doc.status == documents::DocumentStatus::Accepted,
             "errors": doc.errors,
         }),
         _ => return Err(not_found()),
