@@ -36,13 +36,15 @@ pub enum JobError {
     Capture(#[from] capture::CaptureError),
 }
 
+/// How a finished job ended; the error shared (a job is cloned out of the map).
+type Finished = Result<CaptureReport, Arc<JobError>>;
+
 #[derive(Clone)]
 struct Job {
     partner_id: i64,
     created_at: DateTime<Utc>,
     behaviour: ErrorBehaviour,
-    /// The error shared: a job is cloned out of the map to answer its status.
-    finished: Option<(DateTime<Utc>, Result<CaptureReport, Arc<JobError>>)>,
+    finished: Option<(DateTime<Utc>, Finished)>,
 }
 
 #[derive(Default)]
