@@ -199,6 +199,7 @@ fn page_phase(name: &str, connect: &Connect, path: String, o: &Options, pid: &st
         good: |_c: u64, _n: u64, status: u16, body: &[u8]| {
             status == 200 && contains(body, b"\"eventList\"")
         },
+        fixed: 0,
     }
     .run();
     Phase {
@@ -384,6 +385,7 @@ fn main() {
             let serial = &serial_of[pick(c, n, serial_of.len())];
             status == 200 && contains(body, b"\"ObjectEvent\"") && contains(body, serial.as_bytes())
         },
+        fixed: 0,
     }
     .run();
     phases.push(Phase {

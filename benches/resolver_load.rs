@@ -88,6 +88,7 @@ fn main() {
             .unwrap();
         },
         good: |_c: u64, _n: u64, status: u16, body: &[u8]| status == 200 && contains(body, b"\"verdict\":\"genuine\""),
+        fixed: 0,
     }
     .run();
     let status = server.stop();

@@ -4,7 +4,14 @@
 //! `cargo bench --bench verify_load` (options via env: VERIFY_LOAD_SERIALS, VERIFY_LOAD_SECONDS,
 //! VERIFY_LOAD_WARMUP_SECONDS, VERIFY_LOAD_CONNECTIONS, VERIFY_LOAD_WORKERS, VERIFY_LOAD_POOL,
 //! VERIFY_LOAD_SERVER_LOG for the server's RUST_LOG, VERIFY_LOAD_SERVER for another build of the
-//! server binary to compare with). It starts a private PostgreSQL, migrates,
+//! server binary to compare with).
+//!
+//! Instruction counts (repeatable on a shared machine, unlike times): VERIFY_LOAD_REQUESTS=N
+//! sends exactly N requests per connection, one after the other, instead of a timed window,
+//! and VERIFY_LOAD_WRAPPER runs the server under a command, e.g.
+//! `VERIFY_LOAD_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p"`; run with
+//! N and 2N requests and take the difference of the totals, so start-up and shutdown cancel
+//! out (`.ci/verify_callgrind.sh` does that for two server binaries). It starts a private PostgreSQL, migrates,
 //! seeds the serials with one INSERT … SELECT generate_series, registers a client certificate,
 //! and starts the real server binary (`dscsa-exchange serve`) as a child process. This process
 //! is then only the load generator: one thread per keep-alive HTTP/1.1 connection over blocking
@@ -32,6 +39,7 @@ struct Options {
     workers: u64,
     pool: u64,
     server_log: String,
+    requests: u64,
 }
 
 fn main() {
@@ -44,6 +52,7 @@ fn main() {
         workers: env_or("VERIFY_LOAD_WORKERS", 2),
         pool: env_or("VERIFY_LOAD_POOL", 16),
         server_log: std::env::var("VERIFY_LOAD_SERVER_LOG").unwrap_or_else(|_| "info".into()),
+        requests: env_or("VERIFY_LOAD_REQUESTS", 0),
     };
 
     let dir = std::env::temp_dir().join(format!("dscsa-verify-load-{}", std::process::id()));
@@ -89,7 +98,9 @@ fn main() {
         ("DSCSA_ORGANISATION_NAME", "verify_load responder".into()),
     ];
     env.extend(pki.server_env());
-    let server = Server::start(&dir, std::env::var_os("VERIFY_LOAD_SERVER"), &env);
+    let wrapper = std::env::var("VERIFY_LOAD_WRAPPER").unwrap_or_default();
+    let server =
+        Server::start_wrapped(&dir, std::env::var_os("VERIFY_LOAD_SERVER"), &wrapper, &env);
 
     let serials = o.serials;
     let report = Load {
@@ -112,6 +123,7 @@ fn main() {
             .unwrap();
         },
         good: |_c: u64, _n: u64, status: u16, body: &[u8]| status == 200 && contains(body, b"\"verified\":true"),
+        fixed: o.requests,
     }
     .run();
 
@@ -136,7 +148,11 @@ fn main() {
          {} s after {} s warm-up, {} server workers, pool {}, server RUST_LOG={}",
         o.serials, o.connections, o.seconds, o.warmup, o.workers, o.pool, o.server_log
     );
-    report.print(o.seconds, "verified answers");
+    // A fixed count is not a rate: print it over one second.
+    report.print(
+        if o.requests > 0 { 1 } else { o.seconds },
+        "verified answers",
+    );
     println!("  server exited with {status}; verification log rows: {logged}");
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("  load average after the run: {}", load.trim());

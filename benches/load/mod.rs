@@ -107,9 +107,27 @@ impl Server {
     /// Starts `serve` in `dir` (the binary of this build, or `binary`), with `env` on top of a
     /// cleared environment, the server's stderr in `dir/server.log`; waits for the banner.
     pub fn start(dir: &Path, binary: Option<std::ffi::OsString>, env: &[(&str, String)]) -> Server {
+        Server::start_wrapped(dir, binary, "", env)
+    }
+
+    /// As [`Server::start`], run under `wrapper` (a command line such as `valgrind
+    /// --tool=callgrind …`; empty: none).
+    pub fn start_wrapped(
+        dir: &Path,
+        binary: Option<std::ffi::OsString>,
+        wrapper: &str,
+        env: &[(&str, String)],
+    ) -> Server {
         let log = std::fs::File::create(dir.join("server.log")).unwrap();
         let binary = binary.unwrap_or_else(|| env!("CARGO_BIN_EXE_dscsa-exchange").into());
-        let mut cmd = Command::new(binary);
+        let mut cmd = match wrapper.split_whitespace().collect::<Vec<_>>().split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(&binary);
+                c
+            }
+            None => Command::new(&binary),
+        };
         cmd.arg("serve")
             .current_dir(dir)
             .env_clear()
@@ -259,6 +277,9 @@ pub struct Load<R, G> {
     pub measured: Duration,
     pub request: R,
     pub good: G,
+    /// When not 0: exactly this many requests on each connection, one connection after the
+    /// other, all counted, no warm-up (for instruction counts, not rates).
+    pub fixed: u64,
 }
 
 impl<R, G> Load<R, G>
@@ -269,6 +290,21 @@ where
     /// One thread per keep-alive connection, one request at a time; a warm-up (handshakes,
     /// caches, prepared statements), then the measured window.
     pub fn run(self) -> Report {
+        if self.fixed > 0 {
+            let (stop, measuring) = (AtomicBool::new(false), AtomicBool::new(true));
+            let mut report = Report::empty();
+            for c in 0..self.connections {
+                let r = self.connection(c, &stop, &measuring);
+                report.ok += r.ok;
+                report.errors += r.errors;
+                report.latencies.extend(r.latencies);
+                if report.sample.is_empty() {
+                    report.sample = r.sample;
+                }
+            }
+            report.latencies.sort_unstable();
+            return report;
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let measuring = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(self);
@@ -308,7 +344,7 @@ where
         let mut request = Vec::with_capacity(512);
         let mut answer = Answer::default();
         let mut n = 0u64;
-        while !stop.load(Ordering::Relaxed) {
+        while !stop.load(Ordering::Relaxed) && (self.fixed == 0 || n < self.fixed) {
             let s = match stream.as_mut() {
                 Some(s) => s,
                 None => match self.connect.open() {

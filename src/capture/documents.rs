@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::partners::Caller;
 pub use crate::store::capture::DocumentView;
+pub use crate::store::codes::DocumentStatus;
 
 /// The document `id` if the caller may see it (it sent it, or its role reads everything).
 /// Otherwise None, as for a document that does not exist: whether a document exists is itself

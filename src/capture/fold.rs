@@ -290,23 +290,43 @@ impl Fold {
     }
 
     /// Gives what the fold knows inside these containers (all levels) the terminal status of
-    /// the event, as the capture does in the database (`cascade_terminal`).
-    pub fn cascade_terminal(&mut self, containers: &[&str], v: &Values) {
+    /// the event, as the capture does in the database for contents it does not hold
+    /// (`store::capture::cascade_terminal`, the same rule). Returns how many serials it changed.
+    pub fn cascade_terminal(&mut self, containers: &[&str], v: &Values) -> u64 {
         let Some(st) = v.status.filter(|s| s.is_terminal()) else {
-            return;
+            return 0;
         };
-        let mut todo: Vec<Box<str>> = containers.iter().map(|k| (*k).into()).collect();
+        // Only containers the fold knows by id can hold serials of the fold: most terminal
+        // events (dispensing single packs) name none, and ask nothing more.
+        let is_container = |f: &Fold, k: &str| {
+            f.get(k)
+                .is_some_and(|s| s.id != 0 && f.id_keys.contains_key(&s.id))
+        };
+        let mut todo: Vec<Box<str>> = containers
+            .iter()
+            .filter(|k| is_container(self, k))
+            .map(|k| (*k).into())
+            .collect();
+        if todo.is_empty() {
+            return 0;
+        }
+        let contents = self.contents_by_parent();
+        let mut changed = 0;
         for _ in 0..MAX_DEPTH {
             let mut next = Vec::new();
             for c in &todo {
-                for k in self.children_of(c) {
-                    let s = self.serial_mut(&k);
+                let Some(pid) = self.get(c).map(|s| s.id).filter(|id| *id != 0) else {
+                    continue;
+                };
+                for k in contents.get(&pid).into_iter().flatten() {
+                    let s = self.serial_mut(k);
                     if !s.status.is_some_and(SerialStatus::is_terminal_or_unknown) {
                         s.status = Some(st);
                         s.disposition = v.disposition.or(s.disposition);
                         s.touch(v);
+                        changed += 1;
                     }
-                    next.push(k);
+                    next.push(k.clone());
                 }
             }
             if next.is_empty() {
@@ -314,6 +334,22 @@ impl Fold {
             }
             todo = next;
         }
+        changed
+    }
+
+    /// The keys of the serials inside each container the fold holds (one level, by the
+    /// container's id), sorted: one pass over the fold.
+    fn contents_by_parent(&self) -> HashMap<i64, Vec<Box<str>>> {
+        let mut by_parent: HashMap<i64, Vec<Box<str>>> = HashMap::new();
+        for (k, s) in &self.serials {
+            if let Some(p) = s.parent_id {
+                by_parent.entry(p.get()).or_default().push(k.clone());
+            }
+        }
+        for keys in by_parent.values_mut() {
+            keys.sort_unstable();
+        }
+        by_parent
     }
 
     /// Removes the stored serials that are absent (a rebuild found no standing event naming

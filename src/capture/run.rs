@@ -8,12 +8,11 @@ use std::collections::{HashSet, VecDeque};
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use super::fold::{Change, Values};
 use super::prepare::{Op, Prepared};
 use super::reading::DocumentFacts;
 use super::report::{CaptureReport, Findings, Tally};
 use super::retract::{self, Declared, Late};
-use super::state::State;
+use super::state::{sides, State, Step};
 use super::{issuance, master_data, rules, spilled, CaptureError, CaptureOptions, Ending, Finding};
 use crate::epcis::EventType;
 use crate::store::capture::{self as q, BatchRows};
@@ -36,14 +35,6 @@ pub(super) struct Run<'a> {
     gtins: HashSet<String>,
     locations: HashSet<String>,
     state: State,
-}
-
-/// What an AggregationEvent DELETE without children found its parent to hold.
-enum Unpacked {
-    /// Nothing left to apply: these are its findings.
-    Done(Vec<Finding>),
-    /// These children, applied as if the event named them.
-    Children(Vec<String>),
 }
 
 impl<'a> Run<'a> {
@@ -169,10 +160,7 @@ impl<'a> Run<'a> {
         batch.sort_by_key(|p| (p.event_time, p.index));
         let mut ids = q::reserve_event_ids(conn, batch.len())?;
         ids.sort_unstable();
-        let keys = batch_keys(&batch);
-        self.state.load_with_room(conn, &keys)?;
-        self.state
-            .note_changed_containers(conn, batch[0].event_time, &keys)?;
+        self.load_for(conn, batch.iter())?;
         let declared = self.apply_batch(conn, batch.into_iter().zip(ids).collect())?;
         self.state.copy_pending(conn)?;
         if let Some(d) = declared {
@@ -207,6 +195,34 @@ impl<'a> Run<'a> {
         Ok(batch)
     }
 
+    /// Loads everything checking and applying these events (in time order) needs, so that
+    /// the fold does it in memory: the serials they name with their containers up the tree
+    /// (room made first), the stored contents of the containers that a DELETE without
+    /// children empties, the containers whose contents changed after the first event's time
+    /// (what tells a late event), and ids for the serials that have no row yet.
+    fn load_for<'p>(
+        &mut self,
+        conn: &mut PgConnection,
+        events: impl Iterator<Item = &'p Prepared> + Clone,
+    ) -> Result<(), CaptureError> {
+        let Some(from) = events.clone().next().map(|p| p.event_time) else {
+            return Ok(());
+        };
+        let keys = batch_keys(events.clone());
+        self.state.load_with_room(conn, &keys)?;
+        let emptied: Vec<&str> = events
+            .filter(|p| p.op == Op::Unpack && p.effect.keys.is_empty())
+            .filter(|p| !self.findings.refused(p.index))
+            .filter_map(|p| p.effect.parent.map(|i| p.key(i)))
+            .collect();
+        let contents = self.state.load_contents(conn, &emptied)?;
+        let mut named = keys.clone();
+        named.extend(contents.iter().map(String::as_str));
+        self.state.note_changed_containers(conn, from, &named)?;
+        self.state.reserve_for_keys(conn, &keys)?;
+        Ok(())
+    }
+
     /// Checks and applies the events of a batch (with their ids) one after the other, their
     /// serials loaded. Returns the error declaration among them, if it was accepted.
     fn apply_batch(
@@ -217,15 +233,12 @@ impl<'a> Run<'a> {
         let mut declared = None;
         while let Some((p, id)) = batch.pop_front() {
             if self.state.fold().is_empty() {
-                // A replay or a terminal status written down the tree emptied the fold: the
-                // rest of the batch is loaded again at once, not event by event, and what a
-                // replayed packing changed is looked at again (stored first).
+                // A replay emptied the fold: the rest of the batch is loaded again at once,
+                // not event by event, and what a replayed packing changed is looked at again
+                // (stored first).
                 self.state.copy_pending(conn)?;
                 let rest = batch.iter().map(|(p, _)| p);
-                let keys = batch_keys(std::iter::once(&p).chain(rest));
-                self.state.load_with_room(conn, &keys)?;
-                self.state
-                    .note_changed_containers(conn, p.event_time, &keys)?;
+                self.load_for(conn, std::iter::once(&p).chain(rest))?;
             }
             let t = std::time::Instant::now();
             let findings = self.apply_event(conn, &p, id)?;
@@ -254,7 +267,9 @@ impl<'a> Run<'a> {
     }
 
     /// Checks one event against the state just before it and, when nothing refuses it,
-    /// applies it to the fold. Returns its business-rule findings.
+    /// applies it to the fold (in memory: `load_for` loaded what it needs); then what the
+    /// fold cannot do alone: a replay for a late event, a terminal status written down
+    /// contents in the database only. Returns its business-rule findings.
     fn apply_event(
         &mut self,
         conn: &mut PgConnection,
@@ -264,95 +279,43 @@ impl<'a> Run<'a> {
         if p.op == Op::None || self.findings.refused(p.index) {
             return Ok(Vec::new());
         }
-        let e = &p.effect;
         let v = self.state.values_of(p, event_id);
-        let mut keys: Vec<&str> = e.keys.iter().map(|i| p.key(*i)).collect();
-        let outputs: Vec<&str> = e.outputs.iter().map(|i| p.key(*i)).collect();
-        let parent = e.parent.map(|i| p.key(i));
-        let mut all: Vec<&str> = keys.iter().chain(&outputs).copied().collect();
-        all.extend(parent);
-        // Loaded with the batch, unless a write-back emptied the fold since.
-        self.state.load(conn, &all)?;
-        let owned_children: Vec<String>;
-        if p.op == Op::Unpack && keys.is_empty() {
-            let Some(parent) = parent else {
-                return Ok(Vec::new());
-            };
-            match self.unpack_all(conn, p, v, parent)? {
-                Unpacked::Done(findings) => return Ok(findings),
-                Unpacked::Children(children) => owned_children = children,
+        match self.state.step(p, &v) {
+            Step::Done(findings) => Ok(findings),
+            Step::Applied {
+                findings,
+                counts: (created, mut updated),
+                cascade,
+            } => {
+                if let Some(c) = cascade {
+                    updated += self.state.cascade_stored(conn, &c)?;
+                }
+                self.tally.serials((created, updated));
+                Ok(findings)
             }
-            keys = owned_children.iter().map(String::as_str).collect();
+            Step::Late {
+                unpack_all,
+                contents,
+            } => {
+                let (mut keys, mut outputs, parent) = sides(p);
+                let contents: Vec<&str> = contents.iter().map(|k| &**k).collect();
+                if unpack_all {
+                    (keys, outputs) = (Vec::new(), Vec::new());
+                } else if !contents.is_empty() {
+                    keys = contents.clone();
+                }
+                let late = Late {
+                    p,
+                    v,
+                    keys,
+                    outputs,
+                    parent,
+                    unpack_all,
+                };
+                let current: &[&str] = if unpack_all { &contents } else { &[] };
+                self.apply_late(conn, late, current)
+            }
         }
-        let Some(change) = p.op.change(&keys, &outputs, parent) else {
-            return Ok(Vec::new());
-        };
-        if self.state.is_late(change.keys().chain(parent), &v) {
-            let late = Late {
-                p,
-                v,
-                keys: keys.clone(),
-                outputs: outputs.clone(),
-                parent,
-                unpack_all: false,
-            };
-            return self.apply_late(conn, late, &[]);
-        }
-        let findings = self.state.check_findings(p, &change, &v, false);
-        if findings.iter().any(Finding::rejects) {
-            return Ok(findings);
-        }
-        let counts = self.state.apply_change(conn, p, &change, &v)?;
-        self.tally.serials(counts);
-        Ok(findings)
-    }
-
-    /// An AggregationEvent DELETE that names no children empties its parent. Its children may
-    /// be in the database only: the fold is written back, then they are read.
-    fn unpack_all(
-        &mut self,
-        conn: &mut PgConnection,
-        p: &Prepared,
-        v: Values,
-        parent: &str,
-    ) -> Result<Unpacked, CaptureError> {
-        self.state.copy_pending(conn)?;
-        self.state.write_back(conn)?;
-        let stored_parent = self
-            .state
-            .fold()
-            .get(parent)
-            .filter(|s| s.stored)
-            .map(|s| s.id);
-        let children = match stored_parent {
-            Some(id) => self.state.load_children(conn, id)?,
-            None => Vec::new(),
-        };
-        let keys: Vec<&str> = children.iter().map(String::as_str).collect();
-        let named: Vec<&str> = keys.iter().copied().chain(Some(parent)).collect();
-        // The children were read from the database, not named by the batch.
-        self.state
-            .note_more_changed_containers(conn, v.event_time, &named)?;
-        if self.state.is_late(named, &v) {
-            let late = Late {
-                p,
-                v,
-                keys: Vec::new(),
-                outputs: Vec::new(),
-                parent: Some(parent),
-                unpack_all: true,
-            };
-            return Ok(Unpacked::Done(self.apply_late(conn, late, &keys)?));
-        }
-        if keys.is_empty() {
-            let change = Change::Unpack {
-                children: &[parent],
-            };
-            return Ok(Unpacked::Done(
-                self.state.check_findings(p, &change, &v, true),
-            ));
-        }
-        Ok(Unpacked::Children(children))
     }
 
     /// An event older than the state of what it names, applied through a replay in time

@@ -226,7 +226,11 @@ fn apply_chunk(
     if !c.named.is_empty() || !c.outputs.is_empty() {
         let (named, outputs) = make_room(st, conn, &c, parent)?;
         if let Some(change) = p.op.change(&named, &outputs, parent) {
-            let (created, updated) = st.apply_change(conn, p, &change, v)?;
+            st.reserve_for(conn, &change)?;
+            let ((created, mut updated), cascade) = st.apply_change(p, &change, v);
+            if let Some(c) = cascade {
+                updated += st.cascade_stored(conn, &c)?;
+            }
             applied.counts.0 += created;
             applied.counts.1 += updated;
         }

@@ -14,6 +14,7 @@ use super::prepare::{Op, Prepared};
 use super::rules::{self, Grouped};
 use super::{CaptureError, Finding};
 use crate::store::capture::{self as q, BatchRows};
+use crate::store::codes::SerialStatus;
 
 /// Serials the fold holds before it is written back and emptied: bounds memory for documents
 /// of any size. 114,000 fit a hash table of 2^17 buckets (7/8 full): about 17 MB with keys.
@@ -200,21 +201,33 @@ impl State {
         Ok(())
     }
 
-    /// The keys of the serials stored inside a container (one level), loaded into the fold
-    /// where it does not hold them already.
-    pub fn load_children(
+    /// Loads the serials stored inside these containers (one level) that the fold does not
+    /// hold already, so that an AggregationEvent DELETE without children finds its parent's
+    /// contents in the fold ([`Fold::children_of`]). Returns their keys. A container with no
+    /// row (new in this capture, or unknown) has no stored contents and asks nothing.
+    pub fn load_contents(
         &mut self,
         conn: &mut PgConnection,
-        parent_id: i64,
+        containers: &[&str],
     ) -> Result<Vec<String>, CaptureError> {
-        let mut children = Vec::new();
-        for r in q::load_children(conn, parent_id)? {
-            children.push(r.epc_key.clone());
-            if !self.fold.contains(&r.epc_key) {
-                self.insert_stored(r);
+        let mut ids: Vec<i64> = containers
+            .iter()
+            .filter_map(|k| self.fold.get(k))
+            .filter(|s| s.stored && s.id != 0)
+            .map(|s| s.id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut contents = Vec::new();
+        for id in ids {
+            for r in q::load_children(conn, id)? {
+                if !self.fold.contains(&r.epc_key) {
+                    contents.push(r.epc_key.clone());
+                    self.insert_stored(r);
+                }
             }
         }
-        Ok(children)
+        Ok(contents)
     }
 
     fn insert_stored(&mut self, r: q::StoredSerial) {
@@ -293,6 +306,26 @@ impl State {
         change: &Change<'_>,
     ) -> Result<(), CaptureError> {
         let needed = self.fold.absent_count(change.keys());
+        self.reserve(conn, needed)
+    }
+
+    /// Reserves ids for every serial among these keys that has no row yet (each key once):
+    /// enough for any of them an event may make present.
+    pub fn reserve_for_keys(
+        &mut self,
+        conn: &mut PgConnection,
+        keys: &[&str],
+    ) -> Result<(), CaptureError> {
+        let mut seen = HashSet::new();
+        let needed = self
+            .fold
+            .absent_count(keys.iter().copied().filter(|k| seen.insert(*k)));
+        self.reserve(conn, needed)
+    }
+
+    /// Makes sure the fold has `needed` ids for new rows, reserving at least `ID_CHUNK` at a
+    /// time from the sequence.
+    fn reserve(&mut self, conn: &mut PgConnection, needed: usize) -> Result<(), CaptureError> {
         if self.fold.free_ids() < needed {
             let n = (needed - self.fold.free_ids()).max(ID_CHUNK);
             let ids = q::reserve_serial_ids(conn, n)?;
@@ -317,39 +350,112 @@ impl State {
         }
     }
 
-    /// Applies a checked change (its serials loaded in the fold): ids for new rows, the fold,
-    /// and terminal statuses passed down to the contents of containers. Returns (serials
-    /// created, serials updated).
+    /// Applies a checked change in memory (its serials loaded in the fold, ids reserved for
+    /// the new ones): the fold, and a terminal status given to containers passed down to the
+    /// contents the fold holds. Returns (serials created, serials updated) and, when the
+    /// containers have rows, the same status still to be given to contents the fold does not
+    /// hold ([`State::cascade_stored`]).
     pub fn apply_change(
         &mut self,
-        conn: &mut PgConnection,
         p: &Prepared,
         change: &Change<'_>,
         v: &fold::Values,
-    ) -> Result<(u64, u64), CaptureError> {
-        self.reserve_for(conn, change)?;
+    ) -> ((u64, u64), Option<Cascade>) {
         let (created, mut updated) = self.fold.apply(change, v);
-        // A terminal status (dispensed, destroyed) given to containers goes to their contents,
-        // which may be in the database only: write back, update down the tree, forget.
-        if let (Op::Transition { inherit: true }, Some(st), Change::Transition(keys)) =
+        let mut cascade = None;
+        if let (Op::Transition { inherit: true }, Some(status), Change::Transition(keys)) =
             (p.op, p.effect.status, change)
         {
-            if st.is_terminal() {
+            if status.is_terminal() {
+                updated += self.fold.cascade_terminal(keys, v);
+                // Contents in the database only can sit in a container with a row.
                 let containers: Vec<i64> = keys
                     .iter()
                     .filter_map(|k| self.fold.get(k))
+                    .filter(|s| s.stored)
                     .map(|s| s.id)
                     .collect();
-                // The rows reloaded after this read their last event's time from `events`.
-                self.copy_pending(conn)?;
-                self.write_back(conn)?;
-                let disposition = p.effect.disposition.as_deref();
-                let n = q::cascade_terminal(conn, &containers, st, disposition, v.event_id)?;
-                updated += n as u64;
-                self.fold.clear();
+                cascade = (!containers.is_empty()).then(|| Cascade {
+                    containers,
+                    status,
+                    disposition: p.effect.disposition.clone(),
+                    event_id: v.event_id,
+                });
             }
         }
-        Ok((created, updated))
+        ((created, updated), cascade)
+    }
+
+    /// Gives the contents of containers that are in the database only the terminal status
+    /// their containers got (what the fold holds got it in [`State::apply_change`], and is
+    /// skipped: already terminal). The fold is written back first, so the tree walked is the
+    /// one the fold holds. Returns how many serials it changed.
+    pub fn cascade_stored(
+        &mut self,
+        conn: &mut PgConnection,
+        c: &Cascade,
+    ) -> Result<u64, CaptureError> {
+        // The contents are found through their packing events (`children_join`), which may
+        // be events of this batch.
+        self.copy_pending(conn)?;
+        self.write_back(conn)?;
+        let disposition = c.disposition.as_deref();
+        let n = q::cascade_terminal(conn, &c.containers, c.status, disposition, c.event_id)?;
+        Ok(n as u64)
+    }
+
+    /// Checks one event against the state just before it and, when nothing refuses it,
+    /// applies it to the fold: in memory only, every serial it needs loaded before (the
+    /// batch's `load_for`), ids reserved. An AggregationEvent DELETE without children takes
+    /// its parent's contents as the fold holds them.
+    pub fn step(&mut self, p: &Prepared, v: &fold::Values) -> Step {
+        let (mut keys, outputs, parent) = sides(p);
+        debug_assert!(
+            keys.iter()
+                .chain(&outputs)
+                .chain(&parent)
+                .all(|k| self.fold.contains(k)),
+            "the batch loads what its events name"
+        );
+        let mut contents = Vec::new();
+        if p.op == Op::Unpack && keys.is_empty() {
+            let Some(parent) = parent else {
+                return Step::Done(Vec::new());
+            };
+            contents = self.fold.children_of(parent);
+            keys = contents.iter().map(|k| &**k).collect();
+            if self.is_late(keys.iter().copied().chain(Some(parent)), v) {
+                return Step::Late {
+                    unpack_all: true,
+                    contents,
+                };
+            }
+            if keys.is_empty() {
+                let change = Change::Unpack {
+                    children: &[parent],
+                };
+                return Step::Done(self.check_findings(p, &change, v, true));
+            }
+        }
+        let Some(change) = p.op.change(&keys, &outputs, parent) else {
+            return Step::Done(Vec::new());
+        };
+        if self.is_late(change.keys().chain(parent), v) {
+            return Step::Late {
+                unpack_all: false,
+                contents,
+            };
+        }
+        let findings = self.check_findings(p, &change, v, false);
+        if findings.iter().any(Finding::rejects) {
+            return Step::Done(findings);
+        }
+        let (counts, cascade) = self.apply_change(p, &change, v);
+        Step::Applied {
+            findings,
+            counts,
+            cascade,
+        }
     }
 
     /// The findings of a change's problems: one per problem kind and event ("... and N more").
@@ -371,6 +477,43 @@ impl State {
         }
         rules::problems(p, grouped)
     }
+}
+
+/// What [`State::step`] did with an event.
+pub(super) enum Step {
+    /// Nothing more to do: refused, or nothing to apply; these are its findings.
+    Done(Vec<Finding>),
+    /// Applied to the fold: its findings, (serials created, serials updated), and a terminal
+    /// status still to write down contents in the database only.
+    Applied {
+        findings: Vec<Finding>,
+        counts: (u64, u64),
+        cascade: Option<Cascade>,
+    },
+    /// Older than the state of what it names: to be applied through a replay in time order
+    /// (`retract::apply_late`). `unpack_all`: a DELETE without children, whose parent held
+    /// `contents` (for any other event, `contents` are the keys it names, when they were a
+    /// parent's contents).
+    Late {
+        unpack_all: bool,
+        contents: Vec<Box<str>>,
+    },
+}
+
+/// The keys an event's state change names, its outputs, and its parent.
+pub(super) fn sides(p: &Prepared) -> (Vec<&str>, Vec<&str>, Option<&str>) {
+    let e = &p.effect;
+    let keys = e.keys.iter().map(|i| p.key(*i)).collect();
+    let outputs = e.outputs.iter().map(|i| p.key(*i)).collect();
+    (keys, outputs, e.parent.map(|i| p.key(i)))
+}
+
+/// A terminal status still to be written down the stored contents of containers.
+pub(super) struct Cascade {
+    containers: Vec<i64>,
+    status: SerialStatus,
+    disposition: Option<String>,
+    event_id: i64,
 }
 
 /// The row a serial of the fold is written back as.

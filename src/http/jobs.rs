@@ -25,12 +25,26 @@ use crate::partners::Role;
 
 const KEEP_FINISHED: usize = 10_000;
 
+/// Why a capture job failed other than by its document (whose faults are in its report).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("no database connection: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("the received document could not be read back from the spool: {0}")]
+    Spool(std::io::Error),
+    #[error(transparent)]
+    Capture(#[from] capture::CaptureError),
+}
+
+/// How a finished job ended; the error shared (a job is cloned out of the map).
+type Finished = Result<CaptureReport, Arc<JobError>>;
+
 #[derive(Clone)]
 struct Job {
     partner_id: i64,
     created_at: DateTime<Utc>,
     behaviour: ErrorBehaviour,
-    finished: Option<(DateTime<Utc>, Result<CaptureReport, String>)>,
+    finished: Option<(DateTime<Utc>, Finished)>,
 }
 
 #[derive(Default)]
@@ -43,11 +57,11 @@ impl Jobs {
         self.jobs.lock().expect("jobs lock").0.insert(id, job);
     }
 
-    fn finish(&self, id: Uuid, result: Result<CaptureReport, String>) {
+    fn finish(&self, id: Uuid, result: Result<CaptureReport, JobError>) {
         let mut guard = self.jobs.lock().expect("jobs lock");
         let (map, order) = &mut *guard;
         if let Some(job) = map.get_mut(&id) {
-            job.finished = Some((Utc::now(), result));
+            job.finished = Some((Utc::now(), result.map_err(Arc::new)));
         }
         order.push_back(id);
         while order.len() > KEEP_FINISHED {
@@ -186,10 +200,10 @@ fn run(
             let result = state
                 .pool
                 .get()
-                .map_err(|e| e.to_string())
+                .map_err(JobError::Pool)
                 .and_then(|mut conn| {
-                    let input = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-                    capture::capture(&mut conn, input, &opts).map_err(|e| e.to_string())
+                    let input = std::fs::File::open(&path).map_err(JobError::Spool)?;
+                    Ok(capture::capture(&mut conn, input, &opts)?)
                 });
             if let Err(e) = &result {
                 log::error!("capture job {id} failed: {e}");
@@ -225,7 +239,7 @@ pub async fn status(
             "finishedAt": doc.finished_at,
             "captureErrorBehaviour": doc.error_behaviour,
             "running": false,
-            "success": doc.status == "accepted",
+            "success": doc.status == documents::DocumentStatus::Accepted,
             "errors": doc.errors,
         }),
         _ => return Err(not_found()),
@@ -255,9 +269,10 @@ impl Job {
                     body["errors"] = json!(report.errors);
                     body["report"] = json!(report);
                 }
-                Err(_) => {
+                Err(e) => {
+                    let p = Problem::from(&*e);
                     body["success"] = json!(false);
-                    body["errors"] = json!([{"code": "internal-error", "detail": "the capture failed; the cause is in the server log"}]);
+                    body["errors"] = json!([{"code": p.code, "detail": p.detail}]);
                 }
             }
         }

@@ -631,6 +631,19 @@ impl From<ShipmentError> for Problem {
     }
 }
 
+/// What a capture job's status tells when the job failed other than by its document: the
+/// cause is logged when the job ends, never shown.
+impl From<&super::jobs::JobError> for Problem {
+    fn from(_: &super::jobs::JobError) -> Self {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal-error",
+            "Internal error",
+            "the capture failed; the cause is in the server log",
+        )
+    }
+}
+
 impl From<RequestError> for Problem {
     fn from(e: RequestError) -> Self {
         if matches!(e, RequestError::LinkType(_) | RequestError::NoLinkType) {
@@ -714,5 +727,13 @@ mod tests {
         assert_eq!((p.status, p.code), (503, "spool-unavailable"));
         let p = Problem::from(CaptureError::Store(diesel::result::Error::NotFound));
         assert_eq!((p.status, p.code), (500, "internal-error"));
+    }
+
+    #[test]
+    fn a_failed_capture_job_tells_no_internals() {
+        let e = super::super::jobs::JobError::Spool(std::io::Error::other("/var/spool/x: gone"));
+        let p = Problem::from(&e);
+        assert_eq!((p.status, p.code), (500, "internal-error"));
+        assert!(!p.detail.contains("/var/spool"), "{}", p.detail);
     }
 }

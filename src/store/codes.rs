@@ -249,6 +249,13 @@ impl ToSql<Text, Pg> for DocumentStatus {
     }
 }
 
+/// Written as its stored word (`GET /documents/{id}`: `"status": "accepted"`).
+impl serde::Serialize for DocumentStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl FromSql<Text, Pg> for DocumentStatus {
     fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
         let s = std::str::from_utf8(bytes.as_bytes())?;

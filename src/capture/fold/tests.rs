@@ -197,3 +197,93 @@ fn taking_the_dirty_rows_marks_them_written() {
     assert_eq!(f.drain_dirty(5, |_, _, _| {}), 0);
     assert!(f.get(ITEM).unwrap().stored);
 }
+
+#[test]
+fn a_terminal_status_reaches_every_level_the_fold_holds_and_counts_what_it_changed() {
+    let mut f = fold_with_ids();
+    let v = values(&mut f, 1, None, None);
+    f.apply(&Change::Commission(&[ITEM, ITEM2, CASE, PALLET]), &v);
+    let v = values(&mut f, 2, None, None);
+    let pack_case = Change::Pack {
+        parent: CASE,
+        children: &[ITEM, ITEM2],
+    };
+    f.apply(&pack_case, &v);
+    let v = values(&mut f, 3, None, None);
+    let pack_pallet = Change::Pack {
+        parent: PALLET,
+        children: &[CASE],
+    };
+    f.apply(&pack_pallet, &v);
+    // One item already destroyed keeps its own event.
+    let v = values(&mut f, 4, Some(SerialStatus::Destroyed), None);
+    f.apply(&Change::Transition(&[ITEM2]), &v);
+    let v = values(&mut f, 5, Some(SerialStatus::Dispensed), None);
+    f.apply(&Change::Transition(&[PALLET]), &v);
+    assert_eq!(
+        f.cascade_terminal(&[PALLET], &v),
+        2,
+        "the case and one item"
+    );
+    let status = |f: &Fold, k| f.get(k).unwrap().status;
+    assert_eq!(status(&f, CASE), Some(SerialStatus::Dispensed));
+    assert_eq!(status(&f, ITEM), Some(SerialStatus::Dispensed));
+    assert_eq!(status(&f, ITEM2), Some(SerialStatus::Destroyed));
+    assert_eq!(f.get(ITEM).unwrap().last_event_id, id(5));
+    assert_eq!(f.get(ITEM2).unwrap().last_event_id, id(4));
+    // A status that is not terminal, or a serial that contains nothing, changes nothing.
+    let v = values(&mut f, 6, Some(SerialStatus::Shipped), None);
+    assert_eq!(f.cascade_terminal(&[PALLET], &v), 0);
+    let v = values(&mut f, 7, Some(SerialStatus::Destroyed), None);
+    assert_eq!(f.cascade_terminal(&[ITEM], &v), 0);
+}
+
+#[test]
+fn the_contents_of_a_container_are_what_the_fold_holds_inside_it_now() {
+    // Stored rows inside the case (as the capture loads them for a DELETE without
+    // children), then one taken out and another packed in memory.
+    let mut f = fold_with_ids();
+    let stored = |id, parent_id| Serial {
+        id,
+        stored: true,
+        status: Some(SerialStatus::Packed),
+        parent_id,
+        ..Serial::absent(SerialKind::Sgtin)
+    };
+    f.insert(
+        CASE,
+        Serial {
+            status: Some(SerialStatus::Commissioned),
+            ..stored(500, None)
+        },
+        None,
+    );
+    f.insert(ITEM, stored(501, id(500)), Some(CASE));
+    f.insert(ITEM2, stored(502, id(500)), Some(CASE));
+    assert_eq!(f.children_of(CASE).len(), 2);
+    let v = values(&mut f, 10, None, None);
+    f.apply(&Change::Unpack { children: &[ITEM] }, &v);
+    const ITEM3: &str = "010036141412345821S3";
+    f.insert(ITEM3, Serial::absent(SerialKind::Sgtin), None);
+    let v = values(&mut f, 11, None, None);
+    f.apply(&Change::Commission(&[ITEM3]), &v);
+    let v = values(&mut f, 12, None, None);
+    f.apply(
+        &Change::Pack {
+            parent: CASE,
+            children: &[ITEM3],
+        },
+        &v,
+    );
+    assert_eq!(
+        f.children_of(CASE),
+        vec![Box::<str>::from(ITEM2), Box::<str>::from(ITEM3)]
+    );
+    // What the change counts is what applying it counts.
+    let all = [ITEM2, ITEM3];
+    let change = Change::Unpack { children: &all };
+    let counts = f.effect_counts(&change);
+    let v = values(&mut f, 13, None, None);
+    assert_eq!(f.apply(&change, &v), counts);
+    assert!(f.children_of(CASE).is_empty());
+}

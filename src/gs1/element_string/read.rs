@@ -48,6 +48,13 @@ pub(super) fn walk_raw<'a>(
             "end of data",
         ));
     }
+    let raw = Raw {
+        input,
+        body,
+        offset,
+        key_form,
+        caret,
+    };
     while pos < b.len() {
         let ai_pos = pos;
         let Some((di, ai_len)) = t.at(&b[pos..]) else {
@@ -55,41 +62,79 @@ pub(super) fn walk_raw<'a>(
         };
         let def = t.def(di);
         let vstart = pos + ai_len;
-        let vend;
-        if let (true, Some(n)) = (def.predefined || key_form, def.fixed_len) {
+        let (vend, next) = raw.value_end(def, vstart)?;
+        pos = next;
+        let value = raw.value(def, vstart, vend)?;
+        def.validate(value, year)
+            .map_err(|e| e.at(input, offset + ai_pos))?;
+        f(di, value)?;
+    }
+    Ok(())
+}
+
+/// Raw data being walked: the input, its body after the symbology identifier (at `offset`),
+/// and what stands for FNC1.
+struct Raw<'a> {
+    input: &'a str,
+    body: &'a str,
+    offset: usize,
+    key_form: bool,
+    /// `^` in scan data, GS (again) in EPC keys.
+    caret: u8,
+}
+
+impl<'a> Raw<'a> {
+    fn fnc1(&self, c: u8) -> bool {
+        c == GS || c == self.caret
+    }
+
+    /// Where the value starting at `vstart` ends, and where the next AI starts (past an
+    /// FNC1 that ends the value, or a superfluous one after a predefined length).
+    fn value_end(
+        &self,
+        def: &super::super::ai::AiDef,
+        vstart: usize,
+    ) -> Result<(usize, usize), Gs1Error> {
+        let b = self.body.as_bytes();
+        let vend = if let (true, Some(n)) = (def.predefined || self.key_form, def.fixed_len) {
             // Predefined length: the next AI follows directly.
-            if vstart + n > b.len() || b[vstart..vstart + n].iter().any(|&c| fnc1(c)) {
-                let got = b[vstart..].iter().take_while(|&&c| !fnc1(c)).count();
+            if vstart + n > b.len() || b[vstart..vstart + n].iter().any(|&c| self.fnc1(c)) {
+                let got = b[vstart..].iter().take_while(|&&c| !self.fnc1(c)).count();
                 return Err(Gs1Error::length(
                     def.label,
-                    &body[vstart..],
+                    &self.body[vstart..],
                     &n.to_string(),
                     got,
                 ));
             }
-            vend = vstart + n;
-            pos = vend;
-            // A superfluous FNC1 after a predefined-length element is harmless; skip it.
-            if b.get(pos).is_some_and(|&c| fnc1(c)) {
-                pos += 1;
-                if pos == b.len() {
-                    return Err(trailing_gs(input, offset + pos - 1));
-                }
-            }
+            vstart + n
         } else {
-            vend = b[vstart..]
+            b[vstart..]
                 .iter()
-                .position(|&c| fnc1(c))
-                .map_or(b.len(), |k| vstart + k);
-            pos = vend;
-            if pos < b.len() {
-                pos += 1;
-                if pos == b.len() {
-                    return Err(trailing_gs(input, offset + pos - 1));
-                }
+                .position(|&c| self.fnc1(c))
+                .map_or(b.len(), |k| vstart + k)
+        };
+        // An FNC1 ends a variable-length value; after a predefined-length element one is
+        // superfluous and harmless: skipped either way, unless it ends the data.
+        let mut pos = vend;
+        if b.get(pos).is_some_and(|&c| self.fnc1(c)) {
+            pos += 1;
+            if pos == b.len() {
+                return Err(trailing_gs(self.input, self.offset + pos - 1));
             }
         }
-        let value = body.get(vstart..vend).ok_or_else(|| {
+        Ok((vend, pos))
+    }
+
+    /// The value between `vstart` and `vend`: ASCII and not empty.
+    fn value(
+        &self,
+        def: &super::super::ai::AiDef,
+        vstart: usize,
+        vend: usize,
+    ) -> Result<&'a str, Gs1Error> {
+        let (input, offset) = (self.input, self.offset);
+        let value = self.body.get(vstart..vend).ok_or_else(|| {
             Gs1Error::charset("scan data", input, offset + vstart, '?', "ASCII data")
         })?;
         if value.is_empty() {
@@ -98,18 +143,15 @@ pub(super) fn walk_raw<'a>(
                 input,
                 offset + vstart,
                 format!("a value for {}", def.label),
-                if vstart >= b.len() {
+                if vstart >= self.body.len() {
                     "end of data".into()
                 } else {
                     "FNC1 (GS)".to_string()
                 },
             ));
         }
-        def.validate(value, year)
-            .map_err(|e| e.at(input, offset + ai_pos))?;
-        f(di, value)?;
+        Ok(value)
     }
-    Ok(())
 }
 
 fn trailing_gs(input: &str, position: usize) -> Gs1Error {

@@ -125,7 +125,7 @@ pub fn store_chunks(
 #[serde(rename_all = "camelCase")]
 pub struct DocumentView {
     pub id: Uuid,
-    pub status: String,
+    pub status: DocumentStatus,
     pub format: String,
     pub error_behaviour: String,
     pub byte_size: i64,
