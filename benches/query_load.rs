@@ -215,6 +215,8 @@ fn page_phase(name: &str, connect: &Connect, path: String, o: &Options, pid: &st
 fn export(dir: &Path, url: &str, format: &str) {
     let out = dir.join(format!("export.{format}"));
     let started = Instant::now();
+    // Waited for with wait4 below, for its own rusage.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_dscsa-exchange"))
         .args(["export", "--format", format, "-o"])
         .arg(&out)
