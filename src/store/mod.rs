@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod capture;
 pub mod codes;
+pub mod master_data;
 pub mod partners;
 pub mod private_pg;
 pub mod query;

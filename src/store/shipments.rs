@@ -9,6 +9,8 @@ use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Jsonb, Nullable, Sma
 use diesel::sql_types::{Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
+pub use super::master_data::{locations, LocationRow};
+
 /// Keys asked about per statement (as the capture does: the array stays small enough for
 /// the planner to take the unique index).
 const CHUNK: usize = 10_000;
@@ -262,34 +264,6 @@ pub fn trade_items(conn: &mut PgConnection, gtins: &[String]) -> QueryResult<Vec
            FROM trade_items WHERE gtin = ANY($1) ORDER BY gtin",
     )
     .bind::<Array<Text>, _>(gtins)
-    .load(conn)
-}
-
-/// Location master data as stored (`locations`).
-#[derive(Debug, Clone, QueryableByName)]
-pub struct LocationRow {
-    #[diesel(sql_type = Text)]
-    pub id: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub name: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub street: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub city: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub state: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub postal_code: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub country: Option<String>,
-}
-
-pub fn locations(conn: &mut PgConnection, ids: &[String]) -> QueryResult<Vec<LocationRow>> {
-    diesel::sql_query(
-        "SELECT id, name, street, city, state, postal_code, country
-           FROM locations WHERE id = ANY($1) ORDER BY id",
-    )
-    .bind::<Array<Text>, _>(ids)
     .load(conn)
 }
 

@@ -11,6 +11,8 @@ use diesel::sql_types::{
 };
 use uuid::Uuid;
 
+pub use super::master_data::{locations, LocationRow};
+
 use super::codes::{SerialKind, SerialStatus};
 use super::schema::trace_requests;
 
@@ -233,35 +235,6 @@ pub fn events(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<EventRow>
           ORDER BY e.event_time, e.id",
     )
     .bind::<Array<BigInt>, _>(ids)
-    .load(conn)
-}
-
-/// Location (party) master data.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct LocationRow {
-    #[diesel(sql_type = Text)]
-    pub id: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub name: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub street: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub city: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub state: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub postal_code: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub country: Option<String>,
-}
-
-/// The master data of these location and party keys (those that have some).
-pub fn locations(conn: &mut PgConnection, keys: &[String]) -> QueryResult<Vec<LocationRow>> {
-    diesel::sql_query(
-        "SELECT id, name, street, city, state, postal_code, country FROM locations
-          WHERE id = ANY($1)",
-    )
-    .bind::<Array<Text>, _>(keys)
     .load(conn)
 }
 
